@@ -1,0 +1,120 @@
+"""Multiplicative invariants of the GD step, derived and proved symbolically.
+
+For a model whose output is bilinear in its vector parameters the gradient
+coefficient matrix C is constant and symmetric, so the GD step is
+theta' = M theta with M = I - eta l'(f) C.  If C e_i = c_i e_i then
+Q_ij = e_i^T G e_j obeys Q_ij' = (1 - eta l' c_i)(1 - eta l' c_j) Q_ij exactly.
+Each Q_ij (and each product of two of them) that can be written in the state
+(f, lam) is a multiplicative invariant of the function-space map; the others
+are invariants of the extra (Gram) state.  Every invariant returned here is
+*proved*: ``I(next) - multiplier * I`` simplifies to 0 with the derived map.
+
+Examples
+========
+>>> from theory.models import uv_model
+>>> from theory.loss import mse
+>>> from theory.reduce import derive_map
+>>> for inv in derive_invariants(derive_map(uv_model(), mse())):
+...     print(inv)
+2*f/sqrt(n) + lam  ->  (-eta*f/sqrt(n) + 1)**2 * (.)   [state, proved]
+-uu + vv  ->  ((-eta*f/sqrt(n) + 1)*(eta*f/sqrt(n) + 1)) * (.)   [gram, proved]
+-2*f/sqrt(n) + lam  ->  (eta*f/sqrt(n) + 1)**2 * (.)   [state, proved]
+-4*f**2/n + lam**2  ->  (-eta*f/sqrt(n) + 1)**2*(eta*f/sqrt(n) + 1)**2 * (.)   [state, proved]
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from itertools import combinations
+
+import sympy as sp
+
+from .reduce import SLOPE, FunctionSpaceMap
+from .models import get_model
+from .symbols import eta, f, lam
+
+
+@dataclass(frozen=True)
+class Invariant:
+    """``expr`` is multiplied by ``multiplier`` at every GD step (exact).
+
+    ``kind`` is ``"state"`` when ``expr`` is written in (f, lam), ``"gram"`` when
+    it needs the Gram (extra) state; ``proved`` records the symbolic check.
+    """
+
+    expr: sp.Expr
+    multiplier: sp.Expr
+    kind: str
+    proved: bool
+
+    def __str__(self):
+        m = str(self.multiplier)
+        m = m if isinstance(self.multiplier, sp.Pow) or "*" in m and m.endswith("**2") else f"({m})"
+        return f"{self.expr}  ->  {m} * (.)   [{self.kind}, {'proved' if self.proved else 'unproved'}]"
+
+    def to_json(self) -> dict:
+        """JSON form.
+
+        >>> Invariant(lam, sp.Integer(1), "state", True).to_json()
+        {'expr': 'lam', 'multiplier': '1', 'kind': 'state', 'proved': True, 'label': 'exact'}
+        """
+        return {"expr": str(self.expr), "multiplier": str(self.multiplier), "kind": self.kind,
+                "proved": self.proved, "label": "exact"}
+
+
+def _normalise(expr: sp.Expr) -> sp.Expr:
+    """Scale so that the coefficient of the highest power of lam is 1."""
+    expr = sp.expand(expr)
+    if expr.has(lam):
+        lead = sp.Poly(expr, lam).LC()
+        if lead != 0:
+            expr = sp.expand(expr / lead)
+    return expr
+
+
+def derive_invariants(fmap: FunctionSpaceMap) -> list:
+    """Derive and prove the multiplicative invariants of a derived map.
+
+    Returns a list of :class:`Invariant`; empty when the model's gradient
+    coefficients are not constant (no linear structure to exploit).
+    """
+    model = get_model(fmap.model)
+    C = model.coeff_matrix()
+    if any(c.free_symbols & set(model.G.symbols) for c in C) or C != C.T:
+        return []
+    k = len(model.params)
+    Gm = sp.Matrix(k, k, lambda i, j: model.G[model.params[i], model.params[j]])
+    eig = []
+    for val, _, vecs in sorted(C.eigenvects(), key=lambda t: -t[0]):
+        eig.extend((val, v) for v in vecs)
+    slope = fmap.loss.d1
+    sub = fmap.substitution
+    gram_next = fmap.gram_update
+    state_next = {fmap.symbols[k_]: v for k_, v in fmap.update.items()}
+
+    def factor(c):
+        return 1 - eta * SLOPE * c
+
+    quads = []
+    for (ci, ei), (cj, ej) in [(a, b) for idx, a in enumerate(eig) for b in eig[idx:]]:
+        Q = sp.expand((ei.T * Gm * ej)[0, 0])
+        quads.append((Q, factor(ci) * factor(cj)))
+    products = [(sp.expand(Qa * Qb), ma * mb) for (Qa, ma), (Qb, mb) in combinations(quads, 2)]
+
+    found, seen = [], set()
+    for Q, mult in quads + products:
+        in_state = sp.expand(Q.subs(sub, simultaneous=True))
+        is_state = not (in_state.free_symbols & set(model.G.symbols))
+        if not is_state and (Q, mult) in products:
+            continue  # products are only of interest when they close on the state
+        expr = _normalise(in_state if is_state else Q)
+        if expr == 0 or expr in seen or -expr in seen:
+            continue
+        if is_state:  # prove on the derived (f, lam) map
+            nxt, s_val = expr.subs(state_next, simultaneous=True), slope
+        else:  # prove on the exact Gram-level step, l' written through the forward function
+            nxt, s_val = expr.subs(gram_next, simultaneous=True), slope.subs(f, model.forward)
+        proved = sp.simplify(nxt.subs(SLOPE, s_val) - mult.subs(SLOPE, s_val) * expr) == 0
+        seen.add(expr)
+        found.append(Invariant(expr, mult.subs(SLOPE, slope), "state" if is_state else "gram", proved))
+    return found

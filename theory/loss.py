@@ -1,0 +1,148 @@
+"""Losses of the network output: any twice-differentiable SymPy expression l(f).
+
+A :class:`Loss` holds the expression, its first two derivatives and the
+parameters it depends on (``y`` for a regression label, ``p`` for a class
+fraction, ...).  Nothing downstream knows which loss it is handed: the map,
+the invariants and the thresholds are all derived from ``expr``.
+
+Examples
+========
+>>> from theory.loss import Loss, mse
+>>> mse().expr
+f**2/2
+>>> mse(label="y").d1
+f - y
+>>> Loss.parse("log(cosh(f - 1))").d2
+cosh(f - 1)**(-2)
+>>> Loss.parse("abs(f)")
+Traceback (most recent call last):
+...
+theory.errors.TheoryInputError: loss Abs(f) is not twice differentiable (its derivatives contain Abs/sign/DiracDelta/Heaviside/Piecewise)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import sympy as sp
+from sympy.core.function import AppliedUndef
+
+from .errors import TheoryInputError
+from .symbols import SYMBOLS, f, p, y
+
+#: parameter names a loss expression may use besides ``f``
+LOSS_PARAMETERS = {"y": y, "p": p}
+
+_NONSMOOTH = (sp.Abs, sp.sign, sp.DiracDelta, sp.Heaviside, sp.Piecewise, sp.Max, sp.Min,
+              sp.floor, sp.ceiling, sp.frac)
+
+
+@dataclass(frozen=True)
+class Loss:
+    """A loss l(f) of the scalar output ``f`` (symbol :data:`theory.symbols.f`).
+
+    Parameters
+    ==========
+    expr : sympy.Expr
+        The loss as an expression in ``f`` and the parameters listed in
+        :data:`LOSS_PARAMETERS`.
+    name : str
+        A short label used in reports.
+
+    Examples
+    ========
+    >>> import sympy as sp
+    >>> from theory.symbols import f
+    >>> L = Loss(sp.exp(-f), "exp")
+    >>> L.d1, L.params
+    (-exp(-f), ())
+    """
+
+    expr: sp.Expr
+    name: str = ""
+    d1: sp.Expr = field(init=False, repr=False)
+    d2: sp.Expr = field(init=False, repr=False)
+
+    def __post_init__(self):
+        expr = sp.sympify(self.expr)
+        if expr.atoms(AppliedUndef):
+            bad = sorted(str(a.func) for a in expr.atoms(AppliedUndef))
+            raise TheoryInputError(f"unknown function(s) {', '.join(bad)} in loss {expr}")
+        allowed = {f, *LOSS_PARAMETERS.values()}
+        unknown = expr.free_symbols - allowed
+        if unknown:
+            raise TheoryInputError(
+                f"unknown symbol(s) {', '.join(sorted(map(str, unknown)))} in loss {expr}; "
+                f"a loss may use f and {', '.join(sorted(LOSS_PARAMETERS))}")
+        if f not in expr.free_symbols:
+            raise TheoryInputError(f"loss {expr} does not depend on the output f")
+        d1 = sp.diff(expr, f)
+        d2 = sp.diff(d1, f)
+        if any(e.has(*_NONSMOOTH) for e in (expr, d1, d2)):
+            raise TheoryInputError(
+                f"loss {expr} is not twice differentiable (its derivatives contain "
+                "Abs/sign/DiracDelta/Heaviside/Piecewise)")
+        object.__setattr__(self, "expr", expr)
+        object.__setattr__(self, "d1", sp.simplify(d1))
+        object.__setattr__(self, "d2", sp.simplify(d2))
+        if not self.name:
+            object.__setattr__(self, "name", str(expr))
+
+    @property
+    def params(self) -> tuple:
+        """The loss's own parameters (symbols other than ``f``), sorted by name.
+
+        >>> mse(label="y").params
+        (y,)
+        """
+        return tuple(sorted(self.expr.free_symbols - {f}, key=str))
+
+    @classmethod
+    def parse(cls, text: str, name: str = "") -> "Loss":
+        """Parse a loss from a string in the symbol ``f`` (and ``y``, ``p``).
+
+        >>> Loss.parse("(f - y)**2/2").d1
+        f - y
+        >>> Loss.parse("f**2 + q")
+        Traceback (most recent call last):
+        ...
+        theory.errors.TheoryInputError: unknown symbol(s) q in loss f**2 + q; a loss may use f and p, y
+        """
+        local = {"f": f, **LOSS_PARAMETERS}
+        try:
+            expr = sp.parse_expr(text, local_dict=local)
+        except Exception as exc:  # SyntaxError, TokenError, TypeError...
+            raise TheoryInputError(f"cannot parse loss expression {text!r}: {exc}") from None
+        if not isinstance(expr, sp.Expr):
+            raise TheoryInputError(f"loss expression {text!r} is not an expression")
+        return cls(expr, name or text)
+
+    def subs(self, values: dict) -> "Loss":
+        """The loss with some parameters replaced by values (kept exact).
+
+        >>> mse(label="y").subs({"y": "3/2"}).expr
+        (f - 3/2)**2/2
+        """
+        reps = {SYMBOLS[k] if isinstance(k, str) else k: sp.nsimplify(v) if isinstance(v, float) else sp.sympify(v)
+                for k, v in values.items()}
+        return Loss(self.expr.subs(reps), self.name)
+
+    def latex(self) -> str:
+        """LaTeX of ``l(f)``.
+
+        >>> mse().latex()
+        '\\\\frac{f^{2}}{2}'
+        """
+        return sp.latex(self.expr)
+
+
+def mse(label=0) -> Loss:
+    """Squared loss ``(f - y)**2/2``; ``label`` is a number, or ``"y"`` to keep it symbolic.
+
+    >>> mse(1).expr
+    (f - 1)**2/2
+    """
+    lab = y if label in ("y", y) else sp.nsimplify(label) if isinstance(label, float) else sp.sympify(label)
+    if lab.free_symbols - {y}:
+        raise TheoryInputError(f"label {label!r} must be a number or the symbol y")
+    return Loss((f - lab) ** 2 / 2, "mse")

@@ -1,0 +1,27 @@
+"""The shared SymPy symbols of the derivation engine, with their assumptions.
+
+All expressions that :mod:`theory` reports are written in these symbols, so a
+string produced by ``str(expr)`` parses back with :func:`sympy.sympify` given
+:data:`SYMBOLS` as ``locals``.
+
+Examples
+========
+>>> from theory.symbols import f, lam, eta, n, lam0
+>>> (f, lam, eta, n, lam0)
+(f, lam, eta, n, lam0)
+>>> eta.is_positive and n.is_positive and f.is_real
+True
+"""
+
+import sympy as sp
+
+f = sp.Symbol("f", real=True)          #: network output at the (single) input
+lam = sp.Symbol("lam", positive=True)  #: NTK top eigenvalue at the current step
+lam0 = sp.Symbol("lam0", positive=True)  #: NTK at initialisation
+eta = sp.Symbol("eta", positive=True)  #: learning rate
+n = sp.Symbol("n", positive=True)      #: width
+y = sp.Symbol("y", real=True)          #: regression label
+p = sp.Symbol("p", positive=True)      #: fraction of points on the positive side (logistic)
+
+#: name -> symbol, for ``sympify(..., locals=SYMBOLS)``
+SYMBOLS = {s.name: s for s in (f, lam, lam0, eta, n, y, p)}
