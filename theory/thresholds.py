@@ -1,0 +1,245 @@
+"""Critical learning rates, derived from the function-space map.
+
+* ``eta_crit`` -- linear stability of the manifold of minima {f = f*}: the
+  derived map's Jacobian there is triangular with eigenvalues
+  d f'/d f = 1 - eta lam l''(f*) and d lam'/d lam = 1, so the minimum is
+  stable iff 0 < eta < 2/(lam l''(f*)).  Exact at the curvature lam of the
+  minimum reached; with lam = lam0 it is leading order in 1/n (in the lazy
+  phase lam moves by O(1/n)).
+* ``eta_max`` -- the sign of the lam-drift along a catapult excursion
+  |f| -> oo: lim (lam' - lam) n / (eta f^2) is computed with SymPy on each
+  side; where it changes sign at a finite eta, excursions stop raising the
+  curvature below that eta.  Bounded or sublinear l' gives a drift that is
+  negative for every eta (no width-independent bound: ``None``); superlinear
+  l' gives a positive drift for every eta (no self-stabilising catapult).
+
+Examples
+========
+>>> from theory.thresholds import derive_thresholds
+>>> from theory.models import uv_model
+>>> from theory.loss import mse, Loss
+>>> t = derive_thresholds(uv_model(), mse())
+>>> t.eta_crit.value, t.eta_max.value
+(2/lam0, 4/lam0)
+>>> derive_thresholds(uv_model(), Loss.parse("log(cosh(f-1))")).eta_max.value is None
+True
+>>> print(derive_thresholds(uv_model(), Loss.parse("exp(-f)")).eta_crit.reason)
+l'(f) = -exp(-f) has no real zero: the loss has no minimiser
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import sympy as sp
+
+from .gram import VectorModel
+from .loss import Loss
+from .reduce import LATEX_NAMES, FunctionSpaceMap, derive_map
+from .symbols import SYMBOLS, eta, f, lam, lam0, n, p
+
+LEADING = "leading order in 1/n"
+
+
+@dataclass
+class Threshold:
+    """One critical learning rate: ``value`` (SymPy, in lam0 and loss parameters) or ``None`` with ``reason``."""
+
+    name: str
+    value: sp.Expr | None
+    label: str
+    derivation: str
+    reason: str = ""
+
+    def __str__(self):
+        v = "null" if self.value is None else str(self.value)
+        return f"{self.name} = {v}   [{self.label}] {self.reason or self.derivation}"
+
+
+@dataclass
+class Thresholds:
+    """The derived thresholds of a model under a loss, with their assumptions."""
+
+    model: str
+    loss: Loss
+    eta_crit: Threshold
+    eta_max: Threshold
+    minimisers: list
+    assumptions: list = field(default_factory=list)
+    fmap: FunctionSpaceMap | None = field(default=None, repr=False)
+
+    def __repr__(self):
+        return "\n".join([f"Thresholds(model={self.model!r}, loss={self.loss.expr})",
+                          f"  {self.eta_crit}", f"  {self.eta_max}",
+                          f"  assumptions: {'; '.join(self.assumptions)}"])
+
+    def values(self, lam0_value, **params) -> dict:
+        """Evaluate the thresholds at a given lam0 (and loss parameters), exactly where possible.
+
+        >>> from theory.models import uv_model
+        >>> from theory.loss import mse
+        >>> derive_thresholds(uv_model(), mse()).values(2)
+        {'eta_crit': 1.0, 'eta_max': 2.0}
+        """
+        reps = {lam0: sp.nsimplify(lam0_value)}
+        reps.update({SYMBOLS[k]: sp.nsimplify(v) for k, v in params.items()})
+        out = {}
+        for t in (self.eta_crit, self.eta_max):
+            if t.value is None:
+                out[t.name] = None
+                continue
+            v = t.value.subs(reps)
+            out[t.name] = float(v) if not v.free_symbols else str(v)
+        return out
+
+    def latex(self) -> str:
+        r"""LaTeX of both thresholds.
+
+        >>> from theory.models import uv_model
+        >>> from theory.loss import mse
+        >>> derive_thresholds(uv_model(), mse()).latex()
+        '\\eta_{crit} = \\frac{2}{\\lambda_0},\\quad \\eta_{max} = \\frac{4}{\\lambda_0}'
+        """
+        def one(t):
+            v = r"\text{none}" if t.value is None else sp.latex(t.value, symbol_names=LATEX_NAMES)
+            return rf"\eta_{{{t.name[4:]}}} = {v}"
+        return one(self.eta_crit) + r",\quad " + one(self.eta_max)
+
+    def to_json(self, lam0_value=None, **params) -> dict:
+        """The JSON contract of ``catapult thresholds``.
+
+        >>> from theory.models import uv_model
+        >>> from theory.loss import mse
+        >>> d = derive_thresholds(uv_model(), mse()).to_json(lam0_value=2)
+        >>> d["eta_crit"], d["eta_max"], d["values"]
+        ('2/lam0', '4/lam0', {'eta_crit': 1.0, 'eta_max': 2.0})
+        """
+        d = {"model": self.model, "loss": str(self.loss.expr),
+             "eta_crit": None if self.eta_crit.value is None else str(self.eta_crit.value),
+             "eta_max": None if self.eta_max.value is None else str(self.eta_max.value),
+             "labels": {t.name: t.label for t in (self.eta_crit, self.eta_max)},
+             "reasons": {t.name: t.reason or t.derivation for t in (self.eta_crit, self.eta_max)},
+             "minimisers": [str(m) for m in self.minimisers],
+             "assumptions": list(self.assumptions)}
+        if lam0_value is not None:
+            d["values"] = self.values(lam0_value, **params)
+        return d
+
+
+def real_zeros(expr: sp.Expr):
+    """Real zeros of ``expr`` in f: a list, or None when SymPy cannot decide.
+
+    >>> real_zeros(f**2 - 1)
+    [-1, 1]
+    >>> real_zeros(sp.exp(f))
+    []
+    """
+    sol = sp.solveset(expr, f, domain=sp.S.Reals)
+    if isinstance(sol, sp.Intersection):  # e.g. {log(p/(1-p))} & Reals when p is free
+        finite = [a for a in sol.args if isinstance(a, sp.FiniteSet)]
+        sol = finite[0] if finite else sol
+    if isinstance(sol, sp.FiniteSet):
+        return sorted(sol, key=sp.default_sort_key)
+    if sol is sp.S.EmptySet:
+        return []
+    return None
+
+
+def _eta_crit(fmap: FunctionSpaceMap, loss: Loss):
+    zeros = real_zeros(loss.d1)
+    if zeros is None:
+        return Threshold("eta_crit", None, LEADING, "", "SymPy could not solve l'(f) = 0 in closed form"), []
+    if not zeros:
+        return Threshold("eta_crit", None, LEADING, "",
+                         f"l'(f) = {loss.d1} has no real zero: the loss has no minimiser"), []
+    crits, mins = [], []
+    for fs in zeros:
+        jac_ff = sp.simplify(sp.diff(fmap.update["f"], f).subs(f, fs))
+        jac_fl = sp.simplify(sp.diff(fmap.update["f"], lam).subs(f, fs))
+        curv = sp.simplify(loss.d2.subs(f, fs))
+        if curv.is_negative or curv.is_zero:
+            continue  # a maximum, or a degenerate point: no linear instability
+        mins.append(fs)
+        assert jac_fl == 0, "the Jacobian at a minimum is triangular"
+        sols = [s for s in sp.solve(sp.Eq(jac_ff, -1), eta) if s != 0]
+        crits.extend(sp.factor(s.subs(lam, lam0)) for s in sols)
+    crits = list(dict.fromkeys(crits))
+    if len(crits) != 1:
+        why = "no minimiser with l''(f*) > 0" if not crits else f"several minimisers with different curvature: {crits}"
+        return Threshold("eta_crit", None, LEADING, "", why), mins
+    how = ("d f'/d f = -1 at the minimum f* (triangular Jacobian, lam direction neutral), "
+           "then lam -> lam0 (lam = lam0 + O(1/n) in the lazy phase)")
+    return Threshold("eta_crit", crits[0], LEADING, how), mins
+
+
+_Q = sp.Symbol("q", positive=True)
+
+
+def _sign(expr):
+    """+1, -1 or 0 (unknown), using the assumption 0 < p < 1 (p = 1/(1+q), q > 0)."""
+    if expr in (sp.oo, -sp.oo):
+        return 1 if expr == sp.oo else -1
+    e = sp.simplify(expr.subs(p, 1 / (1 + _Q)))
+    return 1 if e.is_positive else -1 if e.is_negative else 0
+
+
+def _side(drift: sp.Expr, side):
+    """Classify the lam-drift as f -> side: ('bound', eta*) | ('neg', why) | ('pos', why) | ('unknown', why)."""
+    lead = sp.simplify(sp.limit(drift * n / (eta * f**2), f, side))
+    if lead.is_finite and lead != 0 and lead.has(eta):
+        sols = [s for s in sp.solve(lead, eta) if s.is_positive is not False]
+        if len(sols) == 1:
+            below = lead.subs(eta, sols[0] / 2)
+            if _sign(below) < 0:
+                return "bound", sols[0], f"lim n(lam'-lam)/(eta f^2) = {sp.factor(lead)}, negative below eta = {sols[0]}"
+        return "unknown", None, f"lim n(lam'-lam)/(eta f^2) = {lead}"
+    if lead == sp.oo:
+        return "pos", None, ("l' grows faster than linearly: the lam-drift is positive along any large excursion "
+                             "for every eta, so no catapult can stabilise one; divergence is then decided by the "
+                             "basin of f' = f - eta lam0 l'(f), which depends on f0 (no width-independent eta_max)")
+    if lead != 0 and _sign(lead) < 0:
+        return "neg", None, "the lam-drift is negative along any large excursion"
+    if lead == 0:
+        sub = sp.simplify(sp.limit(drift * n / (eta * f * sp.sign(side)), f, side))
+        if _sign(sub) < 0:
+            return "neg", None, "l' is bounded/sublinear: the lam-drift is negative along any large excursion for every eta"
+        if _sign(sub) > 0:
+            return "pos", None, "l' is bounded/sublinear but the lam-drift is positive along large excursions"
+    return "unknown", None, f"lim n(lam'-lam)/(eta f^2) = {lead}"
+
+
+def _eta_max(fmap: FunctionSpaceMap):
+    drift = fmap.drift("lam")
+    sides = {str(s): _side(drift, s) for s in (sp.oo, -sp.oo)}
+    kinds = {v[0] for v in sides.values()}
+    vals = {v[1] for v in sides.values()}
+    if kinds == {"bound"} and len(vals) == 1:
+        v = sp.simplify(vals.pop().subs(lam, lam0))
+        how = (f"sign change of the lam-drift along |f| -> oo ({sides['oo'][2]}); "
+               "lam -> lam0 (the excursion starts at lam0 + O(1/n))")
+        return Threshold("eta_max", v, LEADING, how)
+    if kinds == {"neg"}:
+        return Threshold("eta_max", None, LEADING, "",
+                         "no width-independent bound: " + sides["oo"][2])
+    why = "; ".join(f"f -> {k}: {v[2]}" for k, v in sides.items())
+    return Threshold("eta_max", None, LEADING, "", "no single width-independent bound derived (" + why + ")")
+
+
+def derive_thresholds(model: VectorModel, loss: Loss, fmap: FunctionSpaceMap | None = None) -> Thresholds:
+    """Derive eta_crit and eta_max for ``model`` under ``loss``.
+
+    >>> from theory.models import uv_model
+    >>> from theory.loss import Loss
+    >>> t = derive_thresholds(uv_model(), Loss.parse("f**4/4"))
+    >>> t.eta_crit.value is None, t.eta_max.value is None
+    (True, True)
+    """
+    fmap = fmap or derive_map(model, loss)
+    crit, mins = _eta_crit(fmap, loss)
+    emax = _eta_max(fmap)
+    assumptions = ["eta > 0", "n > 0", "lam0 > 0 (NTK at initialisation)",
+                   "lam0 stands for the curvature at the start of the excursion / at the minimum: "
+                   "equal to the initial NTK up to O(1/n)"]
+    if p in loss.expr.free_symbols:
+        assumptions.append("0 < p < 1")
+    return Thresholds(model.name, loss, crit, emax, mins, assumptions, fmap)
