@@ -1,0 +1,156 @@
+"""Full-batch gradient descent on the actual parameter vectors, at any precision.
+
+:func:`run_gd` steps ``theta <- theta - eta * l'(f) * grad_theta f`` for a
+model from :mod:`numerics.models`, records (step, loss, f, lam) with
+lam = |grad_theta f|^2 (the NTK, from its definition), and stops on
+
+* ``nonfinite`` -- inf/nan appeared (float64 overflow);
+* ``runaway``   -- |f|/sqrt(n) > ``runaway`` or lam/lam0 > ``lam_runaway``
+  (arbitrary-precision numbers never overflow, so divergence needs a bound);
+* ``precision`` -- a certified (ball) run's relative radius exceeded ``max_radius``;
+* ``converged`` -- the parameter-gradient norm |l'(f)| sqrt(lam) < ``gtol``;
+* ``until``     -- a caller's predicate said stop (threshold searches);
+* ``budget``    -- ``steps`` steps were taken.
+
+Examples
+========
+>>> from numerics.models import UVModel
+>>> from numerics.losses import squared
+>>> from numerics.backends import get_backend
+>>> tr = run_gd(UVModel(64, seed=1), squared(), eta_lam0=1.0, steps=200, backend=get_backend("arb", 50))
+>>> tr.stop, tr.steps < 200
+('converged', True)
+>>> abs(tr.lam[-1] / tr.lam0 - 1) < 0.1
+True
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import mpmath
+
+from .backends import get_backend
+from .errors import NumericsInputError
+
+
+@dataclass
+class Trajectory:
+    """A recorded GD run.  Numbers are mpmath ``mpf`` (exact copies of the backend's values)."""
+
+    model: str
+    width: int
+    seed: int | None
+    backend: str
+    dps: int
+    eta: mpmath.mpf
+    lam0: mpmath.mpf
+    t: list = field(default_factory=list)
+    loss: list = field(default_factory=list)
+    f: list = field(default_factory=list)
+    lam: list = field(default_factory=list)
+    stop: str = "budget"
+    max_rel_radius: mpmath.mpf = mpmath.mpf(0)
+    grad_norm: mpmath.mpf | None = None
+    loss_peak: mpmath.mpf | None = None
+    peak_step: int = 0
+
+    @property
+    def steps(self) -> int:
+        """Number of GD steps taken."""
+        return self.t[-1]
+
+    def _record(self, t, loss, f, lam, keep_all):
+        if not keep_all and len(self.t) > 1:
+            self.t.pop(); self.loss.pop(); self.f.pop(); self.lam.pop()
+        self.t.append(t); self.loss.append(loss); self.f.append(f); self.lam.append(lam)
+
+    @property
+    def eta_lam0(self):
+        return self.eta * self.lam0
+
+    def rows(self):
+        """``(t, loss, f, lam)`` tuples."""
+        return list(zip(self.t, self.loss, self.f, self.lam))
+
+    def __repr__(self):
+        return (f"Trajectory({self.model}, n={self.width}, seed={self.seed}, {self.backend}/{self.dps}, "
+                f"eta*lam0={mpmath.nstr(self.eta_lam0, 8)}, steps={self.steps}, stop={self.stop!r})")
+
+
+def _check_eta(eta, eta_lam0):
+    if (eta is None) == (eta_lam0 is None):
+        raise NumericsInputError("give exactly one of eta and eta_lam0")
+    val = eta if eta is not None else eta_lam0
+    try:
+        ok = mpmath.mpf(val) > 0 and mpmath.isfinite(mpmath.mpf(val))
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise NumericsInputError(f"learning rate must be a finite number > 0, got {val!r}")
+
+
+def run_gd(model, loss, *, eta=None, eta_lam0=None, steps=1000, backend=None, gtol=1e-12,
+           runaway=1e8, lam_runaway=1e4, until=None, record=True, max_radius=1e-6) -> Trajectory:
+    """Run GD on ``model``'s parameters under ``loss`` (a :class:`numerics.losses.NumericLoss`).
+
+    Parameters
+    ==========
+    eta, eta_lam0 : the step, given directly or as a multiple of the measured initial NTK
+        (``eta = eta_lam0 / lam0``, computed at the run's precision).
+    steps : the step budget.
+    until : optional ``until(t, loss_t, loss_0) -> bool``; True stops the run (``stop='until'``).
+    record : keep the whole trajectory (else only the first and the last record, and the peak loss).
+    """
+    _check_eta(eta, eta_lam0)
+    if int(steps) < 0:
+        raise NumericsInputError(f"steps must be >= 0, got {steps}")
+    backend = backend or get_backend("arb", 50)
+    B = backend
+    with B.context():
+        value, slope = loss.bind(B)
+        theta = model.init(B)
+        f_b, grads = model.output_and_grads(theta, B)
+        lam_b = sum((B.dot(g, g) for g in grads[1:]), B.dot(grads[0], grads[0]))
+        lam0 = B.to_mpf(lam_b)
+        eta_b = B.scalar(eta) if eta is not None else B.scalar(eta_lam0) / lam_b
+        tr = Trajectory(model.name, model.width, model.seed, B.name, B.dps, B.to_mpf(eta_b), lam0)
+        sqrt_n = mpmath.sqrt(model.width)
+        gtol = mpmath.mpf(gtol)
+        loss0 = None
+        for t in range(int(steps) + 1):
+            l_b = value(f_b)
+            fm, lm, Lm = B.to_mpf(f_b), B.to_mpf(lam_b), B.to_mpf(l_b)
+            tr._record(t, Lm, fm, lm, record)
+            if loss0 is None:
+                loss0 = tr.loss_peak = Lm
+            if not (B.is_finite(f_b) and B.is_finite(lam_b) and B.is_finite(l_b)):
+                tr.stop = "nonfinite"
+                break
+            if Lm > tr.loss_peak:
+                tr.loss_peak, tr.peak_step = Lm, t
+            if B.name == "arb" and fm != 0:
+                tr.max_rel_radius = max(tr.max_rel_radius, B.radius(f_b) / abs(fm), B.radius(lam_b) / abs(lm))
+                if tr.max_rel_radius > max_radius:
+                    tr.stop = "precision"
+                    break
+            if abs(fm) > runaway * sqrt_n or lm > lam_runaway * lam0:
+                tr.stop = "runaway"
+                break
+            s_b = slope(f_b)
+            gn = abs(B.to_mpf(s_b)) * mpmath.sqrt(abs(lm))
+            tr.grad_norm = gn
+            if gn < gtol:
+                tr.stop = "converged"
+                break
+            if until is not None and t > 0 and until(t, Lm, loss0):
+                tr.stop = "until"
+                break
+            if t == int(steps):
+                tr.stop = "budget"
+                break
+            step = eta_b * s_b
+            theta = [B.lincomb(th, step, g) for th, g in zip(theta, grads)]
+            f_b, grads = model.output_and_grads(theta, B)
+            lam_b = sum((B.dot(g, g) for g in grads[1:]), B.dot(grads[0], grads[0]))
+    return tr
