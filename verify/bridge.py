@@ -1,0 +1,106 @@
+"""Turn theory's symbolic objects into the plain callables numerics needs.
+
+This is the only place where a SymPy loss becomes numbers: one compiled
+``(value, slope)`` pair per backend (numpy for float64, mpmath at the run's
+precision, python-flint balls for arb -- compiled inside the run's precision
+context, so constants such as 1/3 or pi are exact to that precision).
+
+Examples
+========
+>>> from theory import Loss
+>>> from numerics.backends import get_backend
+>>> L = numeric_loss(Loss.parse("log(cosh(f - 1))"))
+>>> B = get_backend("arb", 40)
+>>> with B.context():
+...     value, slope = L.bind(B)
+...     print(B.to_mpf(slope(B.scalar(1))))
+0.0
+>>> numeric_loss(Loss.parse("(f - y)**2/2"))
+Traceback (most recent call last):
+...
+ValueError: loss (f - y)**2/2 needs values for: y
+"""
+
+from __future__ import annotations
+
+import mpmath
+import sympy as sp
+
+from numerics.losses import NumericLoss
+from theory.loss import Loss
+from theory.symbols import SYMBOLS, f
+
+
+def _arb_namespace():
+    import flint
+    arb = flint.arb
+
+    def mpf(x):
+        if isinstance(x, tuple):
+            sign, man, exp, _ = x
+            return arb(((-1) ** sign * man, exp))
+        return arb(x)
+
+    def m(name):
+        return lambda x: getattr(arb(x) if not isinstance(x, arb) else x, name)()
+
+    ns = {"mpf": mpf, "pi": arb.pi(), "e": arb.const_e()}
+    for name in ("exp", "log", "sqrt", "sin", "cos", "tan", "sinh", "cosh", "tanh", "asin", "acos", "atan",
+                 "asinh", "acosh", "atanh", "erf", "erfc", "sec", "csc", "cot", "coth", "sech", "csch", "log1p",
+                 "expm1", "gamma", "lgamma"):
+        ns[name] = m(name)
+    ns["atan2"] = lambda a, b: arb.atan2(a, b)
+    return ns
+
+
+def _compile(expr, backend):
+    if backend is None or backend.name == "float64":
+        return sp.lambdify(f, expr, modules="numpy")
+    if backend.name == "mpmath":
+        return sp.lambdify(f, expr, modules="mpmath")
+    return sp.lambdify(f, expr, modules=[_arb_namespace(), "mpmath"])
+
+
+def numeric_loss(loss: Loss, **values) -> NumericLoss:
+    """Numeric callables for ``loss`` with its parameters set to ``values`` (exact rationals where given so).
+
+    >>> from theory import mse
+    >>> L = numeric_loss(mse("y"), y=1)
+    >>> L.bind(None)[1](3.0)
+    2.0
+    """
+    reps = {SYMBOLS[k]: sp.nsimplify(v) if isinstance(v, float) else sp.sympify(v) for k, v in values.items()}
+    value_expr, slope_expr = loss.expr.subs(reps), loss.d1.subs(reps)
+    missing = (value_expr.free_symbols | slope_expr.free_symbols) - {f}
+    if missing:
+        raise ValueError(f"loss {loss.expr} needs values for: {', '.join(sorted(map(str, missing)))}")
+
+    def factory(backend):
+        return _compile(value_expr, backend), _compile(slope_expr, backend)
+
+    return NumericLoss(str(value_expr), factory=factory)
+
+
+def map_step(fmap, eta, n, **values):
+    """The derived (f, lam) map as a plain mpmath callable ``step(state) -> state`` for numerics.reduced.
+
+    ``eta`` and ``n`` (and loss parameters) are fixed numbers; the callable evaluates at the caller's precision.
+
+    >>> from theory import derive
+    >>> step = map_step(derive("uv", "mse"), eta=1, n=100)
+    >>> s = step({"f": mpmath.mpf(1), "lam": mpmath.mpf(2)})
+    >>> mpmath.nstr(s["f"], 10), mpmath.nstr(s["lam"], 10)
+    ('-0.99', '1.98')
+    """
+    reps = {SYMBOLS["eta"]: eta, SYMBOLS["n"]: n}
+    reps.update({SYMBOLS[k]: v for k, v in values.items()})
+    syms = list(fmap.state)
+    names = [str(s) for s in syms]
+    consts = list(reps.values())
+    fns = {k: sp.lambdify(syms + list(reps), v, modules="mpmath") for k, v in fmap.update.items()}
+
+    def step(state):
+        args = [state[nm] for nm in names] + [v if isinstance(v, mpmath.mpf) else mpmath.mpf(v) for v in consts]
+        return {k: fn(*args) for k, fn in fns.items()}
+
+    return step
