@@ -169,7 +169,10 @@ class Arb:
         return x.is_finite()
 
     def to_mpf(self, x):
-        """The ball's midpoint as an exact mpmath number."""
+        """The ball's midpoint as an exact mpmath number (nan/inf when the ball is not finite)."""
+        if not x.mid().is_finite():
+            m = x.mid()
+            return mpmath.nan if m.is_nan() else (mpmath.inf if m > 0 else -mpmath.inf)
         man, exp = x.mid().man_exp()
         return mpmath.mpf((int(man), int(exp))) if man != 0 else mpmath.mpf(0)
 

@@ -95,8 +95,10 @@ def classify_run(model, loss, *, eta=None, eta_lam0=None, steps=5000, backend=No
     return classify(tr)
 
 
-def agreed_phase(model, loss, *, eta=None, eta_lam0=None, steps=5000, dps=50, **kw) -> PhaseResult:
+def agreed_phase(model, loss, *, eta=None, eta_lam0=None, steps=5000, dps=50, pair=None, **kw) -> PhaseResult:
     """Classify at ``dps`` digits and at 2*``dps`` digits; ``undetermined`` unless they agree.
+
+    ``pair`` may name the two backends instead, e.g. ``(get_backend("float64"), get_backend("arb", 50))``.
 
     >>> from numerics.models import UVModel
     >>> from numerics.losses import squared
@@ -104,10 +106,11 @@ def agreed_phase(model, loss, *, eta=None, eta_lam0=None, steps=5000, dps=50, **
     >>> r.phase.value, r.evidence["agreed_dps"]
     ('catapult', [30, 60])
     """
-    a = classify_run(model, loss, eta=eta, eta_lam0=eta_lam0, steps=steps, backend=get_backend("arb", dps), **kw)
-    b = classify_run(model, loss, eta=eta, eta_lam0=eta_lam0, steps=steps, backend=get_backend("arb", 2 * dps), **kw)
+    A, C = pair or (get_backend("arb", dps), get_backend("arb", 2 * dps))
+    a = classify_run(model, loss, eta=eta, eta_lam0=eta_lam0, steps=steps, backend=A, **kw)
+    b = classify_run(model, loss, eta=eta, eta_lam0=eta_lam0, steps=steps, backend=C, **kw)
     if a.phase != b.phase:
-        return PhaseResult(Phase.UNDETERMINED, f"precisions disagree: {dps} digits say {a.phase.value}, "
-                           f"{2 * dps} digits say {b.phase.value}", b.evidence, b.trajectory)
-    b.evidence["agreed_dps"] = [dps, 2 * dps]
+        return PhaseResult(Phase.UNDETERMINED, f"precisions disagree: {A!r} says {a.phase.value}, "
+                           f"{C!r} says {b.phase.value}", b.evidence, b.trajectory)
+    b.evidence["agreed_dps"] = [A.dps, C.dps]
     return b

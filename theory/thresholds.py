@@ -243,3 +243,33 @@ def derive_thresholds(model: VectorModel, loss: Loss, fmap: FunctionSpaceMap | N
     if p in loss.expr.free_symbols:
         assumptions.append("0 < p < 1")
     return Thresholds(model.name, loss, crit, emax, mins, assumptions, fmap)
+
+
+def first_step_onset(fmap: FunctionSpaceMap, f0, lam0_value, n_value, **params):
+    """The smallest eta > 0 at which the loss *rises* in the first step, at finite width (exact).
+
+    Solves l(f'(f0, lam0, eta)) = l(f0) for eta with the derived map, given the
+    initial output ``f0``, NTK ``lam0_value`` and width ``n_value``; numbers
+    may be exact (Rational) or floats.  Label: exact, given (f0, lam0, n).
+
+    >>> from theory.models import uv_model
+    >>> from theory.loss import mse
+    >>> import sympy as sp
+    >>> m = derive_map(uv_model(), mse())
+    >>> first_step_onset(m, 1, 2, 100)  # root of eta**2/100 - 2*eta + 2 = 0
+    100 - 70*sqrt(2)
+    """
+    reps = {SYMBOLS[k]: sp.nsimplify(v) if isinstance(v, float) else sp.sympify(v) for k, v in params.items()}
+    f0, lam0_value, n_value = (sp.nsimplify(v) if isinstance(v, float) else sp.sympify(v)
+                               for v in (f0, lam0_value, n_value))
+    loss = fmap.loss.expr.subs(reps)
+    f1 = fmap.update["f"].subs(reps).subs({f: f0, lam: lam0_value, n: n_value})
+    gap = sp.expand(loss.subs(f, f1) - loss.subs(f, f0))
+    if gap.is_polynomial(eta):
+        roots = [r for r in sp.Poly(gap, eta).real_roots() if r > 0]
+        return min(roots) if roots else None
+    crit = sp.N(2 / (lam0_value * fmap.loss.d2.subs(reps).subs(f, f0)), 30)
+    try:
+        return sp.nsolve(gap, eta, crit, prec=30)
+    except (ValueError, ZeroDivisionError, TypeError):
+        return None

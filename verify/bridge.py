@@ -50,7 +50,25 @@ def _arb_namespace():
                  "expm1", "gamma", "lgamma"):
         ns[name] = m(name)
     ns["atan2"] = lambda a, b: arb.atan2(a, b)
+
+    def ipow(x, k):  # arb's ** gives nan on a ball containing 0; repeated squaring does not
+        k = int(k)
+        out, base, e = arb(1), (x if isinstance(x, arb) else arb(x)), abs(k)
+        while e:
+            if e & 1:
+                out = out * base
+            base, e = base * base, e >> 1
+        return out if k >= 0 else 1 / out
+
+    ns["ipow"] = ipow
     return ns
+
+
+_IPOW = sp.Function("ipow")
+
+
+def _integer_powers(expr):
+    return expr.replace(lambda e: e.is_Pow and e.exp.is_Integer, lambda e: _IPOW(e.base, e.exp))
 
 
 def _compile(expr, backend):
@@ -58,7 +76,7 @@ def _compile(expr, backend):
         return sp.lambdify(f, expr, modules="numpy")
     if backend.name == "mpmath":
         return sp.lambdify(f, expr, modules="mpmath")
-    return sp.lambdify(f, expr, modules=[_arb_namespace(), "mpmath"])
+    return sp.lambdify(f, _integer_powers(expr), modules=[_arb_namespace(), "mpmath"])
 
 
 def numeric_loss(loss: Loss, **values) -> NumericLoss:
