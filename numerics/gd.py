@@ -114,7 +114,8 @@ def run_gd(model, loss, *, eta=None, eta_lam0=None, steps=1000, backend=None, gt
         lam_b = sum((B.dot(g, g) for g in grads[1:]), B.dot(grads[0], grads[0]))
         lam0 = B.to_mpf(lam_b)
         eta_b = B.scalar(eta) if eta is not None else B.scalar(eta_lam0) / lam_b
-        tr = Trajectory(model.name, model.width, model.seed, B.name, B.dps, B.to_mpf(eta_b), lam0)
+        name = B.name + ("-certified" if getattr(B, "certified", False) else "")
+        tr = Trajectory(model.name, model.width, model.seed, name, B.dps, B.to_mpf(eta_b), lam0)
         sqrt_n = mpmath.sqrt(model.width)
         gtol = mpmath.mpf(gtol)
         loss0 = None
@@ -129,7 +130,7 @@ def run_gd(model, loss, *, eta=None, eta_lam0=None, steps=1000, backend=None, gt
                 break
             if Lm > tr.loss_peak:
                 tr.loss_peak, tr.peak_step = Lm, t
-            if B.name == "arb" and fm != 0:
+            if getattr(B, "certified", False) and fm != 0:
                 tr.max_rel_radius = max(tr.max_rel_radius, B.radius(f_b) / abs(fm), B.radius(lam_b) / abs(lm))
                 if tr.max_rel_radius > max_radius:
                     tr.stop = "precision"

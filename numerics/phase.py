@@ -60,7 +60,7 @@ class PhaseResult:
         """Plain-JSON form (numbers as floats or strings)."""
         ev = {k: (float(v) if isinstance(v, mpmath.mpf) and abs(v) < 1e300 else
                   mpmath.nstr(v, 17) if isinstance(v, mpmath.mpf) else v) for k, v in self.evidence.items()}
-        return {"phase": self.phase.value, "reason": self.reason, **ev, "label": "measured"}
+        return {"phase": self.phase.value, "reason": self.reason, **ev, "exactness": "measured"}
 
 
 def classify(tr: Trajectory) -> PhaseResult:
@@ -72,7 +72,7 @@ def classify(tr: Trajectory) -> PhaseResult:
           "loss_peak_ratio": tr.loss_peak / loss0 if loss0 != 0 else mpmath.inf,
           "loss_final": tr.loss[-1], "steps": tr.steps, "stop": tr.stop,
           "width": tr.width, "seed": tr.seed, "backend": tr.backend, "dps": tr.dps}
-    if tr.backend == "arb":
+    if tr.backend == "arb-certified":
         ev["max_rel_radius"] = tr.max_rel_radius
     if tr.stop in ("nonfinite", "runaway"):
         why = "overflow to inf/nan" if tr.stop == "nonfinite" else "iterates ran away"

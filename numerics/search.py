@@ -93,7 +93,7 @@ class ThresholdEstimate:
     def to_json(self) -> dict:
         return {"eta": float(self.eta), "eta_lam0": float(self.eta_lam0), "bracket": [float(self.lo), float(self.hi)],
                 "precisions": self.precisions, "evaluations": self.evaluations, "rtol": self.rtol,
-                "steps": self.steps, "escalations": self.escalations, "label": "measured"}
+                "steps": self.steps, "escalations": self.escalations, "exactness": "measured"}
 
 
 def _bisect(pred, lo, hi, rtol):
@@ -172,7 +172,7 @@ class ScanResult:
                 "lam0": float(self.lam0), "width": self.width, "seed": self.seed, "dps": self.dps,
                 "details": {k: (None if v is None else v.to_json())
                             for k, v in (("eta_crit", self.eta_crit), ("eta_max", self.eta_max))},
-                "notes": self.notes, "label": "measured"}
+                "notes": self.notes, "exactness": "measured"}
 
 
 def scan(model, loss, *, grid=None, rtol=1e-6, dps=50, steps=2000) -> ScanResult:

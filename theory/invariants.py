@@ -56,10 +56,10 @@ class Invariant:
         """JSON form.
 
         >>> Invariant(lam, sp.Integer(1), "state", True).to_json()
-        {'expr': 'lam', 'multiplier': '1', 'kind': 'state', 'proved': True, 'label': 'exact'}
+        {'expr': 'lam', 'multiplier': '1', 'kind': 'state', 'proved': True, 'exactness': 'exact'}
         """
         return {"expr": str(self.expr), "multiplier": str(self.multiplier), "kind": self.kind,
-                "proved": self.proved, "label": "exact"}
+                "proved": self.proved, "exactness": "exact"}
 
 
 def _normalise(expr: sp.Expr) -> sp.Expr:

@@ -98,11 +98,11 @@ class FunctionSpaceMap:
         >>> from theory.models import uv_model
         >>> from theory.loss import mse
         >>> sorted(derive_map(uv_model(), mse()).to_json())
-        ['exact', 'label', 'loss', 'model', 'state', 'update']
+        ['exact', 'exactness', 'loss', 'model', 'state', 'update']
         """
         return {"model": self.model, "loss": str(self.loss.expr), "state": [str(s) for s in self.state],
                 "update": {k: str(v) for k, v in self.update.items()}, "exact": self.exact,
-                "label": self.label}
+                "exactness": self.label}
 
     def drift(self, name: str = "lam") -> sp.Expr:
         """The one-step change ``x' - x`` of a state coordinate.
@@ -174,6 +174,6 @@ def map_json(m: FunctionSpaceMap) -> str:
     >>> from theory.models import uv_model
     >>> from theory.loss import mse
     >>> map_json(derive_map(uv_model(), mse()))[:30]
-    '{"exact": true, "label": "exac'
+    '{"exact": true, "exactness": "'
     """
     return json.dumps(m.to_json(), sort_keys=True)
