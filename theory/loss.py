@@ -34,7 +34,7 @@ from .symbols import SYMBOLS, f, p, y
 LOSS_PARAMETERS = {"y": y, "p": p}
 
 _NONSMOOTH = (sp.Abs, sp.sign, sp.DiracDelta, sp.Heaviside, sp.Piecewise, sp.Max, sp.Min,
-              sp.floor, sp.ceiling, sp.frac)
+              sp.floor, sp.ceiling, sp.frac, sp.arg, sp.re, sp.im, sp.conjugate)
 
 
 @dataclass(frozen=True)
@@ -65,6 +65,10 @@ class Loss:
 
     def __post_init__(self):
         expr = sp.sympify(self.expr)
+        if not isinstance(expr, sp.Expr) or isinstance(expr, sp.Lambda):
+            raise TheoryInputError(f"loss {expr} is not an expression in f")
+        if expr.has(sp.I, sp.oo, -sp.oo, sp.zoo, sp.nan):
+            raise TheoryInputError(f"loss {expr} is not real and finite (contains I, oo, zoo or nan)")
         if expr.atoms(AppliedUndef):
             bad = sorted(str(a.func) for a in expr.atoms(AppliedUndef))
             raise TheoryInputError(f"unknown function(s) {', '.join(bad)} in loss {expr}")
@@ -113,7 +117,7 @@ class Loss:
             expr = sp.parse_expr(text, local_dict=local)
         except Exception as exc:  # SyntaxError, TokenError, TypeError...
             raise TheoryInputError(f"cannot parse loss expression {text!r}: {exc}") from None
-        if not isinstance(expr, sp.Expr):
+        if not isinstance(expr, sp.Expr) or isinstance(expr, sp.Lambda):
             raise TheoryInputError(f"loss expression {text!r} is not an expression")
         return cls(expr, name or text)
 
@@ -146,3 +150,67 @@ def mse(label=0) -> Loss:
     if lab.free_symbols - {y}:
         raise TheoryInputError(f"label {label!r} must be a number or the symbol y")
     return Loss((f - lab) ** 2 / 2, "mse")
+
+
+def _exact(v, what):
+    try:
+        e = sp.nsimplify(v) if isinstance(v, float) else sp.sympify(v)
+    except (sp.SympifyError, TypeError):
+        raise TheoryInputError(f"{what} must be a number, got {v!r}") from None
+    if not e.is_number or not e.is_real:
+        raise TheoryInputError(f"{what} must be a real number, got {v!r}")
+    return e
+
+
+def logistic(p="p") -> Loss:
+    """Logistic loss on equal-magnitude degenerate data: a fraction p of margins z = +1.
+
+    L(F) = p log(1 + e^{-F}) + (1 - p) log(1 + e^{F}); ``p="p"`` keeps it symbolic
+    (assumption 0 < p < 1), p = 1 is the separable case.
+
+    >>> logistic("1/2").expr
+    log(1 + exp(-f))/2 + log(exp(f) + 1)/2
+    >>> logistic(1).expr
+    log(1 + exp(-f))
+    >>> logistic(0)
+    Traceback (most recent call last):
+    ...
+    theory.errors.TheoryInputError: p must be in (0, 1] (p = 1: separable data), got 0
+    """
+    pv = p if p in ("p",) else _exact(p, "p")
+    if pv != "p" and not (0 < pv <= 1):
+        raise TheoryInputError(f"p must be in (0, 1] (p = 1: separable data), got {p}")
+    P = globals()["p"] if pv == "p" else pv
+    expr = P * sp.log(1 + sp.exp(-f)) + (1 - P) * sp.log(1 + sp.exp(f))
+    return Loss(expr, f"logistic(p={pv})")
+
+
+def degenerate_logistic(z, r) -> Loss:
+    """Logistic loss of degenerate data: L(F) = (1/m) sum_i log(1 + exp(-z_i r_i F)).
+
+    ``z_i = y_i s_i`` in {+1, -1} (label times side), ``r_i > 0`` the magnitudes.
+    Separable iff all z_i are equal.
+
+    >>> degenerate_logistic([1, 1, -1], [1, 2, 1]).expr
+    log(1 + exp(-2*f))/3 + log(1 + exp(-f))/3 + log(exp(f) + 1)/3
+    >>> degenerate_logistic([1, 0], [1, 1])
+    Traceback (most recent call last):
+    ...
+    theory.errors.TheoryInputError: every z_i must be +1 or -1, got 0
+    """
+    z, r = list(z), list(r)
+    if not z:
+        raise TheoryInputError("degenerate data are empty")
+    if len(z) != len(r):
+        raise TheoryInputError(f"z and r must have the same length, got {len(z)} and {len(r)}")
+    zs = [_exact(v, "z_i") for v in z]
+    rs = [_exact(v, "r_i") for v in r]
+    for v in zs:
+        if v not in (1, -1):
+            raise TheoryInputError(f"every z_i must be +1 or -1, got {v}")
+    for v in rs:
+        if not v > 0:
+            raise TheoryInputError(f"every r_i must be > 0, got {v}")
+    m = len(zs)
+    expr = sum(sp.log(1 + sp.exp(-zi * ri * f)) for zi, ri in zip(zs, rs)) / m
+    return Loss(expr, f"logistic(data, m={m}, {'separable' if len(set(zs)) == 1 else 'non-separable'})")

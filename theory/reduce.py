@@ -67,6 +67,7 @@ class FunctionSpaceMap:
     gram_update: dict = field(repr=False)
     substitution: dict = field(repr=False)
     label: str = "exact"
+    update_slope: dict = field(default=None, repr=False)  # the update with l'(f) kept as the symbol SLOPE
 
     def __repr__(self):
         lines = [f"FunctionSpaceMap(model={self.model!r}, loss={self.loss.expr}, exact={self.exact})"]
@@ -163,9 +164,10 @@ def derive_map(model: VectorModel, loss: Loss) -> FunctionSpaceMap:
         updates[str(s)] = _tidy(gram_next[s].subs(sub, simultaneous=True))
     # f is a state coordinate once F was solved for; otherwise l' is written through F(G)
     slope = loss.d1 if sub else loss.d1.subs(f, F)
+    opaque = dict(updates)
     updates = {k: v.subs(SLOPE, slope) for k, v in updates.items()}
     return FunctionSpaceMap(model.name, loss, state, updates, not leftover, gram_next, sub,
-                            label="exact" if not leftover else "exact (with extra state)")
+                            label="exact" if not leftover else "exact (with extra state)", update_slope=opaque)
 
 
 def map_json(m: FunctionSpaceMap) -> str:

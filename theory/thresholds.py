@@ -24,7 +24,7 @@ Examples
 >>> derive_thresholds(uv_model(), Loss.parse("log(cosh(f-1))")).eta_max.value is None
 True
 >>> print(derive_thresholds(uv_model(), Loss.parse("exp(-f)")).eta_crit.reason)
-l'(f) = -exp(-f) has no real zero: the loss has no minimiser
+l'(f) = -exp(-f) has no real zero: the loss has no minimiser (for logistic loss: the data are separable, the infimum is at |f| -> oo)
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ import sympy as sp
 
 from .gram import VectorModel
 from .loss import Loss
-from .reduce import LATEX_NAMES, FunctionSpaceMap, derive_map
+from .reduce import LATEX_NAMES, SLOPE, FunctionSpaceMap, derive_map
 from .symbols import SYMBOLS, eta, f, lam, lam0, n, p
 
 LEADING = "leading order in 1/n"
@@ -145,20 +145,58 @@ def real_zeros(expr: sp.Expr):
     return None
 
 
+def numeric_zero(expr: sp.Expr, dps: int = 40):
+    """A real zero of ``expr`` (in f, no other symbol) by bracketing and bisection, or None.
+
+    Used when SymPy finds no closed form; the bracket comes from the signs of
+    ``expr`` at f -> -oo and f -> +oo (limits), so a sign change is certain.
+
+    >>> z = numeric_zero(sp.exp(f) + f)   # -W(1), the omega constant
+    >>> round(float(z), 12)
+    -0.56714329041
+    """
+    if expr.free_symbols - {f}:
+        return None
+    lo_sign, hi_sign = (_sign(sp.limit(expr, f, s)) for s in (-sp.oo, sp.oo))
+    if lo_sign == 0 or hi_sign == 0 or lo_sign == hi_sign:
+        return None
+    import mpmath
+    g = sp.lambdify(f, expr, modules="mpmath")
+    with mpmath.workdps(dps + 10):
+        a, b = mpmath.mpf(-1), mpmath.mpf(1)
+        while mpmath.sign(g(a)) != lo_sign:
+            a *= 2
+        while mpmath.sign(g(b)) != hi_sign:
+            b *= 2
+        for _ in range(4 * dps + 60):  # plain bisection (mpmath 1.3's findroot bisect is unreliable)
+            c = (a + b) / 2
+            if mpmath.sign(g(c)) == lo_sign:
+                a = c
+            else:
+                b = c
+        return sp.Float((a + b) / 2, dps)
+
+
 def _eta_crit(fmap: FunctionSpaceMap, loss: Loss):
     zeros = real_zeros(loss.d1)
     if zeros is None:
-        return Threshold("eta_crit", None, LEADING, "", "SymPy could not solve l'(f) = 0 in closed form"), []
+        z = numeric_zero(loss.d1)
+        if z is None:
+            return Threshold("eta_crit", None, LEADING, "", "SymPy could not solve l'(f) = 0, and l' does not "
+                             "change sign between f = -oo and +oo (no minimiser can be bracketed)"), []
+        zeros = [z]
     if not zeros:
         return Threshold("eta_crit", None, LEADING, "",
-                         f"l'(f) = {loss.d1} has no real zero: the loss has no minimiser"), []
+                         f"l'(f) = {loss.d1} has no real zero: the loss has no minimiser "
+                         "(for logistic loss: the data are separable, the infimum is at |f| -> oo)"), []
     crits, mins = [], []
+    uf = fmap.update_slope["f"]  # f' with the slope s = l'(f) opaque: d f'/d f = (df'/df + df'/ds l''(f)) at s = 0
     for fs in zeros:
-        jac_ff = sp.simplify(sp.diff(fmap.update["f"], f).subs(f, fs))
-        jac_fl = sp.simplify(sp.diff(fmap.update["f"], lam).subs(f, fs))
         curv = sp.simplify(loss.d2.subs(f, fs))
         if curv.is_negative or curv.is_zero:
             continue  # a maximum, or a degenerate point: no linear instability
+        jac_ff = sp.simplify((sp.diff(uf, f) + sp.diff(uf, SLOPE) * curv).subs(SLOPE, 0).subs(f, fs))
+        jac_fl = sp.simplify(sp.diff(uf, lam).subs(SLOPE, 0))
         mins.append(fs)
         assert jac_fl == 0, "the Jacobian at a minimum is triangular"
         sols = [s for s in sp.solve(sp.Eq(jac_ff, -1), eta) if s != 0]
@@ -169,6 +207,8 @@ def _eta_crit(fmap: FunctionSpaceMap, loss: Loss):
         return Threshold("eta_crit", None, LEADING, "", why), mins
     how = ("d f'/d f = -1 at the minimum f* (triangular Jacobian, lam direction neutral), "
            "then lam -> lam0 (lam = lam0 + O(1/n) in the lazy phase)")
+    if any(isinstance(m, sp.Float) for m in mins):
+        how += f"; f* = {mins[0]} is a numeric root (40 digits, bisection on a certain sign change)"
     return Threshold("eta_crit", crits[0], LEADING, how), mins
 
 
@@ -242,6 +282,10 @@ def derive_thresholds(model: VectorModel, loss: Loss, fmap: FunctionSpaceMap | N
                    "equal to the initial NTK up to O(1/n)"]
     if p in loss.expr.free_symbols:
         assumptions.append("0 < p < 1")
+    for m in mins:
+        k = sp.simplify(loss.d2.subs(f, m))
+        if k.free_symbols and not k.is_positive:
+            assumptions.append(f"l''(f*) = {k} > 0 at the minimiser f* = {m}")
     return Thresholds(model.name, loss, crit, emax, mins, assumptions, fmap)
 
 
