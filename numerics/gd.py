@@ -92,7 +92,12 @@ def _check_eta(eta, eta_lam0):
 
 def run_gd(model, loss, *, eta=None, eta_lam0=None, steps=1000, backend=None, gtol=1e-12,
            runaway=1e8, lam_runaway=1e4, until=None, record=True, max_radius=1e-6) -> Trajectory:
-    """Run GD on ``model``'s parameters under ``loss`` (a :class:`numerics.losses.NumericLoss`).
+    """Run GD on ``model``'s parameters under ``loss``.
+
+    ``loss`` is a :class:`numerics.losses.NumericLoss` of the output for single-input
+    models, or a :class:`numerics.losses.DataLoss` (one loss per sample) for data models.
+    The recorded f and lam are the output and the NTK |grad_theta f|^2 at the model's
+    probe input (the input itself for single-input models).
 
     Parameters
     ==========
@@ -108,19 +113,18 @@ def run_gd(model, loss, *, eta=None, eta_lam0=None, steps=1000, backend=None, gt
     backend = backend or get_backend("arb", 50)
     B = backend
     with B.context():
-        value, slope = loss.bind(B)
+        bound = loss.bind(B)
         theta = model.init(B)
-        f_b, grads = model.output_and_grads(theta, B)
-        lam_b = sum((B.dot(g, g) for g in grads[1:]), B.dot(grads[0], grads[0]))
-        lam0 = B.to_mpf(lam_b)
-        eta_b = B.scalar(eta) if eta is not None else B.scalar(eta_lam0) / lam_b
+        ev = model.evaluate(theta, B, bound)
+        lam0 = B.to_mpf(ev.lam)
+        eta_b = B.scalar(eta) if eta is not None else B.scalar(eta_lam0) / ev.lam
         name = B.name + ("-certified" if getattr(B, "certified", False) else "")
         tr = Trajectory(model.name, model.width, model.seed, name, B.dps, B.to_mpf(eta_b), lam0)
         sqrt_n = mpmath.sqrt(model.width)
         gtol = mpmath.mpf(gtol)
         loss0 = None
         for t in range(int(steps) + 1):
-            l_b = value(f_b)
+            f_b, lam_b, l_b = ev.f, ev.lam, ev.loss
             fm, lm, Lm = B.to_mpf(f_b), B.to_mpf(lam_b), B.to_mpf(l_b)
             tr._record(t, Lm, fm, lm, record)
             if loss0 is None:
@@ -138,11 +142,10 @@ def run_gd(model, loss, *, eta=None, eta_lam0=None, steps=1000, backend=None, gt
             if abs(fm) > runaway * sqrt_n or lm > lam_runaway * lam0:
                 tr.stop = "runaway"
                 break
-            s_b = slope(f_b)
-            gn = abs(B.to_mpf(s_b)) * mpmath.sqrt(abs(lm))
+            gn = mpmath.sqrt(abs(B.to_mpf(ev.grad_norm2)))
             tr.grad_norm = gn
-            if gn < gtol:
-                tr.stop = "converged"
+            if gn < gtol or not mpmath.isfinite(gn):
+                tr.stop = "converged" if gn < gtol else "nonfinite"
                 break
             if until is not None and t > 0 and until(t, Lm, loss0):
                 tr.stop = "until"
@@ -150,8 +153,6 @@ def run_gd(model, loss, *, eta=None, eta_lam0=None, steps=1000, backend=None, gt
             if t == int(steps):
                 tr.stop = "budget"
                 break
-            step = eta_b * s_b
-            theta = [B.lincomb(th, step, g) for th, g in zip(theta, grads)]
-            f_b, grads = model.output_and_grads(theta, B)
-            lam_b = sum((B.dot(g, g) for g in grads[1:]), B.dot(grads[0], grads[0]))
+            theta = [B.lincomb(th, eta_b * c, g) for th, (c, g) in zip(theta, ev.moves)]
+            ev = model.evaluate(theta, B, bound)
     return tr

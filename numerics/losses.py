@@ -52,3 +52,22 @@ def squared(label=0) -> NumericLoss:
         return (lambda x: (x - y) * (x - y) / 2), (lambda x: x - y)
 
     return NumericLoss(f"squared(label={label})", factory=factory)
+
+
+@dataclass
+class DataLoss:
+    """One loss per sample (labels baked into each); the training loss is their mean.
+
+    >>> L = DataLoss([squared(1), squared(-1)])
+    >>> [v(0.0) for v, s in L.bind(None)]
+    [0.5, 0.5]
+    """
+
+    losses: list
+
+    @property
+    def name(self):
+        return "mean of " + ", ".join(l.name for l in self.losses)
+
+    def bind(self, backend):
+        return [l.bind(backend) for l in self.losses]

@@ -18,9 +18,27 @@ True
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from .errors import NumericsInputError
+
+
+@dataclass
+class Evaluation:
+    """What one GD step needs, measured at the current parameters.
+
+    ``f``, ``lam``: output and NTK |grad f|^2 at the probe input; ``loss``: the training
+    loss; ``moves``: per parameter, ``(c, g)`` with grad_theta L = c * g;
+    ``grad_norm2``: |grad_theta L|^2.
+    """
+
+    f: object
+    lam: object
+    loss: object
+    moves: list
+    grad_norm2: object
 
 
 def check_width(width) -> int:
@@ -70,3 +88,98 @@ class UVModel:
         inv = 1 / B.sqrt(B.scalar(self.width))
         f = B.dot(u, v) * inv
         return f, [v * inv, u * inv]
+
+    def evaluate(self, theta, B, bound):
+        """One-sample loss l(f): grad_theta L = l'(f) grad_theta f."""
+        value, slope = bound
+        f, grads = self.output_and_grads(theta, B)
+        lam = B.dot(grads[0], grads[0]) + B.dot(grads[1], grads[1])
+        s = slope(f)
+        return Evaluation(f, lam, value(f), [(s, g) for g in grads], s * s * lam)
+
+
+class UVDataModel:
+    """f(x) = n^{-1/2} v.(u x) with u in R^{n x d}, v in R^n, trained on data X (m x d) with per-sample losses.
+
+    The training loss is L = (1/m) sum_a l_a(f(x_a)) (a :class:`numerics.losses.DataLoss`).
+    What is recorded is the output and the NTK at the ``probe`` input (default: the
+    unit vector of the first data point): F = f(probe), lam = |grad_theta F|^2.
+
+    >>> from numerics.backends import get_backend
+    >>> m = UVDataModel(8, [[1.0], [-2.0]], seed=0)
+    >>> m.d, m.m, m.probe.tolist()
+    (1, 2, [1.0])
+    """
+
+    name = "uv-data"
+
+    def __init__(self, width, X, seed=0, probe=None):
+        self.width = check_width(width)
+        self.seed = seed
+        X = np.asarray(X, dtype=float)
+        if X.ndim == 1:
+            X = X[:, None]
+        if X.ndim != 2 or X.shape[0] < 1 or X.shape[1] < 1:
+            raise NumericsInputError(f"data must be an (m, d) array with m, d >= 1, got shape {X.shape}")
+        if not np.all(np.isfinite(X)):
+            raise NumericsInputError("data contain nan or inf")
+        self.X = X
+        self.m, self.d = X.shape
+        if probe is None:
+            norm = np.linalg.norm(X[0])
+            if norm == 0:
+                raise NumericsInputError("the first data point is 0: give a probe input")
+            probe = X[0] / norm
+        self.probe = np.asarray(probe, dtype=float).reshape(self.d)
+        rng = np.random.default_rng(seed)
+        self.u0 = rng.standard_normal((self.width, self.d))
+        self.v0 = rng.standard_normal(self.width)
+
+    def __repr__(self):
+        return f"UVDataModel(width={self.width}, m={self.m}, d={self.d}, seed={self.seed})"
+
+    def init(self, B):
+        return [B.vector(self.u0[:, k]) for k in range(self.d)] + [B.vector(self.v0)]
+
+    def _combine(self, B, cols, coeffs):
+        out = None
+        for c, col in zip(coeffs, cols):
+            if c == 0:
+                continue
+            term = col * B.scalar(float(c))
+            out = term if out is None else out + term
+        return out if out is not None else cols[0] * B.scalar(0)
+
+    def evaluate(self, theta, B, bound):
+        """Per-sample outputs f_a = (X_a u).v/sqrt(n); grad_v L = sum_a c_a (X_a u)/sqrt(n), grad_{u_k} L = (sum_a c_a X_ak) v/sqrt(n)."""
+        *us, v = theta
+        inv = 1 / B.sqrt(B.scalar(self.width))
+        total, cs = None, []
+        grad_v = None
+        for a in range(self.m):
+            w = self._combine(B, us, self.X[a])
+            fa = B.dot(w, v) * inv
+            value, slope = bound[a]
+            la = value(fa)
+            total = la if total is None else total + la
+            c = slope(fa) / self.m
+            cs.append(c)
+            term = w * (c * inv)
+            grad_v = term if grad_v is None else grad_v + term
+        loss = total / self.m
+        moves = []
+        for k in range(self.d):
+            ck = None
+            for a in range(self.m):
+                if self.X[a, k] != 0:
+                    t = cs[a] * B.scalar(float(self.X[a, k]))
+                    ck = t if ck is None else ck + t
+            ck = ck if ck is not None else B.scalar(0)
+            moves.append((ck * inv, v))
+        moves.append((B.scalar(1), grad_v))
+        h = self._combine(B, us, self.probe)
+        F = B.dot(h, v) * inv
+        vv = B.dot(v, v)
+        lam = (B.dot(h, h) + B.scalar(float(self.probe @ self.probe)) * vv) * inv * inv
+        gn2 = B.dot(grad_v, grad_v) + sum((c * c * vv for c, _ in moves[:-1]), B.scalar(0))
+        return Evaluation(F, lam, loss, moves, gn2)
