@@ -151,35 +151,38 @@ class UVDataModel:
         return out if out is not None else cols[0] * B.scalar(0)
 
     def evaluate(self, theta, B, bound):
-        """Per-sample outputs f_a = (X_a u).v/sqrt(n); grad_v L = sum_a c_a (X_a u)/sqrt(n), grad_{u_k} L = (sum_a c_a X_ak) v/sqrt(n)."""
+        """f_a = sum_k X_ak (u_k.v)/sqrt(n);  grad_{u_k} L = C_k v/sqrt(n),  grad_v L = sum_k C_k u_k/sqrt(n),
+        with C_k = (1/m) sum_a l_a'(f_a) X_ak  (matrix algebra of X u^T v: O(d n) per step)."""
         *us, v = theta
         inv = 1 / B.sqrt(B.scalar(self.width))
-        total, cs = None, []
-        grad_v = None
+        pk = [B.dot(uk, v) * inv for uk in us]
+        X = [[B.scalar(float(x)) for x in row] for row in self.X]
+        total, C = None, [None] * self.d
         for a in range(self.m):
-            w = self._combine(B, us, self.X[a])
-            fa = B.dot(w, v) * inv
+            fa = sum((X[a][k] * pk[k] for k in range(1, self.d)), X[a][0] * pk[0])
             value, slope = bound[a]
             la = value(fa)
             total = la if total is None else total + la
             c = slope(fa) / self.m
-            cs.append(c)
-            term = w * (c * inv)
-            grad_v = term if grad_v is None else grad_v + term
-        loss = total / self.m
-        moves = []
-        for k in range(self.d):
-            ck = None
-            for a in range(self.m):
+            for k in range(self.d):
                 if self.X[a, k] != 0:
-                    t = cs[a] * B.scalar(float(self.X[a, k]))
-                    ck = t if ck is None else ck + t
-            ck = ck if ck is not None else B.scalar(0)
-            moves.append((ck * inv, v))
-        moves.append((B.scalar(1), grad_v))
+                    t = c * X[a][k]
+                    C[k] = t if C[k] is None else C[k] + t
+        C = [c if c is not None else B.scalar(0) for c in C]
+        loss = total / self.m
+        grad_v = self._combine_b(B, us, [c * inv for c in C])
+        moves = [(c * inv, v) for c in C] + [(B.scalar(1), grad_v)]
         h = self._combine(B, us, self.probe)
         F = B.dot(h, v) * inv
         vv = B.dot(v, v)
         lam = (B.dot(h, h) + B.scalar(float(self.probe @ self.probe)) * vv) * inv * inv
-        gn2 = B.dot(grad_v, grad_v) + sum((c * c * vv for c, _ in moves[:-1]), B.scalar(0))
+        gn2 = B.dot(grad_v, grad_v) + sum((c * c * inv * inv * vv for c in C), B.scalar(0))
         return Evaluation(F, lam, loss, moves, gn2)
+
+    @staticmethod
+    def _combine_b(B, cols, coeffs):
+        out = None
+        for c, col in zip(coeffs, cols):
+            term = col * c
+            out = term if out is None else out + term
+        return out
