@@ -152,7 +152,10 @@ class Arb:
         if isinstance(x, self._flint.arb):
             return x
         if isinstance(x, mpmath.mpf):
-            return self._flint.arb(tuple(map(int, x.man_exp)))
+            sign, man, exp, _ = x._mpf_  # man_exp drops the sign
+            if not man and exp:  # inf / nan
+                return self._flint.arb("nan") if x != x else self._flint.arb("inf") * (1 if x > 0 else -1)
+            return self._flint.arb(((-1) ** sign * int(man), int(exp)))
         return self._flint.arb(x if not isinstance(x, float) else float(x))
 
     def dot(self, a, b):

@@ -91,7 +91,7 @@ def _check_eta(eta, eta_lam0):
 
 
 def run_gd(model, loss, *, eta=None, eta_lam0=None, steps=1000, backend=None, gtol=1e-12,
-           runaway=1e8, lam_runaway=1e4, until=None, record=True, max_radius=1e-6) -> Trajectory:
+           runaway=1e8, lam_runaway=1e4, until=None, record=True, max_radius=1e-6, watch=None) -> Trajectory:
     """Run GD on ``model``'s parameters under ``loss``.
 
     ``loss`` is a :class:`numerics.losses.NumericLoss` of the output for single-input
@@ -105,6 +105,8 @@ def run_gd(model, loss, *, eta=None, eta_lam0=None, steps=1000, backend=None, gt
         (``eta = eta_lam0 / lam0``, computed at the run's precision).
     steps : the step budget.
     until : optional ``until(t, loss_t, loss_0) -> bool``; True stops the run (``stop='until'``).
+    watch : optional ``watch(t, f_t, lam_t, eta) -> bool`` on the recorded values; True stops the run
+        (``stop='watch'``).
     record : keep the whole trajectory (else only the first and the last record, and the peak loss).
     """
     _check_eta(eta, eta_lam0)
@@ -149,6 +151,9 @@ def run_gd(model, loss, *, eta=None, eta_lam0=None, steps=1000, backend=None, gt
                 break
             if until is not None and t > 0 and until(t, Lm, loss0):
                 tr.stop = "until"
+                break
+            if watch is not None and watch(t, fm, lm, tr.eta):
+                tr.stop = "watch"
                 break
             if t == int(steps):
                 tr.stop = "budget"

@@ -96,6 +96,20 @@ class ThresholdEstimate:
                 "steps": self.steps, "escalations": self.escalations, "exactness": "measured"}
 
 
+def _straddle(p, lo, hi, name, B, given, factor=2 ** 0.25, tries=8):
+    """Widen [lo, hi] geometrically until p(lo) is False and p(hi) is True (a threshold can sit on a
+    bracket end, where the verdict depends on rounding); raise if it never does."""
+    for _ in range(tries + 1):
+        if p(lo):
+            lo = lo / factor
+        elif not p(hi):
+            hi = hi * factor
+        else:
+            return lo, hi
+    raise NumericsInputError(f"{name}: the bracket {list(given)} does not straddle a change of the predicate "
+                             f"at {_tag(B)} (widened {tries} times)")
+
+
 def _bisect(pred, lo, hi, rtol):
     evals = 0
     while (hi - lo) > rtol * hi:
@@ -124,9 +138,10 @@ def locate(name, model, loss, lo, hi, *, rtol=1e-6, dps=50, steps=2000) -> Thres
     evals = 0
     for rung in range(len(ladder) - 1):
         B, C = ladder[rung], ladder[rung + 1]
-        if pred(model, loss, lo0, B, steps) or not pred(model, loss, hi0, B, steps):
-            raise NumericsInputError(f"{name}: the bracket [{lo}, {hi}] does not straddle a change "
-                                     f"of the predicate at {_tag(B)}")
+        # the caller's bracket must straddle at the first rung; after an escalation the threshold may sit
+        # on a bracket end (its verdict then depends on rounding), so the bracket may widen a little
+        lo0, hi0 = _straddle(lambda x: pred(model, loss, x, B, steps), lo0, hi0, name, B, (lo, hi),
+                             tries=0 if rung == 0 else 2)
         a, b, k = _bisect(lambda x: pred(model, loss, x, B, steps), lo0, hi0, rtol)
         evals += k + 2
         ok = (not pred(model, loss, a, C, steps)) and pred(model, loss, b, C, steps)

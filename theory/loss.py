@@ -13,7 +13,7 @@ f**2/2
 >>> mse(label="y").d1
 f - y
 >>> Loss.parse("log(cosh(f - 1))").d2
-cosh(f - 1)**(-2)
+-sinh(f - 1)**2/cosh(f - 1)**2 + 1
 >>> Loss.parse("abs(f)")
 Traceback (most recent call last):
 ...
@@ -87,8 +87,10 @@ class Loss:
                 f"loss {expr} is not twice differentiable (its derivatives contain "
                 "Abs/sign/DiracDelta/Heaviside/Piecewise)")
         object.__setattr__(self, "expr", expr)
-        object.__setattr__(self, "d1", sp.simplify(d1))
-        object.__setattr__(self, "d2", sp.simplify(d2))
+        # d1 is kept as differentiated (a sum of well-conditioned terms): simplify() can merge
+        # terms into forms that cancel catastrophically at large |f| (e.g. sums of logistic terms)
+        object.__setattr__(self, "d1", d1)
+        object.__setattr__(self, "d2", d2)  # not simplified either: see d1 (and simplify can blow up)
         if not self.name:
             object.__setattr__(self, "name", str(expr))
 

@@ -147,7 +147,7 @@ def derive_map(model: VectorModel, loss: Loss) -> FunctionSpaceMap:
     >>> from theory.loss import Loss
     >>> m = derive_map(uv_model(), Loss.parse("log(cosh(f - 1))"))
     >>> m.exact, m.update["f"]
-    (True, eta**2*f*tanh(f - 1)**2/n - eta*lam*tanh(f - 1) + f)
+    (True, eta**2*f*sinh(f - 1)**2/(n*cosh(f - 1)**2) - eta*lam*sinh(f - 1)/cosh(f - 1) + f)
     """
     F = model.forward
     gram_next = model.gd_step(SLOPE)  # slope l'(f) kept opaque: the step is exact for any loss

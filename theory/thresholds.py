@@ -134,6 +134,13 @@ def real_zeros(expr: sp.Expr):
     >>> real_zeros(sp.exp(f))
     []
     """
+    terms = sp.Add.make_args(sp.expand(expr))
+    if all(t.is_negative for t in terms) or all(t.is_positive for t in terms):
+        return []  # every term has the same strict sign (e.g. the slope of a separable logistic loss)
+    rates = [sp.Poly(a.args[0], f).LC() for a in expr.atoms(sp.exp) if a.args[0].is_polynomial(f)
+             and sp.degree(a.args[0], f) == 1]
+    if any(not r.is_Rational for r in rates) or sp.ilcm(1, 1, *[r.q for r in rates]) > 24:
+        return None  # a polynomial in exp(f/q) of huge degree: leave it to the numeric root finder
     sol = sp.solveset(expr, f, domain=sp.S.Reals)
     if isinstance(sol, sp.Intersection):  # e.g. {log(p/(1-p))} & Reals when p is free
         finite = [a for a in sol.args if isinstance(a, sp.FiniteSet)]
@@ -317,3 +324,42 @@ def first_step_onset(fmap: FunctionSpaceMap, f0, lam0_value, n_value, **params):
         return sp.nsolve(gap, eta, crit, prec=30)
     except (ValueError, ZeroDivisionError, TypeError):
         return None
+
+
+def divergence_scale(fmap: FunctionSpaceMap) -> Threshold:
+    """The width scale below which the curvature invariant cannot grow (derived; a necessary condition).
+
+    The state invariant ``lam^2 - 4 f^2/n`` (see :mod:`theory.invariants`) is multiplied
+    each step by a factor mu(eta l'(f)); mu > 1 requires eta |l'(f)| above the root
+    of mu = 1.  With a bounded slope, sup |l'| = G, that is impossible below
+    eta = root/G, which for the uv model is sqrt(2 n)/G: any growth of lam^2 - 4f^2/n
+    (and so any runaway of the curvature with f/sqrt(n) bounded) needs eta >~ sqrt(n).
+
+    >>> from theory.models import uv_model
+    >>> from theory.loss import logistic, mse
+    >>> divergence_scale(derive_map(uv_model(), logistic("7/10"))).value
+    10*sqrt(2)*sqrt(n)/7
+    >>> divergence_scale(derive_map(uv_model(), mse())).value is None
+    True
+    """
+    from .invariants import derive_invariants
+    s = sp.Symbol("s", positive=True)
+    inv = [i for i in derive_invariants(fmap) if i.kind == "state" and i.expr.has(lam**2)]
+    if not inv:
+        return Threshold("eta_div_scale", None, "derived necessary condition", "", "no quadratic state invariant")
+    mu = inv[0].multiplier.subs(fmap.loss.d1, s)
+    roots = [r for r in sp.solve(sp.Eq(mu, 1), eta) if r.is_positive]
+    if not roots:
+        return Threshold("eta_div_scale", None, "derived necessary condition", "", f"multiplier {mu} never exceeds 1")
+    root = min(roots, key=lambda r: sp.default_sort_key(r))
+    d1 = fmap.loss.d1
+    ends = [sp.limit(d1, f, side) for side in (-sp.oo, sp.oo)]
+    if any(not e.is_finite for e in ends):
+        return Threshold("eta_div_scale", None, "derived necessary condition", "",
+                         "l' is unbounded: no width scale from the invariant")
+    crit = real_zeros(fmap.loss.d2)
+    vals = ends + ([d1.subs(f, c) for c in crit] if crit else [])
+    G = sp.Max(*[sp.Abs(sp.simplify(v)) for v in vals])
+    how = (f"{inv[0].expr} is multiplied by {inv[0].multiplier} per step; that exceeds 1 only when "
+           f"eta |l'(f)| > {root.subs(s, 1)}; sup |l'| = {G}")
+    return Threshold("eta_div_scale", sp.simplify(root.subs(s, G)), "derived necessary condition", how)
