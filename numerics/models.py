@@ -138,6 +138,15 @@ class UVDataModel:
     def __repr__(self):
         return f"UVDataModel(width={self.width}, m={self.m}, d={self.d}, seed={self.seed})"
 
+    def initial_output(self) -> float:
+        """f(probe) at initialisation, in float64 (cheap; for choosing seeds by a measured init).
+
+        >>> m = UVDataModel(16, [[1.0]], seed=3)
+        >>> abs(m.initial_output() - float(m.u0[:, 0] @ m.v0) / 4) < 1e-15
+        True
+        """
+        return float((self.u0 @ self.probe) @ self.v0) / float(np.sqrt(self.width))
+
     def init(self, B):
         return [B.vector(self.u0[:, k]) for k in range(self.d)] + [B.vector(self.v0)]
 

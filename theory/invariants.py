@@ -46,6 +46,7 @@ class Invariant:
     multiplier: sp.Expr
     kind: str
     proved: bool
+    multiplier_slope: sp.Expr = None  #: the multiplier with l'(f) kept as the symbol ``theory.reduce.SLOPE``
 
     def __str__(self):
         m = str(self.multiplier)
@@ -116,5 +117,5 @@ def derive_invariants(fmap: FunctionSpaceMap) -> list:
             nxt, s_val = expr.subs(gram_next, simultaneous=True), slope.subs(f, model.forward)
         proved = sp.simplify(nxt.subs(SLOPE, s_val) - mult.subs(SLOPE, s_val) * expr) == 0
         seen.add(expr)
-        found.append(Invariant(expr, mult.subs(SLOPE, slope), "state" if is_state else "gram", proved))
+        found.append(Invariant(expr, mult.subs(SLOPE, slope), "state" if is_state else "gram", proved, mult))
     return found

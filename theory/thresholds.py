@@ -347,7 +347,7 @@ def divergence_scale(fmap: FunctionSpaceMap) -> Threshold:
     inv = [i for i in derive_invariants(fmap) if i.kind == "state" and i.expr.has(lam**2)]
     if not inv:
         return Threshold("eta_div_scale", None, "derived necessary condition", "", "no quadratic state invariant")
-    mu = inv[0].multiplier.subs(fmap.loss.d1, s)
+    mu = inv[0].multiplier_slope.subs(SLOPE, s)
     roots = [r for r in sp.solve(sp.Eq(mu, 1), eta) if r.is_positive]
     if not roots:
         return Threshold("eta_div_scale", None, "derived necessary condition", "", f"multiplier {mu} never exceeds 1")
@@ -360,6 +360,6 @@ def divergence_scale(fmap: FunctionSpaceMap) -> Threshold:
     crit = real_zeros(fmap.loss.d2)
     vals = ends + ([d1.subs(f, c) for c in crit] if crit else [])
     G = sp.Max(*[sp.Abs(sp.simplify(v)) for v in vals])
-    how = (f"{inv[0].expr} is multiplied by {inv[0].multiplier} per step; that exceeds 1 only when "
+    how = (f"{inv[0].expr} is multiplied by {mu.subs(s, sp.Symbol('s'))} per step, s = l'(f); that exceeds 1 only when "
            f"eta |l'(f)| > {root.subs(s, 1)}; sup |l'| = {G}")
     return Threshold("eta_div_scale", sp.simplify(root.subs(s, G)), "derived necessary condition", how)

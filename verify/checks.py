@@ -228,9 +228,3 @@ def check_theorem1(full=False, dps=50):
                     f"measured: float64 + arb {dps} agree; eta*lam0 in (4.05, 4.5, 6, 10), n in (64, 1024), seed 2",
                     time.perf_counter() - t0))
     return rows
-
-
-def catalogue(full=False):
-    """All rows of the main job (``full`` adds heavier cases)."""
-    widths = (64, 256, 1024, 4096)
-    return (check_map_vs_gd(full=full) + check_thresholds(widths=widths) + check_theorem1(full=full))

@@ -64,11 +64,19 @@ def _int_at_least(name, low):
 
 def _add_loss(p, numeric=False):
     g = p.add_mutually_exclusive_group()
-    g.add_argument("--loss", choices=["mse"], default=None, help="named loss (default mse)")
+    g.add_argument("--loss", choices=["mse", "logistic"], default=None, help="named loss (default mse)")
     g.add_argument("--loss-expr", metavar="EXPR", help="any twice-differentiable loss in the symbol f, e.g. 'log(cosh(f-1))'")
     p.add_argument("--label", default=None, metavar="Y",
                    help="regression label for mse (a number; 'y' keeps it symbolic%s)" %
                         ("" if not numeric else "; numeric runs need a number"))
+    lg = p.add_argument_group("logistic loss on degenerate data (with --loss logistic)")
+    src = lg.add_mutually_exclusive_group()
+    src.add_argument("--p", metavar="P", help="equal magnitudes, a fraction P in (0, 1) of margins +1"
+                     + ("" if numeric else "; 'p' keeps it symbolic"))
+    src.add_argument("--separable", action="store_true", help="separable data (all margins +1, equal magnitudes)")
+    src.add_argument("--z", nargs="+", metavar="Z", help="margins z_i = y_i s_i in {+1, -1} (with --r)")
+    src.add_argument("--data", metavar="FILE", help="degenerate data: two columns z r (CSV/whitespace or .npy)")
+    lg.add_argument("--r", nargs="+", metavar="R", help="magnitudes r_i > 0 (with --z)")
 
 
 def build_parser():
@@ -109,17 +117,59 @@ def build_parser():
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--rtol", type=_positive_float("--rtol"), default=1e-6)
     s.add_argument("--steps", type=_int_at_least("--steps", 1), default=2000, help="horizon of each run")
+    s.add_argument("--widths", type=_int_at_least("--widths", 1), nargs="+",
+                   help="also locate the divergence threshold at these widths and fit eta_div ~ n^a")
     s.add_argument("--json", action="store_true")
     _add_loss(s, numeric=True)
 
     v = sub.add_parser("verify", help="the main job: the cross-validation catalogue")
     v.add_argument("--json", action="store_true")
     v.add_argument("--full", action="store_true", help="heavier rows too")
+    v.add_argument("--only", nargs="+", choices=["a", "b", "c", "L"], help="run only these sections")
     return p
+
+
+def _data(args):
+    """The degenerate data set named by the logistic options, or None."""
+    from .degenerate import DegenerateData
+    if args.loss != "logistic":
+        if args.p is not None or args.separable or args.z or args.data or args.r:
+            raise UsageError("--p/--separable/--z/--r/--data go with --loss logistic")
+        return None
+    if args.label is not None:
+        raise UsageError("--label goes with mse or --loss-expr, not with --loss logistic")
+    if args.separable:
+        return DegenerateData.equal(1)
+    if args.z or args.r:
+        if not (args.z and args.r):
+            raise UsageError("--z and --r go together")
+        return DegenerateData(args.z, args.r)
+    if args.data:
+        try:
+            return DegenerateData.from_file(args.data)
+        except OSError as exc:
+            raise UsageError(f"cannot read --data {args.data}: {exc.strerror}") from None
+    if args.p is None:
+        raise UsageError("--loss logistic needs --p P, --separable, --z/--r or --data")
+    if args.p == "p":
+        return "p"
+    try:
+        pv = sp.Rational(args.p)
+    except (TypeError, ValueError):
+        raise UsageError(f"--p must be a number in (0, 1), got {args.p!r}") from None
+    if not 0 < pv < 1:
+        raise UsageError(f"--p must be in (0, 1) (use --separable for separable data), got {args.p}")
+    return DegenerateData.equal(pv)
 
 
 def _loss(args):
     from theory import Loss, mse
+    from theory.loss import logistic
+    data = _data(args)
+    if data == "p":
+        return logistic("p")
+    if data is not None:
+        return data.loss()
     if args.loss_expr:
         loss = Loss.parse(args.loss_expr)
         if args.label is not None:
@@ -140,11 +190,20 @@ def _model(name):
     return get_model(name)
 
 
-def _numeric_model(name, width, seed):
-    if name != "uv":
-        raise UsageError(f"unknown model {name!r}; known: uv")
+def _numeric_problem(args, width, seed):
+    """(numerics model, numeric loss, theory loss) for run/scan."""
+    if args.model != "uv":
+        raise UsageError(f"unknown model {args.model!r}; known: uv")
     from numerics.models import UVModel
-    return UVModel(width, seed)
+    from .bridge import numeric_loss
+    data = _data(args)
+    if data == "p":
+        raise UsageError("numeric runs need a number for --p")
+    if data is not None:
+        model, nl = data.numeric(width, seed)
+        return model, nl, data.loss()
+    loss = _loss(args)
+    return UVModel(width, seed), numeric_loss(loss), loss
 
 
 def cmd_derive(args, out):
@@ -168,13 +227,22 @@ def cmd_derive(args, out):
 
 def cmd_thresholds(args, out):
     from theory import derive_thresholds
+    from theory.thresholds import divergence_scale
     t = derive_thresholds(_model(args.model), _loss(args))
+    scale = divergence_scale(t.fmap) if t.eta_max.value is None else None
     if args.json:
-        print(json.dumps(t.to_json(lam0_value=args.lam0), sort_keys=True), file=out)
+        d = t.to_json(lam0_value=args.lam0)
+        if scale is not None:
+            d["divergence_scale"] = None if scale.value is None else str(scale.value)
+            d["reasons"]["divergence_scale"] = scale.reason or scale.derivation
+            d["labels"]["divergence_scale"] = scale.label
+        print(json.dumps(d, sort_keys=True), file=out)
     elif args.latex:
         print(t.latex(), file=out)
     else:
         print(repr(t), file=out)
+        if scale is not None and scale.value is not None:
+            print(f"  eta_div_scale = {scale.value}   [{scale.label}] {scale.derivation}", file=out)
         if args.lam0 is not None:
             print(f"  at lam0 = {args.lam0}: {t.values(args.lam0)}", file=out)
     return 0
@@ -187,22 +255,25 @@ def cmd_run(args, out):
     from .bridge import numeric_loss
     if (args.eta is None) == (args.eta_lam0 is None):
         raise UsageError("give exactly one of --eta and --eta-lam0")
-    loss = _loss(args)
-    model = _numeric_model(args.model, args.width, args.seed)
-    nl = numeric_loss(loss)
+    model, nl, loss = _numeric_problem(args, args.width, args.seed)
     kw = dict(eta=args.eta, eta_lam0=args.eta_lam0, steps=args.steps)
     r = agreed_phase(model, nl, dps=args.dps, **kw)
+    ev = r.evidence
+    curv = sp.lambdify(sp.Symbol("f", real=True), loss.d2, "mpmath")
+    with mpmath.workdps(args.dps):
+        traj = r.trajectory
+        if traj is not None and mpmath.isfinite(traj.f[-1]):
+            ev["sharpness_final"] = ev["eta"] * ev["lam_final"] * curv(traj.f[-1])  # eta lam l''(f) at the end
     d = r.to_json()
     d.update({"model": args.model, "loss": str(loss.expr)})
     if args.json:
         print(json.dumps(d, sort_keys=True, default=str), file=out)
     else:
-        ev = r.evidence
         print(f"phase: {r.phase.value}   [measured: parameter GD, n={args.width}, seed={args.seed}, "
               f"{args.dps} and {2 * args.dps} digits agree: {'agreed_dps' in ev}]", file=out)
         print(f"  {r.reason}", file=out)
-        for k in ("eta", "lam0", "eta_lam0", "lam_final", "eta_lam_final", "loss0", "loss_peak", "loss_peak_ratio",
-                  "peak_step", "steps"):
+        for k in ("eta", "lam0", "eta_lam0", "lam_final", "eta_lam_final", "sharpness_final", "loss0", "loss_peak",
+                  "loss_peak_ratio", "peak_step", "steps"):
             v = ev.get(k)
             print(f"  {k:16s} {mpmath.nstr(v, 12) if isinstance(v, mpmath.mpf) else v}", file=out)
         if args.trace:
@@ -216,11 +287,14 @@ def cmd_run(args, out):
 def cmd_scan(args, out):
     from numerics.search import scan
     from .bridge import numeric_loss
-    loss = _loss(args)
-    model = _numeric_model(args.model, args.width, args.seed)
-    s = scan(model, numeric_loss(loss), rtol=args.rtol, dps=args.dps, steps=args.steps)
+    model, nl, loss = _numeric_problem(args, args.width, args.seed)
+    s = scan(model, nl, rtol=args.rtol, dps=args.dps, steps=args.steps)
     d = s.to_json()
     d["loss"] = str(loss.expr)
+    law = None
+    if args.widths:
+        law = _divergence_law(args, s)
+        d["divergence_law"] = law
     if args.json:
         print(json.dumps(d, sort_keys=True), file=out)
     else:
@@ -232,14 +306,39 @@ def cmd_scan(args, out):
                 print(f"    eta = {mpmath.nstr(e.eta, 12)}", file=out)
         for note in s.notes:
             print(f"  note: {note}", file=out)
+        if law:
+            print(f"  divergence law: eta_div*lam0 = C n^a with a = {law['exponent']:.4f} +/- {law['stderr']:.4f} "
+                  f"over n = {law['widths']} [measured]", file=out)
+            for w, x in zip(law["widths"], law["eta_lam0"]):
+                print(f"    n={w}: eta_div*lam0 = {x:.6g}", file=out)
     return 0
 
 
+def _divergence_law(args, first):
+    """Measured divergence thresholds over --widths and the fitted power law (least squares in log-log)."""
+    import numpy as np
+    from numerics.search import scan
+    xs = []
+    for w in args.widths:
+        model, nl, _ = _numeric_problem(args, w, args.seed)
+        s = first if w == args.width else scan(model, nl, rtol=args.rtol, dps=args.dps, steps=args.steps)
+        if s.eta_max is None:
+            raise UsageError(f"no divergence found at width {w} on the scan grid")
+        xs.append(float(s.eta_max.eta_lam0))
+    A = np.c_[np.ones(len(xs)), np.log(args.widths)]
+    coef, *_ = np.linalg.lstsq(A, np.log(xs), rcond=None)
+    resid = np.log(xs) - A @ coef
+    dof = max(1, len(xs) - 2)
+    se = float(np.sqrt(resid @ resid / dof * np.linalg.inv(A.T @ A)[1, 1])) if len(xs) > 2 else float("nan")
+    return {"widths": list(args.widths), "eta_lam0": xs, "exponent": float(coef[1]), "stderr": se,
+            "exactness": "measured"}
+
+
 def cmd_verify(args, out):
-    from .checks import catalogue
+    from .catalogue import catalogue
     from .table import render
     t0 = time.perf_counter()
-    rows = catalogue(full=args.full)
+    rows = catalogue(full=args.full, only=set(args.only) if args.only else None)
     wall = time.perf_counter() - t0
     failed = [r for r in rows if not r.passed]
     if args.json:

@@ -1,0 +1,24 @@
+"""The main job's catalogue: every cross-validation row, in order.
+
+``full=True`` adds the heavier cases (more widths, seeds and losses).
+"""
+
+from __future__ import annotations
+
+from . import checks, checks_logistic
+
+SECTIONS = [
+    ("a", "derived uv map vs parameter GD", lambda full: checks.check_map_vs_gd(full=full)),
+    ("b", "thresholds per width", lambda full: checks.check_thresholds()),
+    ("c", "Lewkowycz et al. Theorem 1", lambda full: checks.check_theorem1(full=full)),
+    ("L", "logistic loss on degenerate data", lambda full: checks_logistic.catalogue(full=full)),
+]
+
+
+def catalogue(full=False, only=None):
+    """All rows (``only``: a set of section keys to run)."""
+    rows = []
+    for key, _, fn in SECTIONS:
+        if only is None or key in only:
+            rows.extend(fn(full))
+    return rows
