@@ -51,6 +51,7 @@ class Trajectory:
     lam: list = field(default_factory=list)
     stop: str = "budget"
     max_rel_radius: mpmath.mpf = mpmath.mpf(0)
+    observed: list = field(default_factory=list)
     grad_norm: mpmath.mpf | None = None
     loss_peak: mpmath.mpf | None = None
     peak_step: int = 0
@@ -91,7 +92,8 @@ def _check_eta(eta, eta_lam0):
 
 
 def run_gd(model, loss, *, eta=None, eta_lam0=None, steps=1000, backend=None, gtol=1e-12,
-           runaway=1e8, lam_runaway=1e4, until=None, record=True, max_radius=1e-6, watch=None) -> Trajectory:
+           runaway=1e8, lam_runaway=1e4, until=None, record=True, max_radius=1e-6, watch=None,
+           observe=False) -> Trajectory:
     """Run GD on ``model``'s parameters under ``loss``.
 
     ``loss`` is a :class:`numerics.losses.NumericLoss` of the output for single-input
@@ -107,6 +109,8 @@ def run_gd(model, loss, *, eta=None, eta_lam0=None, steps=1000, backend=None, gt
     until : optional ``until(t, loss_t, loss_0) -> bool``; True stops the run (``stop='until'``).
     watch : optional ``watch(t, f_t, lam_t, eta) -> bool`` on the recorded values; True stops the run
         (``stop='watch'``).
+    observe : also record ``model.observe(theta)`` every step in ``tr.observed`` (e.g. all outputs and
+        the NTK matrix of a data model).
     record : keep the whole trajectory (else only the first and the last record, and the peak loss).
     """
     _check_eta(eta, eta_lam0)
@@ -129,6 +133,8 @@ def run_gd(model, loss, *, eta=None, eta_lam0=None, steps=1000, backend=None, gt
             f_b, lam_b, l_b = ev.f, ev.lam, ev.loss
             fm, lm, Lm = B.to_mpf(f_b), B.to_mpf(lam_b), B.to_mpf(l_b)
             tr._record(t, Lm, fm, lm, record)
+            if observe:
+                tr.observed.append(model.observe(theta, B))
             if loss0 is None:
                 loss0 = tr.loss_peak = Lm
             if not (B.is_finite(f_b) and B.is_finite(lam_b) and B.is_finite(l_b)):

@@ -188,6 +188,25 @@ class UVDataModel:
         gn2 = B.dot(grad_v, grad_v) + sum((c * c * inv * inv * vv for c in C), B.scalar(0))
         return Evaluation(F, lam, loss, moves, gn2)
 
+    def observe(self, theta, B):
+        """Measured outputs on every sample and the NTK matrix Theta = J J^T / m from the gradients.
+
+        grad f_a = (X_ak v / sqrt(n) for each u_k;  h_a / sqrt(n) for v),  h_a = sum_k X_ak u_k, so
+        Theta_ab = (X_a.X_b |v|^2 + h_a.h_b) / (n m).
+        """
+        *us, v = theta
+        inv = 1 / B.sqrt(B.scalar(self.width))
+        hs = [self._combine(B, us, self.X[a]) for a in range(self.m)]
+        vv = B.dot(v, v)
+        outs = [B.dot(h, v) * inv for h in hs]
+        theta_m = [[None] * self.m for _ in range(self.m)]
+        scale = inv * inv / B.scalar(self.m)
+        for a in range(self.m):
+            for b in range(a, self.m):
+                val = (B.scalar(float(self.X[a] @ self.X[b])) * vv + B.dot(hs[a], hs[b])) * scale
+                theta_m[a][b] = theta_m[b][a] = B.to_mpf(val)
+        return {"outputs": [B.to_mpf(o) for o in outs], "ntk": theta_m}
+
     @staticmethod
     def _combine_b(B, cols, coeffs):
         out = None

@@ -108,8 +108,8 @@ class VectorModel:
                 out[b][a] = out[b].get(a, 0) + d
         return {p: {q: sp.simplify(c) for q, c in cs.items() if sp.simplify(c) != 0} for p, cs in out.items()}
 
-    def coeff_matrix(self) -> sp.Matrix:
-        """The matrix C with d f/d p = sum_q C[p, q] q.
+    def coeff_matrix(self, expr=None) -> sp.Matrix:
+        """The matrix C with d f/d p = sum_q C[p, q] q (``expr`` defaults to the output f).
 
         >>> from theory.models import uv_model
         >>> uv_model().coeff_matrix()
@@ -120,7 +120,7 @@ class VectorModel:
         k = len(self.params)
         C = sp.zeros(k, k)
         for i, p in enumerate(self.params):
-            for q, c in self.grad_coeffs()[p].items():
+            for q, c in self.grad_coeffs(expr)[p].items():
                 C[i, self.params.index(q)] = c
         return C
 
@@ -148,8 +148,20 @@ class VectorModel:
         >>> sp.expand(m.gd_step(s)[m.G["u", "v"]])
         eta**2*s**2*uv/n - eta*s*uu/sqrt(n) - eta*s*vv/sqrt(n) + uv
         """
+        return self.gd_step_samples([self.forward], [slope], 1)
+
+    def gd_step_samples(self, outputs, slopes, weight) -> dict:
+        """The exact Gram step for the loss weight * sum_a l_a(f_a): M = I - eta * weight * sum_a s_a C_a.
+
+        >>> from theory.models import uv_model
+        >>> import sympy as sp
+        >>> m = uv_model(); s = sp.Symbol("s")
+        >>> m.gd_step_samples([m.forward], [s], 1) == m.gd_step(s)
+        True
+        """
         k = len(self.params)
-        M = sp.eye(k) - eta * slope * self.coeff_matrix()
+        M = sp.eye(k) - eta * weight * sum((s_ * self.coeff_matrix(o) for o, s_ in zip(outputs, slopes)),
+                                           sp.zeros(k, k))
         Gm = sp.Matrix(k, k, lambda i, j: self.G[self.params[i], self.params[j]])
         Gn = M * Gm * M.T
         return {self.G[a, b]: sp.expand(Gn[self.params.index(a), self.params.index(b)])

@@ -70,3 +70,67 @@ def smooth_losses():
     """
     return st.builds(lambda t, a, b: t.format(a=a, b=b), st.sampled_from(_SMOOTH),
                      st.fractions(-1, 1, max_denominator=5), st.integers(1, 9))
+
+
+def degenerate_data(separable=None, max_m=8):
+    """Degenerate data sets (:class:`verify.degenerate.DegenerateData`): margins z_i in {+1, -1} and
+    magnitudes r_i = k/4 (k = 1..16, dyadic: exact in float64, so theory and numerics see the same numbers).
+
+    ``separable=True`` forces all z_i equal (either sign), ``False`` forces both signs (then m >= 2),
+    ``None`` allows either; m = len(z) is at most ``max_m``.
+
+    >>> from hypothesis import given, settings
+    >>> @settings(max_examples=25, deadline=None)
+    ... @given(degenerate_data(separable=False, max_m=5))
+    ... def check(d):
+    ...     assert 2 <= d.m <= 5 and not d.separable and set(d.z) == {1, -1}
+    ...     assert all(0 < r <= 4 and (4 * r).denominator == 1 and float(r) == r for r in d.r)
+    >>> check()
+    >>> @settings(max_examples=10, deadline=None)
+    ... @given(degenerate_data(separable=True))
+    ... def check_separable(d):
+    ...     assert d.separable and len(set(d.z)) == 1 and 1 <= d.m <= 8
+    >>> check_separable()
+    """
+    from fractions import Fraction
+
+    from .degenerate import DegenerateData
+
+    if separable is not None and not isinstance(separable, bool):
+        raise ValueError(f"separable must be True, False or None, got {separable!r}")
+    low = 2 if separable is False else 1
+    if max_m < low:
+        raise ValueError(f"max_m must be >= {low}, got {max_m}")
+    sign = st.sampled_from([1, -1])
+    mags = st.integers(1, 16).map(lambda k: Fraction(k, 4))
+
+    @st.composite
+    def draw(dr):
+        m = dr(st.integers(low, max_m))
+        if separable is True:
+            z = [dr(sign)] * m
+        elif separable is False:
+            k = dr(st.integers(1, m - 1))  # how many margins are +1
+            z = dr(st.permutations([1] * k + [-1] * (m - k)))
+        else:
+            z = dr(st.lists(sign, min_size=m, max_size=m))
+        r = dr(st.lists(mags, min_size=m, max_size=m))
+        return DegenerateData(z, r)
+
+    return draw()
+
+
+def logistic_p(max_denominator=12):
+    """Class fractions p strictly inside (0, 1): exact ``Fraction`` a/b with 2 <= b <= ``max_denominator``.
+
+    >>> from hypothesis import given, settings
+    >>> @settings(max_examples=25, deadline=None)
+    ... @given(logistic_p())
+    ... def check(p):
+    ...     assert 0 < p < 1 and p.denominator <= 12
+    >>> check()
+    """
+    from fractions import Fraction
+
+    return st.integers(2, max_denominator).flatmap(
+        lambda b: st.integers(1, b - 1).map(lambda a: Fraction(a, b)))

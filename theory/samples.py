@@ -1,0 +1,212 @@
+"""Many samples and input dimension d: the exact GD map on the invariants of the uv model.
+
+Model: f(x) = n^{-1/2} v.(u x), u in R^{n x d} (columns u_1..u_d), v in R^n, trained on data
+X in R^{m x d} with loss (1/m) sum_a l(f(x_a), y_a).  The gradient of every output is a
+linear combination of the parameter vectors, so one GD step maps the invariants
+
+    V = |v|^2,   G_kl = u_k . u_l,   w_k = u_k . v
+
+to exact expressions in themselves -- for any m, d and loss.  The outputs f = X w / sqrt(n)
+and the NTK matrix (normalisation Theta = J J^T / m, so that f' - y = (I - eta Theta)(f - y)
+to first order for squared loss)
+
+    Theta_ab = (V x_a.x_b + x_a^T G x_b) / (n m)
+
+follow from the invariants; (f, Theta) alone does not close in general, so the state is the
+invariants themselves.
+
+Examples
+========
+>>> sm = derive_sample_map(m=1, d=1, X=[[1]])
+>>> sm.state
+[u1u1, u1v, vv]
+>>> sm.outputs
+[u1v/sqrt(n)]
+>>> sm.ntk
+Matrix([[u1u1/n + vv/n]])
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import sympy as sp
+
+from .errors import TheoryInputError
+from .gram import VectorModel
+from .loss import Loss, mse
+from .reduce import LATEX_NAMES
+from .symbols import eta, f, n, y
+
+
+def _slopes(m):
+    return [sp.Symbol(f"s{a + 1}", real=True) for a in range(m)]
+
+
+def data_matrix(m, d, X=None) -> sp.Matrix:
+    """The data as an exact m x d matrix: symbols x{a}{k} when ``X`` is None.
+
+    >>> data_matrix(2, 1)
+    Matrix([
+    [x11],
+    [x21]])
+    >>> data_matrix(1, 2, [[0.5, 1]])
+    Matrix([[1/2, 1]])
+    """
+    if int(m) < 1 or int(d) < 1 or int(m) != m or int(d) != d:
+        raise TheoryInputError(f"samples m and dimension d must be integers >= 1, got m={m}, d={d}")
+    if X is None:
+        return sp.Matrix(m, d, lambda a, k: sp.Symbol(f"x{a + 1}{k + 1}", real=True))
+    M = sp.Matrix([[sp.nsimplify(v) if isinstance(v, float) else sp.sympify(v) for v in row] for row in X])
+    if M.shape != (m, d):
+        raise TheoryInputError(f"data must have shape ({m}, {d}), got {M.shape}")
+    if any(not v.is_finite for v in M):
+        raise TheoryInputError("data contain nan or inf")
+    return M
+
+
+def sample_model(d: int) -> VectorModel:
+    """The uv model's vectors u_1..u_d, v (output at a generic input written per sample)."""
+    names = tuple(f"u{k + 1}" for k in range(d)) + ("v",)
+    return VectorModel(f"uv(d={d})", names, lambda G: G["u1", "v"] / sp.sqrt(n))
+
+
+@dataclass
+class SampleMap:
+    """The exact map on the invariants for m samples in dimension d."""
+
+    m: int
+    d: int
+    X: sp.Matrix
+    Y: list
+    loss: Loss
+    state: list
+    update: dict
+    outputs: list
+    ntk: sp.Matrix
+    update_slope: dict = field(repr=False)
+    exact: bool = True
+    coeff_mats: list = field(default=None, repr=False)  #: C_a with grad f_a = C_a theta (parameter order u1..ud, v)
+    params: tuple = field(default=(), repr=False)
+
+    def __repr__(self):
+        rows = [f"SampleMap(m={self.m}, d={self.d}, loss={self.loss.expr}, exact={self.exact})"]
+        rows += [f"  {k}' = {v}" for k, v in self.update.items()]
+        return "\n".join(rows)
+
+    @property
+    def symbols(self):
+        return {str(s): s for s in self.state}
+
+    def output_update(self):
+        """f'_a in the invariants (exact)."""
+        reps = {self.symbols[k]: v for k, v in self.update.items()}
+        return [sp.expand(o.subs(reps, simultaneous=True)) for o in self.outputs]
+
+    def stability_matrix(self):
+        """d f'/d f at a minimum (all slopes 0): I - eta Theta H, H = diag(l''(f_a)) -- derived.
+
+        Computed as I + (d f'/d s) H at s = 0 from the exact map (f' = f when every slope vanishes).
+        """
+        s = _slopes(self.m)
+        reps = {self.symbols[k]: v for k, v in self.update_slope.items()}
+        fnext = [o.subs(reps, simultaneous=True) for o in self.outputs]
+        D = sp.Matrix(self.m, self.m, lambda a, b: sp.diff(fnext[a], s[b]).subs({x: 0 for x in s}))
+        H = sp.diag(*[sp.Symbol(f"h{a + 1}", positive=True) for a in range(self.m)])
+        return sp.simplify(sp.eye(self.m) + D * H), H
+
+    def to_json(self) -> dict:
+        """The JSON contract: state lists the invariants; f and Theta are given in them."""
+        return {"model": f"uv(m={self.m}, d={self.d})", "loss": str(self.loss.expr),
+                "state": [str(s) for s in self.state],
+                "update": {k: str(v) for k, v in self.update.items()},
+                "outputs": [str(o) for o in self.outputs],
+                "ntk": [[str(self.ntk[a, b]) for b in range(self.m)] for a in range(self.m)],
+                "ntk_normalisation": "Theta = J J^T / m", "exact": self.exact, "exactness": "exact"}
+
+    def latex(self) -> str:
+        rows = [f"{sp.latex(self.symbols[k])}' &= {sp.latex(v, symbol_names=LATEX_NAMES)} \\\\"
+                for k, v in self.update.items()]
+        return "\\begin{aligned}\n" + "\n".join(rows) + "\n\\end{aligned}"
+
+    def numeric_step(self, eta_value, n_value):
+        """The exact map as an mpmath callable on a dict of invariants (numeric data and labels required).
+
+        Generated from the derived structure rather than the expanded expressions: with the
+        derived coefficient matrices C_a (grad f_a = C_a theta), one step is
+        G' = M G M^T, M = I - (eta/m) sum_a l'(f_a, y_a) C_a -- exact, O(m d^2 + d^3) per step.
+        """
+        if self.X.free_symbols or any(getattr(v, "free_symbols", set()) for v in self.Y):
+            raise TheoryInputError("numeric_step needs numeric data and labels")
+        import mpmath
+        k = len(self.params)
+        Cs = [sp.lambdify([n], C, modules="mpmath") for C in self.coeff_mats]
+        outs = sp.lambdify([self.state, n], self.outputs, modules="mpmath")
+        slope = [sp.lambdify([f], self.loss.d1.subs(y, self.Y[a]), modules="mpmath") for a in range(self.m)]
+        index = {}
+        for i, a in enumerate(self.params):
+            for j, b in enumerate(self.params):
+                index[(i, j)] = (a + b) if i <= j else (b + a)
+
+        def step(state):
+            nv = mpmath.mpf(n_value)
+            ev = eta_value if isinstance(eta_value, mpmath.mpf) else mpmath.mpf(eta_value)
+            G = mpmath.matrix(k, k)
+            for (i, j), name in index.items():
+                G[i, j] = state[name]
+            fs = outs([state[str(x)] for x in self.state], nv)
+            M = mpmath.eye(k)
+            for a in range(self.m):
+                M -= (ev / self.m) * slope[a](fs[a]) * mpmath.matrix(Cs[a](nv).tolist())
+            Gn = M * G * M.T
+            return {str(x): Gn[self.params.index(_split(str(x))[0]), self.params.index(_split(str(x))[1])]
+                    for x in self.state}
+        return step
+
+
+def derive_sample_map(m: int, d: int, loss: Loss | None = None, X=None, Y=None, symbolic=True) -> SampleMap:
+    """Derive the exact invariant map for ``m`` samples in dimension ``d``.
+
+    ``loss`` is a loss of the output ``f`` and label ``y`` (default squared loss (f - y)^2/2);
+    ``X`` (m x d) and ``Y`` (m labels) may be numbers or left symbolic (x{a}{k}, y{a}).
+    ``symbolic=False`` skips expanding the update expressions (large m, d): the exact map is then
+    available through :meth:`SampleMap.numeric_step` only.
+
+    >>> sm = derive_sample_map(2, 2)
+    >>> len(sm.state), sm.ntk[0, 1].has(sp.Symbol("vv", nonnegative=True))
+    (6, True)
+    """
+    loss = loss or mse("y")
+    X = data_matrix(m, d, X)
+    if Y is None:
+        Y = [sp.Symbol(f"y{a + 1}", real=True) for a in range(m)]
+    Y = [sp.nsimplify(v) if isinstance(v, float) else sp.sympify(v) for v in Y]
+    if len(Y) != m:
+        raise TheoryInputError(f"need {m} labels, got {len(Y)}")
+    model = sample_model(d)
+    G = model.G
+    us = [f"u{k + 1}" for k in range(d)]
+    w = [G[u, "v"] for u in us]
+    outputs = [sp.expand(sum(X[a, k] * w[k] for k in range(d)) / sp.sqrt(n)) for a in range(m)]
+    s = _slopes(m)
+    state = list(G.symbols)
+    if symbolic:
+        gram_next = model.gd_step_samples(outputs, s, sp.Rational(1, m))
+        update_slope = {str(k): sp.expand(v) for k, v in gram_next.items()}
+        slope_of = [loss.d1.subs({f: outputs[a], y: Y[a]}, simultaneous=True) for a in range(m)]
+        update = {k: v.subs(dict(zip(s, slope_of)), simultaneous=True) for k, v in update_slope.items()}
+    else:
+        update_slope, update = {}, {}
+    V = G["v", "v"]
+    Gm = sp.Matrix(d, d, lambda k, l: G[us[k], us[l]])
+    ntk = sp.Matrix(m, m, lambda a, b: sp.expand(
+        (V * (X[a, :] * X[b, :].T)[0, 0] + (X[a, :] * Gm * X[b, :].T)[0, 0]) / (n * m)))
+    coeff = [model.coeff_matrix(o) for o in outputs]
+    return SampleMap(m, d, X, Y, loss, state, update, outputs, ntk, update_slope, True, coeff, model.params)
+
+
+def _split(name):
+    """'u1u2' -> ('u1', 'u2'); 'u1v' -> ('u1', 'v'); 'vv' -> ('v', 'v')."""
+    import re
+    a, b = re.findall(r"u\d+|v", name)
+    return a, b
