@@ -3,8 +3,9 @@
 Two finite-horizon predicates of a parameter-GD run (``x = eta * lam0``,
 lam0 the measured initial NTK):
 
-* ``rises(x)``    -- the loss exceeds its initial value within ``steps`` steps:
-  the onset of the catapult.  Its threshold is the numerical eta_crit.
+* ``rises(x)``    -- the loss increases from one step to the next within ``steps`` steps
+  (before convergence): the onset of the catapult -- in the linearised (lazy) dynamics every
+  residual mode contracts, so the loss can only fall.  Its threshold is the numerical eta_crit.
 * ``diverges(x)`` -- the run hits inf/nan or runs away within ``steps`` steps.
   Its threshold is the numerical eta_max.
 
@@ -46,9 +47,20 @@ def _tag(B):
 
 
 def rises(model, loss, x, backend, steps=2000) -> bool:
-    """True when the loss exceeds its initial value within ``steps`` steps (or the run diverges)."""
-    tr = run_gd(model, loss, eta_lam0=x, steps=steps, backend=backend, record=False,
-                until=lambda t, L, L0: L > L0)
+    """True when the loss increases at some step within ``steps`` steps (or the run diverges).
+
+    An increase counts when it exceeds the rounding level of the backend (relative 10^(3 - dps)),
+    so a loss that has settled on a positive floor does not "rise" by noise.
+    """
+    prev = {}
+    tol = mpmath.mpf(10) ** (3 - backend.dps)
+
+    def up(t, L, L0):
+        last = prev.get("L", L0)
+        prev["L"] = L
+        return L > last * (1 + tol)
+
+    tr = run_gd(model, loss, eta_lam0=x, steps=steps, backend=backend, record=False, until=up)
     return tr.stop in ("until", "runaway", "nonfinite")
 
 

@@ -106,7 +106,8 @@ class VectorModel:
             else:
                 out[a][b] = out[a].get(b, 0) + d
                 out[b][a] = out[b].get(a, 0) + d
-        return {p: {q: sp.simplify(c) for q, c in cs.items() if sp.simplify(c) != 0} for p, cs in out.items()}
+        out = {p: {q: sp.expand(c) for q, c in cs.items()} for p, cs in out.items()}
+        return {p: {q: c for q, c in cs.items() if c != 0} for p, cs in out.items()}
 
     def coeff_matrix(self, expr=None) -> sp.Matrix:
         """The matrix C with d f/d p = sum_q C[p, q] q (``expr`` defaults to the output f).
@@ -119,8 +120,9 @@ class VectorModel:
         """
         k = len(self.params)
         C = sp.zeros(k, k)
+        coeffs = self.grad_coeffs(expr)
         for i, p in enumerate(self.params):
-            for q, c in self.grad_coeffs(expr)[p].items():
+            for q, c in coeffs[p].items():
                 C[i, self.params.index(q)] = c
         return C
 

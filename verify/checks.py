@@ -109,7 +109,7 @@ def check_thresholds(widths=(64, 256, 1024, 4096), labels=(0, sp.Rational(1, 2))
         for n in widths:
             t0 = time.perf_counter()
             model = UVModel(n, seed)
-            s = scan(model, numeric_loss(loss), rtol=rtol, dps=dps, steps=500)
+            s = scan(model, numeric_loss(loss), rtol=rtol, dps=dps, steps=200)
             tr0 = run_gd(model, numeric_loss(loss), eta_lam0=1, steps=0, backend=get_backend("arb", dps))
             lam0, f0 = tr0.lam0, tr0.f[0]
             tol = 4 * _scale(f0, float(y)) / n

@@ -77,6 +77,11 @@ def _add_loss(p, numeric=False):
     src.add_argument("--z", nargs="+", metavar="Z", help="margins z_i = y_i s_i in {+1, -1} (with --r)")
     src.add_argument("--data", metavar="FILE", help="degenerate data: two columns z r (CSV/whitespace or .npy)")
     lg.add_argument("--r", nargs="+", metavar="R", help="magnitudes r_i > 0 (with --z)")
+    sg = p.add_argument_group("many samples in dimension d (squared loss unless --loss-expr in f and y)")
+    sg.add_argument("--samples", type=_int_at_least("--samples", 1), metavar="M", help="number of samples m")
+    sg.add_argument("--dim", type=_int_at_least("--dim", 1), metavar="D", help="input dimension d")
+    sg.add_argument("--data-seed", type=int, default=None, metavar="S",
+                    help="seeded random dyadic data X (m x d), labels Y" + ("" if numeric else " (default: symbolic data)"))
 
 
 def build_parser():
@@ -125,13 +130,50 @@ def build_parser():
     v = sub.add_parser("verify", help="the main job: the cross-validation catalogue")
     v.add_argument("--json", action="store_true")
     v.add_argument("--full", action="store_true", help="heavier rows too")
-    v.add_argument("--only", nargs="+", choices=["a", "b", "c", "L"], help="run only these sections")
+    v.add_argument("--only", nargs="+", choices=["a", "b", "c", "L", "S"], help="run only these sections")
     return p
+
+
+def _sample_data(args, numeric):
+    """(m, d, X, Y) for the many-sample options, or None.  X, Y are None for symbolic data."""
+    import numpy as np
+    if args.samples is None and args.dim is None:
+        return None
+    if args.loss == "logistic":
+        raise UsageError("--samples/--dim go with squared loss or --loss-expr, not --loss logistic")
+    if args.data:
+        try:
+            a = np.load(args.data) if args.data.endswith(".npy") else np.loadtxt(args.data, delimiter=",", ndmin=2)
+        except (OSError, ValueError) as exc:
+            raise UsageError(f"cannot read --data {args.data}: {exc}") from None
+        if a.ndim != 2 or a.shape[1] < 2:
+            raise UsageError(f"--data {args.data}: need rows x_1..x_d, y (at least 2 columns)")
+        X, Y = a[:, :-1], a[:, -1]
+        m, d = X.shape
+        if (args.samples not in (None, m)) or (args.dim not in (None, d)):
+            raise UsageError(f"--data has m={m}, d={d}, which does not match --samples/--dim")
+        if not (np.all(np.isfinite(X)) and np.all(np.isfinite(Y))):
+            raise UsageError("--data contains nan or inf")
+        return m, d, X, Y
+    if args.samples is None or args.dim is None:
+        raise UsageError("give both --samples and --dim (or --data)")
+    if args.data_seed is None and not numeric:
+        return args.samples, args.dim, None, None
+    from .checks_samples import random_data
+    X, Y = random_data(args.samples, args.dim, 0 if args.data_seed is None else args.data_seed)
+    return args.samples, args.dim, X, Y
+
+
+def _sample_loss(args):
+    from theory import Loss, mse
+    return Loss.parse(args.loss_expr) if args.loss_expr else mse("y")
 
 
 def _data(args):
     """The degenerate data set named by the logistic options, or None."""
     from .degenerate import DegenerateData
+    if getattr(args, "samples", None) is not None or getattr(args, "dim", None) is not None:
+        return None
     if args.loss != "logistic":
         if args.p is not None or args.separable or args.z or args.data or args.r:
             raise UsageError("--p/--separable/--z/--r/--data go with --loss logistic")
@@ -194,8 +236,15 @@ def _numeric_problem(args, width, seed):
     """(numerics model, numeric loss, theory loss) for run/scan."""
     if args.model != "uv":
         raise UsageError(f"unknown model {args.model!r}; known: uv")
-    from numerics.models import UVModel
+    from numerics.losses import DataLoss
+    from numerics.models import UVDataModel, UVModel
     from .bridge import numeric_loss
+    sd = _sample_data(args, numeric=True)
+    if sd is not None:
+        m, d, X, Y = sd
+        model = UVDataModel(width, X, seed=seed)
+        L = _sample_loss(args)
+        return model, DataLoss([numeric_loss(L, y=sp.nsimplify(float(v))) for v in Y]), L
     data = _data(args)
     if data == "p":
         raise UsageError("numeric runs need a number for --p")
@@ -208,6 +257,24 @@ def _numeric_problem(args, width, seed):
 
 def cmd_derive(args, out):
     from theory import derive_invariants, derive_map
+    sd = _sample_data(args, numeric=False)
+    if sd is not None:
+        from theory.samples import derive_sample_map
+        m_, d_, X, Y = sd
+        sm = derive_sample_map(m_, d_, _sample_loss(args), None if X is None else X.tolist(),
+                               None if Y is None else [sp.nsimplify(float(v)) for v in Y])
+        if args.json:
+            print(json.dumps(sm.to_json(), sort_keys=True), file=out)
+        elif args.latex:
+            print(sm.latex(), file=out)
+        else:
+            print(f"uv model, m={m_} samples, d={d_}, loss {sm.loss.expr}   [exact: map on the invariants]", file=out)
+            for k, e in sm.update.items():
+                print(f"  {k}' = {e}", file=out)
+            for a, o in enumerate(sm.outputs):
+                print(f"  f{a + 1} = {o}", file=out)
+            print(f"  Theta (= J J^T/m) = {sm.ntk.tolist()}", file=out)
+        return 0
     m = derive_map(_model(args.model), _loss(args))
     invs = derive_invariants(m)
     if args.json:
@@ -225,9 +292,38 @@ def cmd_derive(args, out):
     return 0
 
 
+def _sample_thresholds(args, sd, out):
+    from theory.samples import derive_sample_map
+    m_, d_, X, Y = sd
+    sm = derive_sample_map(m_, d_, _sample_loss(args), None if X is None else X.tolist(),
+                           None if Y is None else [sp.nsimplify(float(v)) for v in Y])
+    J, H = sm.stability_matrix()
+    d = {"model": f"uv(m={m_}, d={d_})", "loss": str(sm.loss.expr),
+         "eta_crit": "2/lam_max(Theta*H)", "eta_max": None,
+         "stability_matrix": [[str(J[a, b]) for b in range(m_)] for a in range(m_)],
+         "H": "diag(l''(f_a)) at the minimum (1 for squared loss)",
+         "ntk": [[str(sm.ntk[a, b]) for b in range(m_)] for a in range(m_)],
+         "labels": {"eta_crit": "leading order in 1/n (exact in Theta at the minimum)", "eta_max": "not derived"},
+         "reasons": {"eta_crit": "d f'/d f = I - eta Theta H at a minimum (derived from the exact map); "
+                                 "stable iff eta lam_i(Theta H) < 2 for every i",
+                     "eta_max": "for m > 1 the top-eigendirection lam-drift is only leading order "
+                                "(Lewkowycz et al. appendix); use `catapult scan` for the measured value"},
+         "assumptions": ["eta > 0", "n > 0", "Theta = J J^T / m at the minimum reached (= Theta_0 + O(1/n) lazy)"]}
+    if args.json:
+        print(json.dumps(d, sort_keys=True), file=out)
+    else:
+        print(f"uv model, m={m_}, d={d_}: eta_crit = 2/lam_max(Theta H)   [{d['labels']['eta_crit']}]", file=out)
+        print(f"  d f'/d f at a minimum = {J.tolist()}  (H = diag(l''))", file=out)
+        print(f"  eta_max: not derived for m > 1 ({d['reasons']['eta_max']})", file=out)
+    return 0
+
+
 def cmd_thresholds(args, out):
     from theory import derive_thresholds
     from theory.thresholds import divergence_scale
+    sd = _sample_data(args, numeric=False)
+    if sd is not None:
+        return _sample_thresholds(args, sd, out)
     t = derive_thresholds(_model(args.model), _loss(args))
     scale = divergence_scale(t.fmap) if t.eta_max.value is None else None
     if args.json:
@@ -264,6 +360,10 @@ def cmd_run(args, out):
         traj = r.trajectory
         if traj is not None and mpmath.isfinite(traj.f[-1]):
             ev["sharpness_final"] = ev["eta"] * ev["lam_final"] * curv(traj.f[-1])  # eta lam l''(f) at the end
+    sd = _sample_data(args, numeric=True)
+    if sd is not None:
+        ev.update(_mode_report(model, nl, kw, args.dps, sd[3]))
+        ev.pop("sharpness_final", None)
     d = r.to_json()
     d.update({"model": args.model, "loss": str(loss.expr)})
     if args.json:
@@ -273,15 +373,46 @@ def cmd_run(args, out):
               f"{args.dps} and {2 * args.dps} digits agree: {'agreed_dps' in ev}]", file=out)
         print(f"  {r.reason}", file=out)
         for k in ("eta", "lam0", "eta_lam0", "lam_final", "eta_lam_final", "sharpness_final", "loss0", "loss_peak",
-                  "loss_peak_ratio", "peak_step", "steps"):
+                  "loss_peak_ratio", "peak_step", "steps", "ntk_eigs_initial", "ntk_eigs_final", "eta_times_eigs_initial",
+                  "mode_growth"):
+            if k not in ev:
+                continue
             v = ev.get(k)
+            if isinstance(v, list):
+                v = "[" + ", ".join(mpmath.nstr(x, 6) for x in v) + "]"
             print(f"  {k:16s} {mpmath.nstr(v, 12) if isinstance(v, mpmath.mpf) else v}", file=out)
+        if "mode_growth" in ev:
+            print("  (modes: eigenvectors of the initial NTK matrix Theta = J J^T/m, largest first; growth = "
+                  "max_t |e_i.(f_t - y)| / |e_i.(f_0 - y)|: > 1 means the mode catapulted)", file=out)
         if args.trace:
             tr = run_gd(model, nl, backend=get_backend("arb", args.dps), **kw)
             print("  step  loss  f  lam", file=out)
             for t, L, f, lam in tr.rows()[::args.trace]:
                 print(f"  {t:5d} {mpmath.nstr(L, 10)} {mpmath.nstr(f, 10)} {mpmath.nstr(lam, 10)}", file=out)
     return 0
+
+
+def _mode_report(model, nl, kw, dps, Y):
+    """Per-eigendirection evidence from a run that records all outputs and the NTK matrix (measured)."""
+    from numerics.backends import get_backend
+    from numerics.gd import run_gd
+    import numpy as np
+    tr = run_gd(model, nl, backend=get_backend("arb", dps), observe=True, **kw)
+    with mpmath.workdps(dps):
+        T0 = mpmath.matrix(tr.observed[0]["ntk"])
+        E, Q = mpmath.eigsy(T0)
+        order = sorted(range(len(E)), key=lambda i: -E[i])
+        Tf = mpmath.matrix(tr.observed[-1]["ntk"])
+        Ef = sorted(mpmath.eigsy(Tf, eigvals_only=True), reverse=True)
+        ys = [mpmath.mpf(float(v)) for v in Y]
+        comps = []
+        for obs in tr.observed:
+            r = mpmath.matrix([o - y for o, y in zip(obs["outputs"], ys)])
+            comps.append([abs((Q[:, i].T * r)[0]) for i in order])
+        growth = [max(c[j] for c in comps) / comps[0][j] if comps[0][j] != 0 else mpmath.inf
+                  for j in range(len(order))]
+        return {"ntk_eigs_initial": [E[i] for i in order], "ntk_eigs_final": list(Ef),
+                "eta_times_eigs_initial": [tr.eta * E[i] for i in order], "mode_growth": growth}
 
 
 def cmd_scan(args, out):
@@ -359,6 +490,9 @@ def main(argv=None, out=None, err=None):
     try:
         args = build_parser().parse_args(argv)
         return COMMANDS[args.cmd](args, out)
+    except BrokenPipeError:  # e.g. piped into `head`
+        sys.stderr.close()
+        return 0
     except (UsageError, TheoryInputError, NumericsInputError, ValueError) as exc:
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         print(f"catapult: error: {msg}", file=err)
