@@ -293,8 +293,12 @@ def cmd_derive(args, out):
 
 
 def _sample_thresholds(args, sd, out):
+    import numpy as np
     from theory.samples import derive_sample_map
     m_, d_, X, Y = sd
+    if X is not None and np.linalg.matrix_rank(X) < m_:
+        raise UsageError(f"rank-deficient data (rank {np.linalg.matrix_rank(X)} < m = {m_}): no interpolating "
+                         "minimum, so the eta_crit statement (all slopes zero at the minimum) does not apply")
     sm = derive_sample_map(m_, d_, _sample_loss(args), None if X is None else X.tolist(),
                            None if Y is None else [sp.nsimplify(float(v)) for v in Y])
     J, H = sm.stability_matrix()
