@@ -206,3 +206,30 @@ def get_backend(name="arb", dps=50, certified=False):
     if name == "arb":
         return Arb(dps, certified)
     return BACKENDS[name](dps)
+
+
+def matrix(B, rows):
+    """A backend matrix from a 2-D float64 array (entries taken as exact binary numbers)."""
+    import numpy as np
+    rows = np.asarray(rows, dtype=float)
+    if B.name == "float64":
+        return rows.copy()
+    if B.name == "mpmath":
+        return np.array([[mpmath.mpf(float(x)) for x in r] for r in rows], dtype=object)
+    import flint
+    return flint.arb_mat(rows.shape[0], rows.shape[1], [flint.arb(float(x)) for x in rows.ravel()])
+
+
+def matvec(B, W, x, transpose=False):
+    """W x (or W^T x) for backend matrices and column vectors."""
+    if B.name == "arb":
+        return (W.transpose() if transpose else W) * x
+    return (W.T if transpose else W).dot(x)
+
+
+def outer(B, a, b):
+    """The outer product a b^T of two backend column vectors."""
+    if B.name == "arb":
+        return a * b.transpose()
+    import numpy as np
+    return np.outer(a, b)
