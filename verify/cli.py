@@ -77,6 +77,10 @@ def _add_loss(p, numeric=False):
     src.add_argument("--z", nargs="+", metavar="Z", help="margins z_i = y_i s_i in {+1, -1} (with --r)")
     src.add_argument("--data", metavar="FILE", help="degenerate data: two columns z r (CSV/whitespace or .npy)")
     lg.add_argument("--r", nargs="+", metavar="R", help="magnitudes r_i > 0 (with --z)")
+    dg = p.add_argument_group("deep linear networks (model 'deep')")
+    dg.add_argument("--depth", metavar="L", help="depth L >= 2 (L = 2 is the uv model)")
+    dg.add_argument("--init", choices=["isometric", "gaussian"], default="isometric",
+                    help="hidden-layer init (isometric: exact reduced map)")
     sg = p.add_argument_group("many samples in dimension d (squared loss unless --loss-expr in f and y)")
     sg.add_argument("--samples", type=_int_at_least("--samples", 1), metavar="M", help="number of samples m")
     sg.add_argument("--dim", type=_int_at_least("--dim", 1), metavar="D", help="input dimension d")
@@ -234,8 +238,14 @@ def _model(name):
 
 def _numeric_problem(args, width, seed):
     """(numerics model, numeric loss, theory loss) for run/scan."""
+    L = _depth(args)
+    if L is not None:
+        from numerics.deep import DeepLinearModel
+        from .bridge import numeric_loss
+        loss = _loss(args)
+        return DeepLinearModel(width, L, seed=seed, init=args.init), numeric_loss(loss), loss
     if args.model != "uv":
-        raise UsageError(f"unknown model {args.model!r}; known: uv")
+        raise UsageError(f"unknown model {args.model!r}; known: uv, deep")
     from numerics.losses import DataLoss
     from numerics.models import UVDataModel, UVModel
     from .bridge import numeric_loss
@@ -255,8 +265,44 @@ def _numeric_problem(args, width, seed):
     return UVModel(width, seed), numeric_loss(loss), loss
 
 
+def _depth(args):
+    from theory.deep import check_depth
+    if args.model != "deep":
+        if args.depth is not None:
+            raise UsageError("--depth goes with the model 'deep'")
+        return None
+    if args.depth is None:
+        raise UsageError("model 'deep' needs --depth L")
+    try:
+        val = float(args.depth)
+    except ValueError:
+        raise UsageError(f"depth must be an integer >= 2, got {args.depth}") from None
+    return check_depth(int(val) if val == int(val) else val)
+
+
 def cmd_derive(args, out):
     from theory import derive_invariants, derive_map
+    L = _depth(args)
+    if L is not None:
+        from theory.deep import derive_deep_map
+        if args.init == "gaussian":
+            d = {"model": f"deep(L={L}, gaussian)", "exact": False, "state": None, "update": None,
+                 "reason": "with Gaussian hidden layers W W^T/n is not I (Marchenko-Pastur), so the orbit does not "
+                           "stay in 2-dimensional subspaces: no exact finite reduction; use --init isometric"}
+            print(json.dumps(d, sort_keys=True) if args.json else d["reason"], file=out)
+            return 0
+        dm = derive_deep_map(L, _loss(args))
+        if args.json:
+            print(json.dumps(dm.to_json(), sort_keys=True), file=out)
+        else:
+            print(f"deep linear network L={L}, isometric hidden layers, loss {dm.loss.expr}   [exact reduced map, "
+                  f"{len(dm.state)} coordinates, independent of n; derived in {dm.seconds:.2f} s]", file=out)
+            print(f"  f = {dm.f}", file=out)
+            print(f"  lam = {dm.lam}", file=out)
+            for k, e in dm.update.items():
+                print(f"  {k}' = {e}", file=out)
+            print(f"  init: {dm.init}   (A = |w_1|^2, C = |w_L|^2, rho = sqrt(n) f0)", file=out)
+        return 0
     sd = _sample_data(args, numeric=False)
     if sd is not None:
         from theory.samples import derive_sample_map
@@ -322,9 +368,45 @@ def _sample_thresholds(args, sd, out):
     return 0
 
 
+def _deep_thresholds(args, L, out):
+    from theory import derive_thresholds, uv_model
+    loss = _loss(args)
+    t = derive_thresholds(uv_model(), loss)  # eta_crit: same multiplier 1 - eta lam l''(f*) for every L (row D-b2)
+    d = t.to_json(lam0_value=args.lam0)
+    d["model"] = f"deep(L={L}, {args.init})"
+    d["reasons"]["eta_crit"] = ("d f'/d l' = -eta lam at a minimum for every depth (proved symbolically for L = 2..4 "
+                                "in `catapult verify`, row D-b2), so eta_crit = 2/(lam0 l''(f*))")
+    if L >= 3:
+        d["eta_max"] = None
+        d["labels"]["eta_max"] = "no single width-independent value"
+        d["reasons"]["eta_max"] = ("for L >= 3 the state does not close on (f, lam) and the divergence threshold of "
+                                   "the exact reduced map oscillates with log n (see band)")
+        if "values" in d:
+            d["values"]["eta_max"] = None
+        try:
+            from .deep_band import band_summary
+            d.update(band_summary(L))
+        except (ImportError, AttributeError, KeyError):
+            d["band"] = None
+            d["band_note"] = "band not characterised for this depth"
+    d["band_init"] = {"A": "n (|w_1|^2)", "C": "n (|w_L|^2)", "f0": 1}
+    if args.json:
+        print(json.dumps(d, sort_keys=True, default=str), file=out)
+    else:
+        for k in ("model", "eta_crit", "eta_max", "band", "band_init"):
+            if k in d:
+                print(f"  {k}: {d[k]}", file=out)
+        for k, v in d["reasons"].items():
+            print(f"  [{k}] {v}", file=out)
+    return 0
+
+
 def cmd_thresholds(args, out):
     from theory import derive_thresholds
     from theory.thresholds import divergence_scale
+    L = _depth(args)
+    if L is not None:
+        return _deep_thresholds(args, L, out)
     sd = _sample_data(args, numeric=False)
     if sd is not None:
         return _sample_thresholds(args, sd, out)
@@ -425,6 +507,12 @@ def cmd_scan(args, out):
     model, nl, loss = _numeric_problem(args, args.width, args.seed)
     s = scan(model, nl, rtol=args.rtol, dps=args.dps, steps=args.steps)
     d = s.to_json()
+    if getattr(model, "name", "") == "deep" and model.init_kind == "isometric" and s.eta_max is not None:
+        from .checks_deep import reduced_threshold
+        lo, hi, agree = reduced_threshold(model, s.eta_max.lo * (1 - 1e-3), s.eta_max.hi * (1 + 1e-3),
+                                          rtol=args.rtol, dps=max(30, args.dps // 2))
+        d["eta_max_reduced_map"] = {"eta_lam0": float((lo + hi) / 2), "bracket": [float(lo), float(hi)],
+                                    "precisions_agree": agree, "exactness": "exact map, iterated numerically"}
     d["loss"] = str(loss.expr)
     law = None
     if args.widths:
@@ -441,6 +529,10 @@ def cmd_scan(args, out):
                 print(f"    eta = {mpmath.nstr(e.eta, 12)}", file=out)
         for note in s.notes:
             print(f"  note: {note}", file=out)
+        if "eta_max_reduced_map" in d:
+            r = d["eta_max_reduced_map"]
+            print(f"  reduced map (exact, same network): eta_max*lam0 in [{r['bracket'][0]:.10g}, {r['bracket'][1]:.10g}]",
+                  file=out)
         if law:
             print(f"  divergence law: eta_div*lam0 = C n^a with a = {law['exponent']:.4f} +/- {law['stderr']:.4f} "
                   f"over n = {law['widths']} [measured]", file=out)
