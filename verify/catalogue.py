@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from . import checks, checks_logistic, checks_samples
+from . import checks, checks_deep, checks_logistic, checks_samples
 
 SECTIONS = [
     ("a", "derived uv map vs parameter GD", lambda full: checks.check_map_vs_gd(full=full)),
@@ -13,6 +13,7 @@ SECTIONS = [
     ("c", "Lewkowycz et al. Theorem 1", lambda full: checks.check_theorem1(full=full)),
     ("L", "logistic loss on degenerate data", lambda full: checks_logistic.catalogue(full=full)),
     ("S", "many samples, dimension d", lambda full: checks_samples.catalogue(full=full)),
+    ("D", "deep linear networks", lambda full: checks_deep.catalogue(full=full)),
 ]
 
 

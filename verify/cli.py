@@ -134,7 +134,7 @@ def build_parser():
     v = sub.add_parser("verify", help="the main job: the cross-validation catalogue")
     v.add_argument("--json", action="store_true")
     v.add_argument("--full", action="store_true", help="heavier rows too")
-    v.add_argument("--only", nargs="+", choices=["a", "b", "c", "L", "S"], help="run only these sections")
+    v.add_argument("--only", nargs="+", choices=["a", "b", "c", "L", "S", "D"], help="run only these sections")
     return p
 
 
