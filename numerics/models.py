@@ -184,7 +184,9 @@ class UVDataModel:
         h = self._combine(B, us, self.probe)
         F = B.dot(h, v) * inv
         vv = B.dot(v, v)
-        lam = (B.dot(h, h) + B.scalar(float(self.probe @ self.probe)) * vv) * inv * inv
+        pp = sum((B.scalar(float(x)) * B.scalar(float(x)) for x in self.probe[1:]),
+                 B.scalar(float(self.probe[0])) * B.scalar(float(self.probe[0])))  # |probe|^2 at full precision
+        lam = (B.dot(h, h) + pp * vv) * inv * inv
         gn2 = B.dot(grad_v, grad_v) + sum((c * c * inv * inv * vv for c in C), B.scalar(0))
         return Evaluation(F, lam, loss, moves, gn2)
 
@@ -201,9 +203,11 @@ class UVDataModel:
         outs = [B.dot(h, v) * inv for h in hs]
         theta_m = [[None] * self.m for _ in range(self.m)]
         scale = inv * inv / B.scalar(self.m)
+        Xb = [[B.scalar(float(x)) for x in row] for row in self.X]
         for a in range(self.m):
             for b in range(a, self.m):
-                val = (B.scalar(float(self.X[a] @ self.X[b])) * vv + B.dot(hs[a], hs[b])) * scale
+                xx = sum((Xb[a][k] * Xb[b][k] for k in range(1, self.d)), Xb[a][0] * Xb[b][0])  # at full precision
+                val = (xx * vv + B.dot(hs[a], hs[b])) * scale
                 theta_m[a][b] = theta_m[b][a] = B.to_mpf(val)
         return {"outputs": [B.to_mpf(o) for o in outs], "ntk": theta_m}
 

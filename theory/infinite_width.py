@@ -35,6 +35,13 @@ from .symbols import SYMBOLS, eta, f, lam, lam0, n
 from .thresholds import numeric_zero, real_zeros
 
 
+def _exact(v):
+    """An exact SymPy number: ints/Rationals/strings as given, floats by their exact binary value."""
+    if isinstance(v, float):
+        return sp.Rational(v)
+    return sp.Rational(v) if isinstance(v, str) else sp.sympify(v)
+
+
 @dataclass
 class InfiniteWidth:
     """g(F) = lim_{n->oo} f'(F, lam0); fixed points, multipliers and flip (period-doubling) learning rates."""
@@ -52,8 +59,8 @@ class InfiniteWidth:
     def iterate(self, f0, eta_value, lam0_value, steps, dps=30, **params):
         """Iterate g numerically (mpmath) from f0; returns the list of iterates."""
         import mpmath
-        reps = {eta: sp.nsimplify(eta_value), lam0: sp.nsimplify(lam0_value)}
-        reps.update({SYMBOLS[k]: sp.nsimplify(v) for k, v in params.items()})
+        reps = {eta: _exact(eta_value), lam0: _exact(lam0_value)}
+        reps.update({SYMBOLS[k]: _exact(v) for k, v in params.items()})
         gn = sp.lambdify(f, self.g.subs(reps), modules="mpmath")
         with mpmath.workdps(dps):
             x, out = mpmath.mpf(f0), []
@@ -65,8 +72,8 @@ class InfiniteWidth:
 
     def two_cycle(self, eta_value, lam0_value, **params):
         """A 2-cycle (a, b) of g at the given eta, lam0 (numeric, 30 digits), or None."""
-        reps = {eta: sp.nsimplify(eta_value), lam0: sp.nsimplify(lam0_value)}
-        reps.update({SYMBOLS[k]: sp.nsimplify(v) for k, v in params.items()})
+        reps = {eta: _exact(eta_value), lam0: _exact(lam0_value)}
+        reps.update({SYMBOLS[k]: _exact(v) for k, v in params.items()})
         g = self.g.subs(reps)
         fps = [sp.N(fp.subs(reps), 30) for fp in self.fixed_points]
         center = fps[0] if fps else sp.Integer(0)

@@ -57,7 +57,11 @@ def data_matrix(m, d, X=None) -> sp.Matrix:
         raise TheoryInputError(f"samples m and dimension d must be integers >= 1, got m={m}, d={d}")
     if X is None:
         return sp.Matrix(m, d, lambda a, k: sp.Symbol(f"x{a + 1}{k + 1}", real=True))
-    M = sp.Matrix([[sp.nsimplify(v) if isinstance(v, float) else sp.sympify(v) for v in row] for row in X])
+    import math
+    if any(isinstance(v, float) and not math.isfinite(v) for row in X for v in row):
+        raise TheoryInputError("data contain nan or inf")
+    # floats are taken at their exact binary value, as numerics takes its float64 data
+    M = sp.Matrix([[sp.Rational(v) if isinstance(v, float) else sp.sympify(v) for v in row] for row in X])
     if M.shape != (m, d):
         raise TheoryInputError(f"data must have shape ({m}, {d}), got {M.shape}")
     if any(not v.is_finite for v in M):
@@ -180,7 +184,10 @@ def derive_sample_map(m: int, d: int, loss: Loss | None = None, X=None, Y=None, 
     X = data_matrix(m, d, X)
     if Y is None:
         Y = [sp.Symbol(f"y{a + 1}", real=True) for a in range(m)]
-    Y = [sp.nsimplify(v) if isinstance(v, float) else sp.sympify(v) for v in Y]
+    import math
+    if any(isinstance(v, float) and not math.isfinite(v) for v in Y):
+        raise TheoryInputError("labels contain nan or inf")
+    Y = [sp.Rational(v) if isinstance(v, float) else sp.sympify(v) for v in Y]
     if len(Y) != m:
         raise TheoryInputError(f"need {m} labels, got {len(Y)}")
     model = sample_model(d)

@@ -206,7 +206,7 @@ def _eta_crit(fmap: FunctionSpaceMap, loss: Loss):
         jac_fl = sp.simplify(sp.diff(uf, lam).subs(SLOPE, 0))
         mins.append(fs)
         assert jac_fl == 0, "the Jacobian at a minimum is triangular"
-        sols = [s for s in sp.solve(sp.Eq(jac_ff, -1), eta) if s != 0]
+        sols = [s for s in sp.solve(sp.Eq(jac_ff, -1), eta, rational=False) if s != 0]  # keep a numeric f*'s digits
         crits.extend(sp.factor(s.subs(lam, lam0)) for s in sols)
     crits = list(dict.fromkeys(crits))
     if len(crits) != 1:

@@ -342,6 +342,9 @@ def _sample_thresholds(args, sd, out):
     import numpy as np
     from theory.samples import derive_sample_map
     m_, d_, X, Y = sd
+    if X is None and m_ > d_:
+        raise UsageError(f"m = {m_} samples in d = {d_} dimensions: Theta has rank <= d < m, no interpolating "
+                         "minimum, so the eta_crit statement (all slopes zero at the minimum) does not apply")
     if X is not None and np.linalg.matrix_rank(X) < m_:
         raise UsageError(f"rank-deficient data (rank {np.linalg.matrix_rank(X)} < m = {m_}): no interpolating "
                          "minimum, so the eta_crit statement (all slopes zero at the minimum) does not apply")
