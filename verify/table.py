@@ -25,6 +25,10 @@ class Row:
     label: str
     seconds: float = 0.0
 
+    def __post_init__(self):
+        self.passed = bool(self.passed)  # numpy / mpmath booleans are not JSON
+        self.seconds = float(self.seconds)
+
     @property
     def status(self) -> str:
         return "PASS" if self.passed else "FAIL"
