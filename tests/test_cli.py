@@ -1,0 +1,62 @@
+"""The CLI's JSON contract and exit codes (the literature values are the oracles)."""
+
+import io
+import json
+
+import sympy as sp
+
+from theory.symbols import SYMBOLS
+from verify.cli import main
+
+
+def run(argv):
+    out, err = io.StringIO(), io.StringIO()
+    code = main(argv, out=out, err=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_derive_json_contract_gives_the_literature_map():
+    code, out, _ = run(["derive", "uv", "--loss", "mse", "--json"])
+    d = json.loads(out)
+    assert code == 0 and {"model", "loss", "state", "update", "exact"} <= set(d)
+    assert d["state"] == ["f", "lam"] and d["exact"] is True
+    f, lam, eta, n = (SYMBOLS[k] for k in ("f", "lam", "eta", "n"))
+    fp = sp.sympify(d["update"]["f"], locals=SYMBOLS)
+    lp = sp.sympify(d["update"]["lam"], locals=SYMBOLS)
+    assert sp.simplify(fp - (1 - eta * lam + eta**2 * f**2 / n) * f) == 0  # Lewkowycz et al. 2020
+    assert sp.simplify(lp - (lam + eta * f**2 / n * (eta * lam - 4))) == 0
+
+
+def test_thresholds_json_contract():
+    code, out, _ = run(["thresholds", "uv", "--loss", "mse", "--json", "--lam0", "2"])
+    d = json.loads(out)
+    lam0 = SYMBOLS["lam0"]
+    assert code == 0
+    assert sp.simplify(sp.sympify(d["eta_crit"], locals=SYMBOLS) - 2 / lam0) == 0
+    assert sp.simplify(sp.sympify(d["eta_max"], locals=SYMBOLS) - 4 / lam0) == 0
+    assert d["values"] == {"eta_crit": 1.0, "eta_max": 2.0} and isinstance(d["assumptions"], list)
+
+
+def test_run_and_scan_json_contract():
+    code, out, _ = run(["run", "uv", "--eta-lam0", "3", "--width", "64", "--steps", "3000", "--dps", "20", "--json"])
+    d = json.loads(out)
+    assert code == 0 and {"phase", "lam0", "lam_final", "loss_peak", "steps"} <= set(d)
+    assert d["phase"] == "catapult" and d["eta_lam_final"] <= 2  # Theorem 1: lam_inf <= 2/eta
+    code, out, _ = run(["scan", "uv", "--width", "64", "--dps", "20", "--rtol", "1e-4", "--json"])
+    d = json.loads(out)
+    assert code == 0 and {"eta_crit", "eta_max", "lam0", "width", "dps"} <= set(d)
+    assert abs(d["eta_max"] * d["lam0"] - 4) < 4e-3  # the drift sign flips at eta lam = 4 exactly (y = 0)
+
+
+def test_verify_json_runs_a_section():
+    code, out, _ = run(["verify", "--json", "--only", "a"])
+    d = json.loads(out)
+    assert code == 0 and d["passed"] and all(r["status"] == "PASS" for r in d["rows"])
+
+
+def test_bad_input_is_one_line_and_exit_2():
+    for argv in (["run", "uv", "--eta", "0", "--width", "8"], ["run", "uv", "--eta", "1", "--width", "0"],
+                 ["derive", "uv", "--loss-expr", "f + q"], ["derive", "uv", "--loss-expr", "abs(f)"],
+                 ["derive", "mlp"], ["thresholds", "uv", "--loss", "logistic", "--p", "1.5"], ["nonsense"]):
+        code, out, err = run(argv)
+        assert code == 2 and out == "" and len(err.strip().splitlines()) == 1, argv
