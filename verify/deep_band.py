@@ -317,13 +317,14 @@ def _tag(dps):
     return "float64" if dps is None else f"mp{dps}"
 
 
-def grid(L: int, step: float = 0.01, start: float = 2.0):
-    """The scan grid x = start, start + step, ..., 4L (exact decimal values).
+def grid(L: int, step: float = 0.01, start: float = 2.0, stop=None):
+    """The scan grid x = start, start + step, ..., stop (default 4L; rounded decimal values).
 
     >>> g = grid(2); float(g[0]), float(g[-1]), len(g)
     (2.0, 8.0, 601)
     """
-    k = int(round((4 * L - start) / step))
+    stop = 4 * L if stop is None else stop
+    k = int(round((stop - start) / step))
     return np.round(start + step * np.arange(k + 1), 10)
 
 
@@ -464,10 +465,11 @@ def locate_edge(L: int, n, lo, hi, rtol=1e-10, T=T_BISECT, confirm=True, ladder=
 class Threshold:
     """The divergence threshold of the depth-L map at width n (units x = eta*lam0).
 
-    ``first`` -- the edge below the first divergent grid point (the threshold x*);
-    ``last``  -- the edge below the final all-divergent stretch of the grid (x_last = x* when there are
-                 no convergent windows); ``windows`` -- convergent runs of grid points above x*, as
-                 (first x, last x) pairs; ``undecided`` -- grid points with no verdict.
+    ``first``     -- the edge below the first divergent grid point: the threshold x*;
+    ``last``      -- the edge below the final all-divergent stretch of the fine grid (x_last = x* when
+                     there are no convergent windows);
+    ``windows``   -- maximal runs of convergent fine-grid points above x*, as (first x, last x);
+    ``undecided`` -- grid points with no verdict (coarse and fine grids).
     """
 
     L: int
@@ -477,6 +479,7 @@ class Threshold:
     windows: list
     undecided: list
     step: float
+    fine: float
     seconds: float
 
     @property
@@ -485,53 +488,85 @@ class Threshold:
 
     @property
     def x_last(self):
-        return self.last.x
+        return float("nan") if self.last is None else self.last.x
 
-    def row(self):
-        return {"n": self.n, "x": self.x, "width": self.first.width, "prec": "+".join(self.first.precisions),
-                "x_last": self.x_last, "width_last": self.last.width, "windows": self.windows,
-                "undecided": self.undecided, "seconds": self.seconds}
+    @property
+    def window_measure(self):
+        """Total length of the convergent windows above x* (at the fine resolution)."""
+        return sum(b - a + self.fine for a, b in self.windows)
 
 
-def threshold(L: int, n, rtol=1e-10, step=0.01, T=T_SCAN, confirm=True, n_ref=None) -> Threshold:
-    """Locate x* (smallest divergent x >= 2 on the grid, then bisected and confirmed) and x_last.
+def threshold(L: int, n, rtol=1e-10, step=0.01, fine=0.001, sliver=1e-4, below=1.0, T=T_SCAN,
+              confirm=True, n_ref=None, start=None) -> Threshold:
+    """Locate x* (smallest divergent x on the grids, then bisected and confirmed) and x_last.
 
-    ``confirm=False`` skips the mpmath re-decisions (float64 only).  With ``n_ref`` every verdict at
-    (x, n) is taken at (x, :func:`equivalent_width` (x, n, n_ref)) instead (for n beyond float range
-    of the direct runs, or to test the invariance).
+    1. coarse scan x = start, start + step, ..., 4L: first divergent point x_c;
+    2. sliver scan of [x_c - below, x_c] with spacing ``sliver``: the divergent set has thin slivers
+       (width << 0.01) below x_c at ~10-25 % of widths, which the coarse grid steps over;
+    3. fine scan (spacing ``fine``) from the first divergent point up to 4L: convergent windows above
+       x* and x_last (the start of the final all-divergent stretch below 4L; ``last`` is None and
+       x_last nan when x = 4L itself converges -- it happens for L = 8, whose convergent windows
+       reach x ~ 70);
+    4. both edges bisected by :func:`locate_edge` (``confirm=False``: float64 only).
+
+    With ``n_ref`` every verdict at (x, n) is taken at (x, :func:`equivalent_width` (x, n, n_ref))
+    instead (n beyond the direct runs, or to test the invariance); the scan then starts at x = 3 (the
+    growth period P(x) = 2 ln|1 - x| vanishes at x = 2).  ``sliver=None`` skips step 2.
 
     >>> r = threshold(3, 100)
     >>> round(r.x, 6), r.first.width < 1e-9 * r.x, r.windows
     (5.192769, True, [])
     """
     t0 = time.perf_counter()
-    # with n_ref the scan starts at x = 3: the period P(x) = 2 ln|1 - x| vanishes at x = 2
-    xs = grid(L, step, 2.0 if n_ref is None else 3.0)
-    code, _ = verdicts(L, n if n_ref is None else equivalent_width(xs, n, n_ref), xs, T=T)
+    start = start if start is not None else (2.0 if n_ref is None else 3.0)
+
+    def codes(xs):
+        return verdicts(L, n if n_ref is None else equivalent_width(xs, n, n_ref), xs, T=T)[0]
+    xs = grid(L, step, start)
+    code = codes(xs)
     div = code == 1
     if not div.any():
         raise RuntimeError(f"L={L}, n={n}: no divergent grid point up to x = {xs[-1]}")
     i1 = int(np.argmax(div))
     if i1 == 0:
         raise RuntimeError(f"L={L}, n={n}: already divergent at x = {xs[0]}")
-    # the end of the last non-divergent point: everything above it on the grid diverges
-    nd = np.where(~div)[0]
-    i2 = int(nd[-1]) + 1
-    windows = [(float(xs[a]), float(xs[b])) for a, b in _runs(code[i1:] == 0)
-               for a, b in [(a + i1, b + i1)]]
-    undecided = [float(v) for v in xs[code == -1]]
-    first = locate_edge(L, n, float(xs[i1 - 1]), float(xs[i1]), rtol, T, confirm, n_ref=n_ref)
-    if i2 == i1:
-        last = first
+    undecided = [float(v) for v in xs[:i1][code[:i1] == -1]]
+    x_c = float(xs[i1])
+    if sliver:
+        a = max(start, x_c - below)
+        xsl = np.round(a + sliver * np.arange(int(round((x_c - a) / sliver)) + 1), 12)
+        csl = codes(xsl)
+        undecided += [float(v) for v in xsl[csl == -1]]
+        if (csl == 1).any():
+            k = int(np.argmax(csl == 1))
+            if k == 0:
+                raise RuntimeError(f"L={L}, n={n}: divergent at the sliver scan's start x = {xsl[0]}")
+            x_c = float(xsl[k])
+        lo_start = float(xsl[max(int(np.argmax(csl == 1)) - 1, 0)]) if (csl == 1).any() else float(xs[i1 - 1])
     else:
-        last = locate_edge(L, n, float(xs[i2 - 1]), float(xs[i2]), rtol, T, confirm, n_ref=n_ref)
-    return Threshold(L, float(n), first, last, windows, undecided, step, time.perf_counter() - t0)
+        lo_start = float(xs[i1 - 1])
+    xf = np.concatenate([[lo_start], grid(L, fine, x_c)])
+    cf = codes(xf)
+    undecided += [float(v) for v in xf[cf == -1]]
+    df = cf == 1
+    j1 = int(np.argmax(df))
+    nd = np.where(~df)[0]
+    j2 = int(nd[-1]) + 1
+    windows = [(float(xf[a + j1]), float(xf[b + j1])) for a, b in _runs(cf[j1:] == 0)]
+    first = locate_edge(L, n, float(xf[j1 - 1]), float(xf[j1]), rtol, T, confirm, n_ref=n_ref)
+    if j2 == j1:
+        last = first
+    elif j2 == len(xf):
+        last = None
+    else:
+        last = locate_edge(L, n, float(xf[j2 - 1]), float(xf[j2]), rtol, T, confirm, n_ref=n_ref)
+    return Threshold(L, float(n), first, last, windows, undecided, step, fine, time.perf_counter() - t0)
 
 
 # ---------------------------------------------------------------- the n -> n |1 - x|^2 invariance
 
 
-def invariance_test(L: int, n_values=(1e4, 3e4, 1e5, 3e5, 1e6), step=0.01, extra=(), T=T_SCAN):
+def invariance_test(L: int, n_values=(1e8, 3e8, 1e9, 3e9, 1e10), step=0.01, extra=(), T=T_SCAN):
     """Test D(x, n) = D(x, n |1 - x|^2) (D = the divergence verdict) where it is hardest: at every grid
     point x (spacing ``step``) adjacent to a verdict change at width n, for each n in ``n_values``.
     Candidates: n |1 - x|^p for p = 1, 2, 4, n |1 - x|^2 times 1.02 and 1/1.02 (controls), and n e^P for
@@ -598,6 +633,83 @@ def edge_shift(L: int, n, k: int = 1, power: float = 2.0, h: float = 0.01, rtol=
     return x0, x1, x1 - x0
 
 
+def phase_codes(L: int, xs, psis, n_ref=1e9, T=T_SCAN):
+    """Verdicts on the (x, psi) cylinder: at (x, n_ref e^{psi P(x)}).  If the verdict set is invariant
+    under n -> n |1 - x|^2, this picture (psi in [0, 1)) holds every width: n is in it at
+    psi = frac(ln(n/n_ref)/P(x)).  Returns an array of codes, shape (len(psis), len(xs)).
+
+    >>> c = phase_codes(3, [5.0, 6.3], [0.0, 0.5]); c.tolist()
+    [[0, 1], [0, 1]]
+    """
+    X, Ps = np.meshgrid(np.asarray(xs, float), np.asarray(psis, float))
+    code, _ = verdicts(L, (n_ref * np.exp(Ps * growth_period(X))).ravel(), X.ravel(), T=T)
+    return code.reshape(X.shape)
+
+
+def phase_limits(L: int, x_a, x_b, nx=241, npsi=240, zooms=5, n_ref=1e9, T=T_SCAN):
+    """The n -> infinity limits implied by the invariance: x_lo = the smallest x at which *some* width
+    diverges (some psi), x_hi = the largest x at which some width converges.  For x < x_lo every width
+    converges, for x > x_hi every width diverges; in between the phase psi(x) = ln(n/n_ref)/P(x) winds
+    ever faster in x as n grows (d psi/dx ~ ln n P'(x)/P(x)^2), so the convergent/divergent windows
+    shrink like 1/ln n and x*(n) -> x_lo, x_last(n) -> x_hi.
+
+    Located on a (x, psi) grid over [x_a, x_b] x [0, 1), then ``zooms`` times on 41 x 41 grids around
+    the extreme cells.  Returns {'x_lo': (value, previous-zoom value), 'x_hi': (...), 'fraction': ...}.
+    """
+    xs = np.linspace(x_a, x_b, nx)
+    ps = np.arange(npsi) / npsi
+    code = phase_codes(L, xs, ps, n_ref, T)
+    out = {"fraction": {float(x): float(f) for x, f in zip(xs[::max(1, nx // 24)], (code == 1).mean(0)[::max(1, nx // 24)])},
+           "grid": (nx, npsi)}
+    for key, target, pick in (("x_lo", 1, "min"), ("x_hi", 0, "max")):
+        cols = np.where((code == target).any(0))[0]
+        if len(cols) == 0:
+            out[key] = (None, None)
+            continue
+        j = cols[0] if pick == "min" else cols[-1]
+        x0, dx = xs[j], xs[1] - xs[0]
+        pr = ps[code[:, j] == target]
+        p0, p1, dp = pr.min(), pr.max(), ps[1] - ps[0]
+        hist = [float(x0)]
+        for _ in range(zooms):
+            zx = np.linspace(x0 - 2 * dx, x0 + 2 * dx, 41) if pick == "min" else np.linspace(x0 - 2 * dx, x0 + 2 * dx, 41)
+            zp = np.linspace(p0 - 2 * dp, p1 + 2 * dp, 41)
+            c = phase_codes(L, zx, zp, n_ref, T)
+            cols = np.where((c == target).any(0))[0]
+            if len(cols) == 0:
+                break
+            j = cols[0] if pick == "min" else cols[-1]
+            x0, dx = zx[j], zx[1] - zx[0]
+            pr = zp[c[:, j] == target]
+            p0, p1, dp = pr.min(), pr.max(), zp[1] - zp[0]
+            hist.append(float(x0))
+        out[key] = (hist[-1], hist[-2] if len(hist) > 1 else None, float((p0 + p1) / 2))
+    return out
+
+
+def asymptotic_window(L: int, N, n_ref=1e9, samples=21, x_from=None, span=None, res=0.003):
+    """x*(n) and x_last(n) for n through one growth period above N (ln n in [ln N, ln N + span]),
+    from the invariance (verdicts at :func:`equivalent_width`), on an x grid fine enough for the phase
+    winding: spacing min(0.001, res/r), r = ln(N/n_ref) P'(x)/P(x)^2 windings per unit x.
+    Returns {'x_min', 'x_max', 'x_last_min', 'x_last_max', 'step'} (float64, grid-level brackets).
+    """
+    x_from = x_from if x_from is not None else 3.0
+    xm = x_from + 1.0
+    r = abs(math.log(N / n_ref)) * (2 / (xm - 1)) / growth_period(xm) ** 2
+    step = min(0.001, res / max(r, 1e-9))
+    span = span if span is not None else growth_period(4 * L)
+    xs_, xl_ = [], []
+    for t in np.linspace(math.log(N), math.log(N) + span, samples):
+        r_ = threshold(L, math.exp(t), rtol=1e-7, step=step, fine=step, confirm=False, n_ref=n_ref,
+                       start=x_from)
+        xs_.append(r_.x)
+        xl_.append(r_.x_last)
+    xl_ = np.array(xl_)
+    return {"x_min": min(xs_), "x_max": max(xs_), "x_last_min": float(np.nanmin(xl_)) if np.isfinite(xl_).any() else None,
+            "x_last_max": float(np.nanmax(xl_)) if np.isfinite(xl_).any() else None, "x_last_open": int(np.isnan(xl_).sum()),
+            "step": step, "samples": samples}
+
+
 # ---------------------------------------------------------------- band over n
 
 
@@ -623,7 +735,8 @@ def golden(fun, a, b, maximize=True, iters=14):
     def F(t):
         if t not in seen:
             seen[t] = fun(t)
-        return sgn * seen[t]
+        v = seen[t]
+        return -math.inf if v != v else sgn * v
     c, d = b - g * (b - a), a + g * (b - a)
     for _ in range(iters):
         if F(c) > F(d):
@@ -632,7 +745,7 @@ def golden(fun, a, b, maximize=True, iters=14):
         else:
             a, c = c, d
             d = a + g * (b - a)
-    t = max(seen, key=lambda u: sgn * seen[u])
+    t = max(seen, key=F)
     return t, seen[t]
 
 
@@ -658,7 +771,7 @@ def extremes(L, ns, vals, which="x", lo_exp=None, hi_exp=None, refine=True, iter
         sel &= ln <= hi_exp * math.log(10) + 1e-9
     idx = np.where(sel)[0]
     out = {}
-    for kind, pick in (("min", np.argmin), ("max", np.argmax)):
+    for kind, pick in (("min", np.nanargmin), ("max", np.nanargmax)):
         i = int(idx[pick(v[idx])])
         best_t, best = ln[i], float(v[i])
         if refine:
@@ -738,9 +851,9 @@ def band(L: int, n_values=None, per_decade=40, lo_exp=2, hi_exp=9, confirm=True,
     * ``period``: autocorrelation period of x*(ln n), the located sawtooth drops and their spacings
       against P(x) = 2 ln|1 - x| at the values just after / before each drop, and against the other
       candidates ln|1 - x| and 4 ln|1 - x|; plus :func:`invariance_test`;
-    * ``asym`` (if ``asymptotic``): min / max of x* and x_last over one full period window at
-      n = 1e12 ... 1e300, using the invariance (verdicts taken at :func:`equivalent_width`, reference
-      ``n_ref``), with direct cross-checks at 1e12 and 1e15.
+    * ``asym`` (if ``asymptotic``): the limits x_lo, x_hi from :func:`phase_limits`; min / max of x*
+      and x_last over one growth period above n = 1e12 ... 1e300 (:func:`asymptotic_window`, using
+      the invariance, reference ``n_ref``); direct vs invariance thresholds at 1e12 and 1e15.
 
     A small doctest (L = 2, three widths):
 
@@ -763,10 +876,13 @@ def band(L: int, n_values=None, per_decade=40, lo_exp=2, hi_exp=9, confirm=True,
     xl = np.array([r.x_last for r in rows])
     if len(ns) < 8 or x.max() - x.min() < 1e-8:
         B.ext = {"x": {"all": {"min": float(x.min()), "max": float(x.max())}}}
+        B.seconds["total"] = time.perf_counter() - t0
         return B
     t1 = time.perf_counter()
     top = math.log10(ns[-1])
     for which, vals in (("x", x), ("x_last", xl)):
+        if not np.isfinite(vals).all():
+            continue
         B.ext[which] = {
             "last2": extremes(L, ns, vals, which, top - 2, top, refine),
             "prev2": extremes(L, ns, vals, which, top - 4, top - 2, refine),
@@ -774,7 +890,9 @@ def band(L: int, n_values=None, per_decade=40, lo_exp=2, hi_exp=9, confirm=True,
     B.seconds["extremes"] = time.perf_counter() - t1
     t2 = time.perf_counter()
     ln = np.log(ns)
-    per = {"autocorr_x": autocorr_period(ln, x), "autocorr_x_last": autocorr_period(ln, xl)}
+    per = {"autocorr_x": autocorr_period(ln, x),
+           "autocorr_x_last": autocorr_period(ln, xl) if np.isfinite(xl).all() else None,
+           "x_last_open": int(np.isnan(xl).sum())}
     dr = drops(L, ns, x, "x")
     per["drops_x"] = dr
     per["drop_spacings"] = [
@@ -797,19 +915,15 @@ def band(L: int, n_values=None, per_decade=40, lo_exp=2, hi_exp=9, confirm=True,
     B.seconds["period"] = time.perf_counter() - t2
     if asymptotic:
         t3 = time.perf_counter()
-        span = float(growth_period(max(xl.max(), x.max()))) * 1.05
-        asym = {}
+        lo_x, hi_x = float(np.nanmin(np.r_[x, xl])), float(np.nanmax(np.r_[x, xl]))
+        asym = {"phase": phase_limits(L, lo_x - 0.3, hi_x + 0.3, n_ref=n_ref)}
+        x_lo = asym["phase"]["x_lo"][0]
+        start = (x_lo - 0.05) if x_lo else lo_x - 0.3
         for N in (1e12, 1e20, 1e50, 1e100, 1e300):
-            lns = np.linspace(math.log(N), math.log(N) + span, 61)
-            xs_ = [threshold(L, math.exp(t), confirm=False, n_ref=n_ref) for t in lns]
-            fx = np.array([r.x for r in xs_])
-            fl = np.array([r.x_last for r in xs_])
-            asym[N] = {"x_min": float(fx.min()), "x_max": float(fx.max()),
-                       "x_last_min": float(fl.min()), "x_last_max": float(fl.max()),
-                       "windows_max": max(len(r.windows) for r in xs_)}
+            asym[N] = asymptotic_window(L, N, n_ref, x_from=start, span=growth_period(hi_x + 0.3))
         checks = []
         for N in (1e12, 1e15):
-            for t in np.linspace(math.log(N), math.log(N) + span, 7)[:-1]:
+            for t in np.linspace(math.log(N), math.log(N) + growth_period(hi_x), 7)[:-1]:
                 d = threshold(L, math.exp(t), confirm=False)
                 p = threshold(L, math.exp(t), confirm=False, n_ref=n_ref)
                 checks.append((math.exp(t), d.x, p.x, d.x_last, p.x_last))
@@ -841,6 +955,8 @@ def uv_drift_identity():
 def to_json(B: Band) -> dict:
     """A JSON-ready dict of a :class:`Band`."""
     def edge(e):
+        if e is None:
+            return None
         return {"lo": e.lo, "hi": e.hi, "precisions": e.precisions, "escalations": e.escalations,
                 "notes": e.notes}
     rows = [{"n": r.n, "x": r.x, "first": edge(r.first), "x_last": r.x_last, "last": edge(r.last),
@@ -863,16 +979,21 @@ def markdown(B: Band, every=1) -> str:
     L = B.L
     out = [f"### L = {L}", "", f"thresholds: {len(B.rows)} widths, {B.seconds.get('thresholds', 0):.0f} s; "
            f"total {B.seconds.get('total', 0):.0f} s", ""]
-    out += ["| n | x* | bracket width | precisions | x_last | width | convergent windows above x* |",
+    out += ["| n | x* | bracket width | precisions | x_last | width | windows above x*: count, measure, largest |",
             "|---|---|---|---|---|---|---|"]
     for i, r in enumerate(B.rows):
         if i % every and i != len(B.rows) - 1:
             continue
-        w = ", ".join(f"[{a:.2f}, {b:.2f}]" for a, b in r.windows) or "-"
+        if r.windows:
+            big = max(r.windows, key=lambda w: w[1] - w[0])
+            w = f"{len(r.windows)}, {r.window_measure:.3f}, [{big[0]:.3f}, {big[1]:.3f}]"
+        else:
+            w = "-"
+        lw = "open (4L converges)" if r.last is None else f"{r.last.width:.1e}"
         out.append(f"| {r.n:.4g} | {r.x:.10f} | {r.first.width:.1e} | {'+'.join(r.first.precisions)} | "
-                   f"{r.x_last:.10f} | {r.last.width:.1e} | {w} |")
+                   f"{r.x_last:.10f} | {lw} | {w} |")
     und = sum(len(r.undecided) for r in B.rows)
-    esc = sum(r.first.escalations + (r.last.escalations if r.last is not r.first else 0) for r in B.rows)
+    esc = sum(r.first.escalations + (r.last.escalations if r.last not in (None, r.first) else 0) for r in B.rows)
     out += ["", f"undecided grid points: {und}; escalations beyond float64: {esc}; "
             f"widths with windows: {sum(1 for r in B.rows if r.windows)}/{len(B.rows)}", ""]
     for which in B.ext:
