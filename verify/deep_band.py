@@ -24,17 +24,29 @@ Verdicts (:func:`diverges`, :func:`verdicts`)
     None  -- undecided within T steps.
 
 Threshold (:func:`threshold`)
-    Scan x = 2, 2.01, ... (float64, vectorised), take the first divergent grid point, bisect it against
-    its predecessor in float64 to ``rtol``, then re-decide both bracket ends at 30 and 60 digits
-    (mpmath); if any verdict differs, bisect again at 30 digits and confirm at 60 and 120, and so on.
+    Scan x = 2, 2.01, ..., 4L (float64, vectorised) for the first divergent point, rescan the unit
+    below it at spacing 1e-4 (thin divergent slivers), scan above it at 1e-3 for the convergent
+    windows and x_last (start of the final all-divergent stretch below 4L); bisect both edges in
+    float64 to ``rtol``, then re-decide both bracket ends at 30 and 60 digits (mpmath); if a verdict
+    differs, bisect again at 30 digits and confirm at 60 and 120, and so on (:func:`locate_edge`).
+
+The invariance (:func:`invariance_test`, :func:`edge_shift`, :func:`equivalent_width`)
+    The verdict set is invariant under n -> n (x - 1)^2 (one more catapult growth step before |f|
+    reaches ~sqrt(n)), up to corrections that shrink with n.  So at each x the verdict is periodic in
+    ln n with the x-dependent period P(x) = 2 ln|1 - x| (:func:`growth_period`), the whole picture is
+    one (x, psi) cylinder (:func:`phase_codes`), and its extreme points give the n -> infinity limits
+    x_lo, x_hi (:func:`phase_limits`); :func:`asymptotic_window` evaluates x*(n) up to n = 1e300.
 
 Band (:func:`band`)
-    Thresholds over log-spaced n; lim inf / lim sup with an error estimate from the last two decades
-    vs the two before them, golden-section refinement of the extrema in log n, and the spacing of the
-    maxima/minima in ln n compared with 2 ln|1 - x*| (the number of catapult growth steps needed to
-    reach |f| ~ sqrt(n) changes by one when ln n grows by 2 ln|1 - x|).
+    Thresholds over log-spaced n; min / max over the last two decades vs the two before them
+    (golden-section refined in ln n, :func:`extremes`); autocorrelation period and the spacing of the
+    sawtooth drops (:func:`drops`) against P(x), ln|1 - x|, 4 ln|1 - x|; the invariance tests; the
+    limits from the phase cylinder.
 
-Run ``python -m verify.deep_band L [per_decade] [lo_exp] [hi_exp]`` for the long tables.
+``L = 2`` (the uv model): :func:`uv_drift_identity` checks lam' - lam = (eta f^2/n)(eta lam - 4).
+
+Run ``python -m verify.deep_band L [--per-decade 40 --lo 2 --hi 9 --json out.json]`` for the long
+tables (measured numbers: ``verify/deep_band_results.md``).
 
 Examples
 ========
@@ -654,7 +666,10 @@ def phase_limits(L: int, x_a, x_b, nx=241, npsi=240, zooms=5, n_ref=1e9, T=T_SCA
     shrink like 1/ln n and x*(n) -> x_lo, x_last(n) -> x_hi.
 
     Located on a (x, psi) grid over [x_a, x_b] x [0, 1), then ``zooms`` times on 41 x 41 grids around
-    the extreme cells.  Returns {'x_lo': (value, previous-zoom value), 'x_hi': (...), 'fraction': ...}.
+    the extreme cells.  Returns {'x_lo': (value, previous-zoom value, psi), 'x_hi': (...), 'fraction': ...}.
+
+    >>> r = phase_limits(3, 5.0, 5.4, nx=41, npsi=60, zooms=2); abs(r['x_lo'][0] - 5.1509) < 2e-3
+    True
     """
     xs = np.linspace(x_a, x_b, nx)
     ps = np.arange(npsi) / npsi
@@ -692,6 +707,9 @@ def asymptotic_window(L: int, N, n_ref=1e9, samples=21, x_from=None, span=None, 
     from the invariance (verdicts at :func:`equivalent_width`), on an x grid fine enough for the phase
     winding: spacing min(0.001, res/r), r = ln(N/n_ref) P'(x)/P(x)^2 windings per unit x.
     Returns {'x_min', 'x_max', 'x_last_min', 'x_last_max', 'step'} (float64, grid-level brackets).
+
+    >>> r = asymptotic_window(3, 1e100, samples=2, x_from=5.1, span=1.0); 5.15 < r['x_min'] <= r['x_max'] < 5.3
+    True
     """
     x_from = x_from if x_from is not None else 3.0
     xm = x_from + 1.0
@@ -761,6 +779,9 @@ def extremes(L, ns, vals, which="x", lo_exp=None, hi_exp=None, refine=True, iter
     golden-section search in ln n between the sample's neighbours (float64 thresholds).
 
     Returns {'min': (n, value, sampled value), 'max': (...)}.
+
+    >>> e = extremes(3, [1e2, 1e3, 1e4], [5.19, 5.22, 5.78], refine=False); e['max'][1], round(e['min'][0], 6)
+    (5.78, 100.0)
     """
     ln = np.log(ns)
     v = np.asarray(vals)
@@ -809,7 +830,11 @@ def autocorr_period(ln_n, vals):
 def drops(L, ns, vals, which="x", frac=0.3, iters=14, n_ref=None):
     """The sawtooth drops of the threshold curve: sample pairs where the value falls by more than
     ``frac`` of the total range, each located by bisection in ln n.  Returns a list of
-    (ln n at the drop, value just before, value just after)."""
+    (ln n at the drop, value just before, value just after).
+
+    >>> drops(3, [1e2, 1e3, 1e4], [5.19, 5.22, 5.78])   # no fall: no drop
+    []
+    """
     ln = np.log(ns)
     v = np.asarray(vals)
     thr = frac * (v.max() - v.min())
