@@ -37,7 +37,8 @@ from numerics.losses import squared
 from theory import mse
 from theory.deep import derive_deep_map
 from theory.symbols import eta, n
-from verify.checks_deep import compare_deep, reduced_threshold
+from verify.checks_deep import (compare_deep, iso_threshold_pair, network_invariants, reduced_codes,
+                                reduced_diverges64, reduced_first_edge, reduced_threshold)
 from verify.cli import main
 
 SETTINGS = dict(deadline=None, derandomize=True, database=None, suppress_health_check=[HealthCheck.too_slow])
@@ -396,3 +397,64 @@ def test_cli_run_deep_isometric_width_16():
     model = DeepLinearModel(16, 3, seed=0, init="isometric")
     _, lam, _ = product_formula(*model_arrays(model), 16)
     assert abs(float(d["lam0"]) - float(lam)) <= 1e-12 * float(lam)
+
+
+# ----------------------------------------------------------------- the first divergent eta*lam0: reduced map vs full width
+
+def gd_diverges(model, x, steps=2000):
+    """Full-width GD's own verdict (float64): runaway / non-finite within ``steps`` steps."""
+    tr = run_gd(model, squared(), eta_lam0=x, steps=steps, backend=get_backend("float64"), record=False)
+    return tr.stop in ("runaway", "nonfinite")
+
+
+@pytest.mark.parametrize("L", [2, 3, 4])
+def test_first_divergent_threshold_reduced_map_equals_full_width_isometric(L):
+    """The reduction is exact, so the first divergent x above 2 is the same number for both: the full-width
+    bisection (float64, ends confirmed in arb at 30 digits) lands in the same bracket as the same bisection on the
+    map (ends confirmed at 30 digits), within 2e-6 of the map's first edge."""
+    model = DeepLinearModel(16, L, seed=2, init="isometric")
+    red, full = iso_threshold_pair(model, rtol=1e-6, below=None)
+    a, b, mp_ok = full.mirror
+    assert mp_ok and red.precisions
+    assert full.lo <= b and a <= full.hi
+    assert abs(full.x - red.x) <= 2e-6 * red.x
+
+
+@pytest.mark.parametrize("seed,init", [(0, "isometric"), (5, "isometric"), (3, "gaussian")])
+def test_L2_first_divergent_threshold_is_four_with_the_networks_own_invariants(seed, init):
+    """L = 2 is the uv model: lam' - lam = (eta f^2/n)(eta lam - 4), whatever |w_1|^2, |w_2|^2 and f0 are, so the
+    first divergent eta*lam0 is 4 for the map with the network's own invariants, and full-width GD agrees."""
+    model = DeepLinearModel(64, 2, seed=seed, init=init)
+    e = reduced_first_edge(2, 64, network_invariants(model))
+    assert e.lo <= 4 * (1 + 1e-12) and e.hi >= 4 * (1 - 1e-12) and e.hi - e.lo < 1e-8
+    assert not gd_diverges(model, 4 * (1 - 1e-6)) and gd_diverges(model, 4 * (1 + 1e-6))
+
+
+@settings(max_examples=12, **SETTINGS)
+@given(L=st.sampled_from([3, 4]), seed=st.integers(0, 2**16), x=st.floats(2.5, 14.0))
+def test_reduced_verdict_equals_full_width_verdict(L, seed, x):
+    """Away from an edge (the verdict is unchanged at x(1 -/+ 1e-6)), the map's float64 verdict is GD's."""
+    model = DeepLinearModel(16, L, seed=seed, init="isometric")
+    inv = network_invariants(model)
+    v = [reduced_diverges64(L, 16, inv, y) for y in (x * (1 - 1e-6), x, x * (1 + 1e-6))]
+    if len(set(v)) > 1:
+        return
+    assert gd_diverges(model, x) == v[1]
+    assert bool(reduced_codes(L, 16, inv, [x])[0]) == v[1]
+
+
+def test_divergent_set_is_not_an_interval_at_full_width():
+    """L = 7, n = 64: within 4e-6 above the first divergent x* there is a divergent point followed by a convergent
+    one (found on the map, each with the same float64 verdict at both 1e-8-grid neighbours and re-decided at 30
+    digits), and full-width isometric GD has the same verdicts there."""
+    model = DeepLinearModel(64, 7, seed=0, init="isometric")
+    inv = network_invariants(model)
+    e = reduced_first_edge(7, 64, inv)
+    xs = e.x + np.linspace(1e-8, 4e-6, 400)
+    c = reduced_codes(7, 64, inv, xs)
+    robust = [k for k in range(1, len(xs) - 1) if c[k - 1] == c[k] == c[k + 1]]
+    j = next(k for k in robust if c[k] == 1)
+    k = next(k for k in robust if k > j and c[k] == 0)
+    from verify.checks_deep import reduced_diverges_mp
+    assert reduced_diverges_mp(7, 64, inv, float(xs[j]), 30) and not reduced_diverges_mp(7, 64, inv, float(xs[k]), 30)
+    assert gd_diverges(model, float(xs[j])) and not gd_diverges(model, float(xs[k]))
