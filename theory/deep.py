@@ -174,3 +174,102 @@ def derive_deep_map(L: int, loss: Loss | None = None) -> DeepReducedMap:
         init.update({f"m{l}_11": rn, f"m{l}_12": sp.Integer(0), f"m{l}_21": sp.Integer(0), f"m{l}_22": rn})
     return DeepReducedMap(L, loss, state, update, {k: new[k] for k in order}, f_expr, lam_expr, init,
                           time.perf_counter() - t0)
+
+
+def width_scaling(L: int, points: int = 3, seed: int = 0, symbolic: bool | None = None):
+    """The width enters the squared-loss (label 0) map only through eps = f0/sqrt(n).
+
+    Claim: with A = C = n and rho = sqrt(n) f0, the substitution M_l = sqrt(n) m_l (alpha, beta kept)
+    conjugates the depth-L map at width n to the same map at width 1 with A = C = 1 and
+    rho = eps = f0/sqrt(n), with f = sqrt(n) g and lam unchanged.  So the orbit at width n is the
+    width-1 orbit started from g0 = eps and the verdict depends on n only through eps; as n -> oo the
+    map tends to its eps = 0 form, whose fixed point g = 0 has one multiplier 1 - eta*lam0
+    (:func:`limit_multipliers`): |g| grows like eps |1 - x|^t, x = eta*lam0, and meets the
+    nonlinearity (g ~ 1) after ln(1/eps)/ln|1 - x| steps, so the verdict returns when n grows by
+    (x - 1)^2 (two steps, for the sign): period 2 ln|1 - x| in ln n.
+
+    Checked exactly: every coordinate update, f and lam of both sides, as rational functions, are
+    compared at ``points`` random rational points (state, f0, sqrt(n)) in exact arithmetic (a nonzero
+    rational function vanishes there with probability 0); with ``symbolic=True`` (default for L <= 3)
+    the differences are also cancelled symbolically.  Returns the list of the residuals (all 0).
+
+    >>> width_scaling(3)
+    [0, 0, 0]
+    >>> width_scaling(6, points=1)
+    [0]
+    """
+    import random
+    dm = derive_deep_map(L)
+    t, f0 = sp.Symbol("t", positive=True), sp.Symbol("f0", real=True)
+    scale = {s: (t * s if str(s).startswith("m") else s) for s in dm.state}
+    big = {A: t ** 2, C: t ** 2, RHO: t * f0, n: t ** 2}
+    small = {A: 1, C: 1, RHO: f0 / t, n: 1}
+    pairs = []
+    for s in dm.state:
+        k = str(s)
+        lhs = dm.update[k].xreplace(scale).xreplace(big)
+        pairs.append((lhs / t if k.startswith("m") else lhs, dm.update[k].xreplace(small)))
+    pairs.append((dm.f.xreplace(scale).xreplace(big) / t, dm.f.xreplace(small)))
+    pairs.append((dm.lam.xreplace(scale).xreplace(big), dm.lam.xreplace(small)))
+    if symbolic if symbolic is not None else L <= 3:
+        for a, b in pairs:
+            if sp.cancel(sp.together(a - b)) != 0:
+                raise AssertionError(f"width scaling fails symbolically at L={L}")
+    rng = random.Random(seed)
+    out = []
+    for _ in range(points):
+        val = {s: sp.Rational(rng.randint(-9, 9), rng.randint(1, 5)) for s in dm.state}
+        val.update({f0: sp.Rational(rng.randint(1, 9), rng.randint(1, 5)), t: sp.Rational(rng.randint(6, 20), 5),
+                    eta: sp.Rational(rng.randint(1, 9), 7)})
+        out.append(max(abs((a - b).xreplace(val)) for a, b in pairs))
+    return out
+
+
+def limit_multipliers(L: int):
+    """Multipliers of the eps -> 0 (n -> oo) form of the squared-loss map at its fixed point
+    g = 0 (alpha = (1, 0), m_l = I, beta = (0, 1); lam0 = L there): one is 1 - eta*L = 1 - x, all others 1.
+
+    The Jacobian of the width-1, rho = 0 map is computed symbolically and its characteristic
+    polynomial factored.  Returns {eigenvalue: multiplicity}.
+
+    >>> limit_multipliers(3)
+    {1: 7, 1 - 3*eta: 1}
+    """
+    dm = derive_deep_map(L)
+    sub = {A: 1, C: 1, RHO: 0, n: 1}
+    point = {s: dm.init[str(s)].xreplace({n: 1}) for s in dm.state}
+    J = sp.Matrix([[sp.diff(dm.update[str(a)].xreplace(sub), b) for b in dm.state] for a in dm.state]).xreplace(point)
+    return {sp.factor(k): v for k, v in J.eigenvals().items()}
+
+
+def lambda_drift(L: int):
+    """The leading-order lam-drift of the depth-L map near the isometric fixed point, per step:
+
+        lam' - lam = c_L * eta * g^2 * (eta*lam0 - 4) + O(g^3),   g = f/sqrt(n),  lam0 = L,
+
+    i.e. (eta f^2/n) c_L (eta lam0 - 4) at width n.  Derived from the eps -> 0 form of the map (width 1,
+    A = C = 1, rho = 0; see :func:`width_scaling`): start at the fixed point plus d times the eigenvector
+    of the multiplier 1 - eta*L, expand lam(step) - lam and g to second and first order in d.
+    Returns (c_L, the drift coefficient as an expression in eta).  For L = 2 (the uv model) c_2 = 1 and
+    the drift is exact at every order (Lewkowycz et al.); for every L its sign changes at eta*lam0 = 4.
+
+    >>> lambda_drift(2)
+    (1, 2*eta*(eta - 2))
+    >>> lambda_drift(3)[0]
+    10/3
+    """
+    dm = derive_deep_map(L)
+    d = sp.Symbol("d")
+    sub = {A: 1, C: 1, RHO: 0, n: 1}
+    P0 = {s: dm.init[str(s)].xreplace({n: 1}) for s in dm.state}
+    upd = {s: dm.update[str(s)].xreplace(sub) for s in dm.state}
+    J = sp.Matrix([[sp.diff(upd[a], b) for b in dm.state] for a in dm.state]).xreplace(P0)
+    u = [v for val, _, vecs in J.eigenvects() if val != 1 for v in vecs][0]
+    pt = {s: P0[s] + d * u[i] for i, s in enumerate(dm.state)}
+    lam_expr = dm.lam.xreplace(sub)
+    g1 = sp.series(dm.f.xreplace(sub).xreplace(pt), d, 0, 2).removeO()
+    new = {s: upd[s].xreplace(pt) for s in dm.state}
+    dl = sp.series(lam_expr.xreplace(new) - lam_expr.xreplace(pt), d, 0, 3).removeO()
+    coeff = sp.factor(sp.simplify(dl / g1 ** 2))
+    c_L = sp.simplify(coeff / (eta * (eta * L - 4)))
+    return c_L, coeff

@@ -179,12 +179,17 @@ def consts_for(n, x, L, backend="math"):
 
 
 def _run_scalar(L, n, x, backend, T, record=False, strict=False):
-    step = fast_step(L, backend)
-    s = init_state(L, n, backend)
-    c = consts_for(n, x, L, backend)
+    sq = mpmath.sqrt(n) if backend == "mpmath" else math.sqrt(n)
+    return run_orbit(fast_step(L, backend), init_state(L, n, backend), consts_for(n, x, L, backend), sq,
+                     backend, T, record, strict)
+
+
+def run_orbit(step, s, c, sq, backend, T, record=False, strict=False):
+    """The verdict loop of :func:`diverges` for any initial state ``s`` and constants ``c`` of a compiled
+    step; ``sq`` is the nonlinear scale of f (sqrt(n); 1 for the width-1 form).  Returns
+    (verdict, steps, history)."""
     etav = c[0]
     _, f0, lam0 = step(s, c)
-    sq = mpmath.sqrt(n) if backend == "mpmath" else math.sqrt(n)
     fcap, lcap, fset = F_CAP * sq, LAM_CAP * lam0, SETTLE_F * sq
     ffloor = -1 if backend == "mpmath" else FLOOR64 * sq
     g0 = f0 * f0 * lam0
@@ -265,9 +270,20 @@ def verdicts(L: int, n, xs, T: int = T_SCAN, strict=False):
         else:
             S.append(float(e) * one)
     _, f0, lam0 = step(S, c)
+    lam0 = np.broadcast_to(lam0, (m,)).copy()
+    return run_lockstep(step, S, [xs / lam0, ns, ns, ns, sqn], sqn, T, strict)
+
+
+def run_lockstep(step, S, c, sqn, T=T_SCAN, strict=False):
+    """The verdict loop of :func:`verdicts` on float64 arrays, for any initial states ``S`` (list of
+    arrays, one per coordinate) and constants ``c`` (list of arrays; ``c[0]`` is eta); ``sqn`` the
+    nonlinear scale of f per orbit (sqrt(n); 1 for the width-1 form).  Returns (codes, steps)."""
+    m = np.broadcast_shapes(*[np.shape(v) for v in list(S) + list(c)] + [np.shape(sqn)])[0]
+    S = [np.broadcast_to(np.asarray(v, float), (m,)).copy() for v in S]
+    c = [np.broadcast_to(np.asarray(v, float), (m,)).copy() for v in c]
+    sqn = np.broadcast_to(np.asarray(sqn, float), (m,)).copy()
+    _, f0, lam0 = step(S, c)
     f0, lam0 = np.broadcast_to(f0, (m,)).copy(), np.broadcast_to(lam0, (m,)).copy()
-    etav = xs / lam0
-    c = [etav, ns, ns, ns, sqn]
     fcap, lcap, g0, fset = F_CAP * sqn, LAM_CAP * lam0, f0 * f0 * lam0, SETTLE_F * sqn
     code = np.full(m, -1, dtype=np.int8)
     when = np.full(m, T, dtype=np.int64)

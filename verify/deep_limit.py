@@ -1,0 +1,238 @@
+"""The n -> infinity limit of the divergence verdict of the isometric deep linear map (squared loss),
+and the band [x_lo, x_hi] of eta*lam0 in which the verdict keeps depending on the width.
+
+Why a limit exists (derived, :func:`theory.deep.width_scaling`): with A = C = n and f0 = 1 the
+width-n map is the width-1 map with rho = eps = 1/sqrt(n), started at g0 = eps.  As n -> oo it tends
+to the *limit map* (width 1, A = C = 1, rho = 0), whose fixed point P0 (alpha = (1, 0), m_l = I,
+beta = (0, 1), g = 0, lam = L) has exactly one multiplier off 1, namely 1 - x with x = eta*lam0
+(:func:`theory.deep.limit_multipliers`).  A wide network leaves P0 along the unstable curve of P0;
+what happens once |g| ~ 1 depends only on *where on that curve* the orbit is then -- a phase.  Two
+steps multiply the distance from P0 by (x - 1)^2, so the phase is periodic: width n and
+n (x - 1)^2 give the same verdict (period 2 ln|1 - x| in ln n, x-dependent).
+
+Phase coordinate.  The limit map is started at P0 + delta e (e: the a2 coordinate, which has a
+component along the unstable direction) with
+
+    delta = (x - 1)^(psi - K),    psi in [0, 1),  K even (default 40, delta ~ 1e-25 ... 1e-35),
+
+so that psi and psi + 1 are the same orbit up to O(delta) (exactly periodic in the limit), and the
+verdict V(x, psi) is the limiting verdict of all widths whose phase is psi.  Then
+
+    x_lo = inf { x : V(x, psi) = divergent for some psi }   -- below it *every* large width converges,
+    x_hi = sup { x : V(x, psi) = convergent for some psi }  -- above it every large width diverges,
+
+and in between the verdict at width n depends on the phase of n.  Because the phase of a fixed n
+winds in x ever faster as n grows (d psi/dx ~ ln n), the first divergent x*(n) tends to x_lo and the
+start of the final divergent stretch x_last(n) tends to x_hi, both like 1/ln n.  For L = 2 the limit
+map's lam-drift eta g^2 (eta lam - 4) fixes both at 4.
+
+Measured here, on the compiled derived map (:func:`verify.deep_band.fast_step`; nothing retyped):
+:func:`phase_picture` (coarse V on an (x, psi) grid), :func:`phase_edge` (the first divergent x at
+fixed psi, bisected), :func:`band_limits` (x_lo = min over psi of the first divergent x, x_hi = max
+over psi of the last convergent x; golden-section in psi around the extreme grid cell, bisection in
+x, both bracket ends re-decided at 30 and 60 digits, and the result recomputed with K + 2 and K + 4).
+
+Examples
+========
+>>> limit_verdict(2, 3.9, 0.3), limit_verdict(2, 4.1, 0.3)
+(False, True)
+>>> e = phase_edge(3, 0.5, 5.0, 6.5); 5.15 < e[0] < e[1] < 6.5
+True
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import mpmath
+import numpy as np
+
+from .deep_band import T_BISECT, deep_map, fast_step, init_state, run_lockstep, run_orbit
+
+#: default number of two-step periods below |g| ~ 1 (delta = (x - 1)^(psi - K))
+K_DEFAULT = 40
+
+
+def _a2(L):
+    return [str(s) for s in deep_map(L).state].index("a2")
+
+
+def limit_start(L: int, x, psi, K: int = K_DEFAULT, backend: str = "math"):
+    """(state, consts) of the limit map started at phase ``psi``: P0 + delta e_a2,
+    delta = (x - 1)^(psi - K); consts = [eta = x/L, n = 1, A = 1, C = 1, rho = 0].
+
+    >>> s, c = limit_start(3, 5.0, 0.0, K=4); s[:4], c
+    ([1.0, 0.00390625, 0.0, 1.0], [1.6666666666666667, 1.0, 1.0, 1.0, 0.0])
+    """
+    if K % 2:
+        raise ValueError("K must be even (the phase has period two steps)")
+    s = init_state(L, 1.0, backend)
+    if backend == "mpmath":
+        x, psi = mpmath.mpf(x), mpmath.mpf(psi)
+        s[_a2(L)] = (x - 1) ** (psi - K)
+        return s, [x / L, mpmath.mpf(1), mpmath.mpf(1), mpmath.mpf(1), mpmath.mpf(0)]
+    s[_a2(L)] = float(x - 1) ** (psi - K)
+    return s, [x / L, 1.0, 1.0, 1.0, 0.0]
+
+
+def limit_verdict(L: int, x, psi, K: int = K_DEFAULT, dps=None, T: int = T_BISECT):
+    """Verdict of the limit map from phase ``psi`` at x = eta*lam0: True diverges, False converges,
+    None undecided (rules of :func:`verify.deep_band.diverges`, with the nonlinear scale sqrt(n) = 1).
+    ``dps=None``: float64, else mpmath at ``dps`` digits.
+
+    >>> limit_verdict(3, 5.0, 0.25), limit_verdict(3, 7.0, 0.25, dps=30)
+    (False, True)
+    """
+    if dps is None:
+        s, c = limit_start(L, float(x), float(psi), K)
+        return run_orbit(fast_step(L, "math"), s, c, 1.0, "math", T)[0]
+    with mpmath.workdps(dps):
+        s, c = limit_start(L, x, psi, K, "mpmath")
+        return run_orbit(fast_step(L, "mpmath"), s, c, mpmath.mpf(1), "mpmath", T)[0]
+
+
+def phase_picture(L: int, xs, psis, K: int = K_DEFAULT, T: int = T_BISECT):
+    """Float64 verdict codes (1 diverges, 0 converges, -1 undecided) on the grid psis x xs,
+    shape (len(psis), len(xs)), all orbits in lock-step.
+
+    >>> phase_picture(2, [3.9, 4.1], [0.0, 0.5]).tolist()
+    [[0, 1], [0, 1]]
+    """
+    X, P = np.meshgrid(np.asarray(xs, float), np.asarray(psis, float))
+    x, p = X.ravel(), P.ravel()
+    s = init_state(L, 1.0)
+    S = [np.full(x.size, v) for v in s]
+    S[_a2(L)] = (x - 1) ** (p - K)
+    one = np.ones(x.size)
+    code, _ = run_lockstep(fast_step(L, "numpy"), S, [x / L, one, one, one, 0 * one], one, T)
+    return code.reshape(X.shape)
+
+
+def phase_edge(L: int, psi, lo, hi, K: int = K_DEFAULT, rtol: float = 1e-13, dps=None):
+    """Bisect the limit verdict at fixed phase ``psi`` between ``lo`` (must converge) and ``hi`` (must
+    diverge).  Returns the final bracket (a, b), or None if the ends do not straddle.
+
+    >>> a, b = phase_edge(2, 0.1, 3.5, 4.5); abs((a + b) / 2 - 4) < 1e-12
+    True
+    """
+    va, vb = limit_verdict(L, lo, psi, K, dps), limit_verdict(L, hi, psi, K, dps)
+    if va is not False or vb is not True:
+        return None
+    a, b = lo, hi
+    while b - a > rtol * abs(b):
+        m = (a + b) / 2
+        if m in (a, b):
+            break
+        v = limit_verdict(L, m, psi, K, dps)
+        if v is None:
+            break
+        if v:
+            b = m
+        else:
+            a = m
+    return a, b
+
+
+@dataclass
+class Limit:
+    """One end of the band, found on successively finer (x, psi) grids of the limit map.
+
+    ``which``: 'lo' (smallest x with a divergent phase) or 'hi' (largest x with a convergent phase).
+    ``witness``: the extreme grid cell (x, psi) of the last level; ``edge``: the conv -> div edge in x
+    at that psi (bisected, confirmed at ``precisions``): x_lo <= edge[1] and x_hi >= edge[0] are
+    *proved by witness* (an orbit with that verdict at two precisions).  ``history``: per level
+    (psi resolution, x resolution, extreme x) -- if it still moves at the last level, the inf / sup
+    lies beyond the witness by about that much (thin slivers; see the module docstring).
+    """
+
+    L: int
+    which: str
+    witness: tuple
+    edge: tuple
+    history: list = field(default_factory=list)
+    precisions: list = field(default_factory=list)
+    seconds: float = 0.0
+    open_end: bool = False
+
+    @property
+    def x(self):
+        return self.edge[1] if self.which == "lo" else self.edge[0]
+
+    @property
+    def drift(self):
+        """|change of the extreme x over the last two levels| (0 if fewer levels)."""
+        h = [v[2] for v in self.history]
+        return abs(h[-1] - h[-2]) if len(h) > 1 else 0.0
+
+
+def _cells(code, target, j, span, which):
+    cols = range(j, min(j + span, code.shape[1])) if which == "lo" else range(max(j - span + 1, 0), j + 1)
+    return sorted({int(i) for c in cols for i in np.where(code[:, c] == target)[0]})
+
+
+def band_limit(L: int, which: str = "lo", x_range=None, nx: int = 241, npsi: int = 64, levels: int = 4,
+               refine: int = 8, max_cells: int = 24, K: int = K_DEFAULT, rtol: float = 1e-13,
+               confirm=(30, 60)) -> Limit:
+    """x_lo (``which='lo'``) or x_hi (``'hi'``) of the limit map by adaptive grids.
+
+    Level 0: :func:`phase_picture` on ``nx`` x ``npsi`` points of ``x_range`` x [0, 1) (default
+    x in [2.05, 6L]).  Level k: x step / ``refine`` in a window of 3 old steps at the extreme column,
+    psi step / ``refine`` around the (at most ``max_cells``) extreme cells of the previous level.
+    Then the edge at the final psi is bisected in float64 to ``rtol`` and both ends re-decided at
+    ``confirm`` digits.
+
+    >>> r = band_limit(2, 'lo', x_range=(3.5, 4.5), nx=11, npsi=4, levels=1, confirm=())
+    >>> abs(r.x - 4) < 1e-12, r.drift < 1e-9
+    (True, True)
+    """
+    t0 = time.perf_counter()
+    a_x, b_x = x_range if x_range is not None else (2.05, 6.0 * L)
+    target = 1 if which == "lo" else 0
+    xs = np.linspace(a_x, b_x, nx)
+    psis = np.arange(npsi) / npsi
+    dx, dpsi = xs[1] - xs[0], 1.0 / npsi
+    history = []
+    open_end = False
+    for level in range(levels + 1):
+        code = phase_picture(L, xs, psis, K)
+        cols = np.where((code == target).any(0))[0]
+        if len(cols) == 0:
+            raise RuntimeError(f"L={L}: no {'divergent' if target else 'convergent'} phase on level {level}")
+        j = int(cols[0] if which == "lo" else cols[-1])
+        if level == 0 and which == "hi" and j == len(xs) - 1:
+            open_end = True
+        history.append((dpsi, dx, float(xs[j])))
+        rows = _cells(code, target, j, 3, which)
+        if which == "lo":
+            rows = sorted(rows, key=lambda i: -int(code[i, j] == target))[:max_cells]
+        else:
+            rows = sorted(rows, key=lambda i: -int(code[i, j] == target))[:max_cells]
+        if level == levels:
+            break
+        centres = psis[rows]
+        new_dpsi = dpsi / refine
+        psis = np.unique(np.concatenate([c + new_dpsi * np.arange(-refine, refine + 1) for c in centres]) % 1.0)
+        new_dx = dx / refine
+        lo_w, hi_w = (xs[j] - 2 * dx, xs[j] + dx) if which == "lo" else (xs[j] - dx, xs[j] + 2 * dx)
+        xs = np.arange(lo_w, hi_w + new_dx / 2, new_dx)
+        dx, dpsi = new_dx, new_dpsi
+    jcode = code[:, j] == target
+    i = int(np.where(jcode)[0][0])
+    psi = float(psis[i])
+    if which == "lo":   # conv at the previous column of this phase (else step further down), div at xs[j]
+        lo_x, hi_x = float(xs[j] - dx), float(xs[j])
+        while limit_verdict(L, lo_x, psi, K) is not False:
+            lo_x -= dx
+    else:
+        lo_x, hi_x = float(xs[j]), float(xs[j] + dx)
+        while limit_verdict(L, hi_x, psi, K) is not True:
+            hi_x += dx
+    edge = phase_edge(L, psi, lo_x, hi_x, K, rtol)
+    precisions = ["float64"]
+    for d in confirm:
+        va, vb = limit_verdict(L, edge[0], psi, K, d), limit_verdict(L, edge[1], psi, K, d)
+        if va is False and vb is True:
+            precisions.append(f"mp{d}")
+    return Limit(L, which, (float(xs[j]), psi), edge, history, precisions, time.perf_counter() - t0, open_end)
