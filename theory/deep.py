@@ -243,33 +243,33 @@ def limit_multipliers(L: int):
 
 
 def lambda_drift(L: int):
-    """The leading-order lam-drift of the depth-L map near the isometric fixed point, per step:
+    """The first-order lam-drift of one GD step from the isometric init (A = C = n, rho = sqrt(n) f0):
 
-        lam' - lam = c_L * eta * g^2 * (eta*lam0 - 4) + O(g^3),   g = f/sqrt(n),  lam0 = L,
+        lam_1 - lam_0 = (eta f0^2 / n) * D_L(x) + O(n^-2),    x = eta*lam0,  lam0 = L (exact at this init).
 
-    i.e. (eta f^2/n) c_L (eta lam0 - 4) at width n.  Derived from the eps -> 0 form of the map (width 1,
-    A = C = 1, rho = 0; see :func:`width_scaling`): start at the fixed point plus d times the eigenvector
-    of the multiplier 1 - eta*L, expand lam(step) - lam and g to second and first order in d.
-    Returns (c_L, the drift coefficient as an expression in eta).  For L = 2 (the uv model) c_2 = 1 and
-    the drift is exact at every order (Lewkowycz et al.); for every L its sign changes at eta*lam0 = 4.
+    Derived from the width-1 form of the map (:func:`width_scaling`: rho = eps = f0/sqrt(n)) by a series
+    in eps to second order (exact coefficients).  Returns (D_L as an expression in ``x``, its zero).
+    L = 2 gives x - 4 (Lewkowycz et al.: the drift (eta f^2/n)(eta lam - 4), exact at every order).
+    For L >= 3 the zero is *below* 4 -- it is 6L/(2L - 1) for L = 2..8 (measured with this function:
+    D_L = (L - 1)((2L - 1) x/3 - 2L)) -- so to first order lam already grows from
+    x = 6L/(2L - 1) on, yet the orbit still converges up to the band (x_lo ~ 5.15 for L = 3): the
+    first-order drift does not decide divergence for L >= 3, because it depends on the state beyond lam
+    (balancedness, |alpha|, |beta|), which the catapult itself changes.
+    Cost grows quickly with L (about 1 s for L = 3, 10 s for L = 5, 2 min for L = 8).
 
     >>> lambda_drift(2)
-    (1, 2*eta*(eta - 2))
-    >>> lambda_drift(3)[0]
-    10/3
+    (x - 4, 4)
+    >>> lambda_drift(3)
+    (10*x/3 - 12, 18/5)
     """
     dm = derive_deep_map(L)
-    d = sp.Symbol("d")
-    sub = {A: 1, C: 1, RHO: 0, n: 1}
+    e, f0, x = sp.Symbol("e", positive=True), sp.Symbol("f0", real=True), sp.Symbol("x")
+    sub = {A: 1, C: 1, RHO: f0 * e, n: 1}
     P0 = {s: dm.init[str(s)].xreplace({n: 1}) for s in dm.state}
-    upd = {s: dm.update[str(s)].xreplace(sub) for s in dm.state}
-    J = sp.Matrix([[sp.diff(upd[a], b) for b in dm.state] for a in dm.state]).xreplace(P0)
-    u = [v for val, _, vecs in J.eigenvects() if val != 1 for v in vecs][0]
-    pt = {s: P0[s] + d * u[i] for i, s in enumerate(dm.state)}
-    lam_expr = dm.lam.xreplace(sub)
-    g1 = sp.series(dm.f.xreplace(sub).xreplace(pt), d, 0, 2).removeO()
-    new = {s: upd[s].xreplace(pt) for s in dm.state}
-    dl = sp.series(lam_expr.xreplace(new) - lam_expr.xreplace(pt), d, 0, 3).removeO()
-    coeff = sp.factor(sp.simplify(dl / g1 ** 2))
-    c_L = sp.simplify(coeff / (eta * (eta * L - 4)))
-    return c_L, coeff
+    new = {s: dm.update[str(s)].xreplace(sub).xreplace(P0) for s in dm.state}
+    lam = dm.lam.xreplace(sub)
+    lam0 = sp.simplify(lam.xreplace(P0).subs(e, 0))
+    d = sp.series(lam.xreplace(new) - lam.xreplace(P0), e, 0, 3).removeO()
+    D = sp.expand(sp.simplify(d / (eta * f0 ** 2 * e ** 2)).subs(eta, x / lam0))
+    zero = sp.solve(D, x)
+    return D, (zero[0] if len(zero) == 1 else zero)

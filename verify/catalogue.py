@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from . import checks, checks_deep, checks_deep_logistic, checks_logistic, checks_samples
+from . import checks, checks_deep, checks_deep_limit, checks_deep_logistic, checks_logistic, checks_samples
 
 SECTIONS = [
     ("a", "derived uv map vs parameter GD", lambda full: checks.check_map_vs_gd(full=full)),
@@ -15,6 +15,7 @@ SECTIONS = [
     ("S", "many samples, dimension d", lambda full: checks_samples.catalogue(full=full)),
     ("D", "deep linear networks", lambda full: checks_deep.catalogue(full=full)),
     ("DL", "deep linear networks, logistic loss on degenerate data", lambda full: checks_deep_logistic.catalogue(full=full)),
+    ("DB", "deep linear networks: width dependence of the divergence threshold", lambda full: checks_deep_limit.catalogue(full=full)),
 ]
 
 

@@ -103,6 +103,8 @@ def build_parser():
     t.add_argument("model")
     _add_loss(t)
     t.add_argument("--lam0", type=_positive_float("--lam0"), help="evaluate at this initial NTK")
+    t.add_argument("--band-restarts", type=_int_at_least("--band-restarts", 0), default=2, metavar="R",
+                   help="deep, L >= 3: grid restarts for the divergence band of the n -> oo limit (0: skip)")
     fmt = t.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true")
     fmt.add_argument("--latex", action="store_true")
@@ -134,7 +136,7 @@ def build_parser():
     v = sub.add_parser("verify", help="the main job: the cross-validation catalogue")
     v.add_argument("--json", action="store_true")
     v.add_argument("--full", action="store_true", help="heavier rows too")
-    v.add_argument("--only", nargs="+", choices=["a", "b", "c", "L", "S", "D"], help="run only these sections")
+    v.add_argument("--only", nargs="+", choices=["a", "b", "c", "L", "S", "D", "DL", "DB"], help="run only these sections")
     return p
 
 
@@ -386,17 +388,13 @@ def _deep_thresholds(args, L, out):
                                    "the exact reduced map oscillates with log n (see band)")
         if "values" in d:
             d["values"]["eta_max"] = None
-        try:
-            from .deep_band import band_summary
-            d.update(band_summary(L))
-        except (ImportError, AttributeError, KeyError):
-            d["band"] = None
-            d["band_note"] = "band not characterised for this depth"
+    from .deep_limit import band_summary
+    d.update(band_summary(L, restarts=args.band_restarts))
     d["band_init"] = {"A": "n (|w_1|^2)", "C": "n (|w_L|^2)", "f0": 1}
     if args.json:
         print(json.dumps(d, sort_keys=True, default=str), file=out)
     else:
-        for k in ("model", "eta_crit", "eta_max", "band", "band_init"):
+        for k in ("model", "eta_crit", "eta_max", "band", "band_spread", "band_init", "lam_drift"):
             if k in d:
                 print(f"  {k}: {d[k]}", file=out)
         for k, v in d["reasons"].items():
