@@ -365,3 +365,30 @@ def band_summary(L: int, restarts: int = 2, levels: int = 7) -> dict:
         "that verdict at two precisions): x_lo <= band[0], x_hi >= band[1]; the edge of the divergent set is "
         "made of ever thinner slivers (chaotic transients), so other restarts can move the ends by band_spread")
     return out
+
+
+def _main(argv):
+    """``python -m verify.deep_limit L [L ...] [--restarts R] [--levels K]``: markdown rows of the band."""
+    import argparse
+    ap = argparse.ArgumentParser(prog="python -m verify.deep_limit")
+    ap.add_argument("depths", nargs="+", type=int)
+    ap.add_argument("--restarts", type=int, default=6)
+    ap.add_argument("--levels", type=int, default=8)
+    a = ap.parse_args(argv)
+    print("| L | x_lo <= (witness) | precisions | psi | restarts: lo values | x_hi >= (witness) | precisions | "
+          "restarts: hi values | s |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for L in a.depths:
+        b = band_ends(L, restarts=a.restarts, levels=a.levels)
+        lo = b.lo
+        hi = b.hi
+        print(f"| {L} | {lo.x:.12f} | {'+'.join(lo.precisions)} | {lo.witness[1]:.9f} | "
+              f"{', '.join(f'{v:.9f}' for v in sorted(b.lo_all))} | "
+              + (f"{hi.x:.12f} | {'+'.join(hi.precisions)} | {', '.join(f'{v:.6f}' for v in sorted(b.hi_all))}"
+                 if hi else f"open (convergent phases up to {b.x_max}) | | ")
+              + f" | {b.seconds:.0f} |", flush=True)
+
+
+if __name__ == "__main__":
+    import sys
+    _main(sys.argv[1:])
