@@ -379,13 +379,22 @@ def _deep_thresholds(args, L, out):
     t = derive_thresholds(uv_model(), loss)  # eta_crit: same multiplier 1 - eta lam l''(f*) for every L (row D-b2)
     d = t.to_json(lam0_value=args.lam0)
     d["model"] = f"deep(L={L}, {args.init})"
-    d["reasons"]["eta_crit"] = ("d f'/d l' = -eta lam at a minimum for every depth (proved symbolically for L = 2..4 "
-                                "in `catapult verify`, row D-b2), so eta_crit = 2/(lam0 l''(f*))")
+    if L <= 4:   # re-derived from the depth-L map itself (cost grows with L: ~11 s at L = 5)
+        from theory.deep_logistic import deep_eta_crit
+        r = deep_eta_crit(L, loss)
+        if r.value is not None:
+            d["eta_crit"] = str(r.value)
+        d["reasons"]["eta_crit"] = (f"derived from the depth-{L} reduced map ({r.label}): {r.derivation}"
+                                    + (f"; {r.reason}" if r.reason else ""))
+    else:
+        d["reasons"]["eta_crit"] = ("d f'/d l' = -eta lam at a minimum (proved for any L by "
+                                    "theory.deep_logistic.deep_eta_crit; not re-run here for L > 4, cost), so "
+                                    "eta_crit = 2/(lam0 l''(f*)) as for the uv model")
     if L >= 3:
         d["eta_max"] = None
         d["labels"]["eta_max"] = "no single width-independent value"
-        d["reasons"]["eta_max"] = ("for L >= 3 the state does not close on (f, lam) and the divergence threshold of "
-                                   "the exact reduced map oscillates with log n (see band)")
+        d["reasons"]["eta_max"] = ("for L >= 3 the state does not close on (f, lam); the divergence verdict of the exact "
+                                   "reduced map depends on the phase of ln n for eta*lam0 in the band (see band_note)")
         if "values" in d:
             d["values"]["eta_max"] = None
     from .deep_limit import band_summary
