@@ -367,6 +367,27 @@ def band_summary(L: int, restarts: int = 2, levels: int = 7) -> dict:
     return out
 
 
+def random_restarts(L: int, restarts: int = 24, levels: int = 10, seed=None, which: str = "lo"):
+    """:func:`band_limit` from ``restarts`` random coarse grids (nx in [150, 400], npsi in [40, 160],
+    K in {36, ..., 44}, x from 2.05 + U(0, 0.05) to 8L; ``seed`` defaults to L); returns the list of
+    Limits (failed restarts skipped), sorted by x (ascending for 'lo', descending for 'hi').
+
+    >>> [round(r.x, 9) for r in random_restarts(2, restarts=1, levels=1)]
+    [4.0]
+    """
+    import random
+    rng = random.Random(L if seed is None else seed)
+    out = []
+    for _ in range(restarts):
+        nx, npsi, K = rng.randint(150, 400), rng.randint(40, 160), rng.choice([36, 38, 40, 42, 44])
+        try:
+            out.append(band_limit(L, which, (2.05 + 0.05 * rng.random(), 8.0 * L), nx, npsi, levels, K=K,
+                                  confirm=(30,)))
+        except RuntimeError:
+            continue
+    return sorted(out, key=lambda r: r.x, reverse=(which == "hi"))
+
+
 def _main(argv):
     """``python -m verify.deep_limit L [L ...] [--restarts R] [--levels K]``: markdown rows of the band."""
     import argparse
@@ -374,7 +395,15 @@ def _main(argv):
     ap.add_argument("depths", nargs="+", type=int)
     ap.add_argument("--restarts", type=int, default=6)
     ap.add_argument("--levels", type=int, default=8)
+    ap.add_argument("--random", type=int, default=0, metavar="R",
+                    help="instead: x_lo from R random coarse grids (levels 10), one line per restart")
     a = ap.parse_args(argv)
+    if a.random:
+        for L in a.depths:
+            rs = random_restarts(L, a.random)
+            print(f"L={L}: best x_lo <= {rs[0].x:.12f} ({'+'.join(rs[0].precisions)}); lowest 8: "
+                  + ", ".join(f"{r.x:.10f}" for r in rs[:8]), flush=True)
+        return
     print("| L | x_lo <= (witness) | precisions | psi | restarts: lo values | x_hi >= (witness) | precisions | "
           "restarts: hi values | s |")
     print("|---|---|---|---|---|---|---|---|---|")
