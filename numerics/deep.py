@@ -57,7 +57,7 @@ class DeepLinearModel:
             self.W0 = [rng.standard_normal((n, n)) for _ in range(self.depth - 2)]
         else:
             root = int(round(np.sqrt(n)))
-            if root * root != n:
+            if root * root != n or n & (n - 1):
                 raise NumericsInputError(f"isometric init needs a width that is a power of 4, got {n}")
             self.W0 = [root * exact_orthogonal(n, rng) for _ in range(self.depth - 2)]
 

@@ -458,3 +458,11 @@ def test_divergent_set_is_not_an_interval_at_full_width():
     from verify.checks_deep import reduced_diverges_mp
     assert reduced_diverges_mp(7, 64, inv, float(xs[j]), 30) and not reduced_diverges_mp(7, 64, inv, float(xs[k]), 30)
     assert gd_diverges(model, float(xs[j])) and not gd_diverges(model, float(xs[k]))
+
+
+@pytest.mark.parametrize("width", [100, 8, 32])
+def test_isometric_width_must_be_a_power_of_four(width):
+    # sqrt(n) must be an integer (scaled orthogonal layers W = sqrt(n) Q) and n a power of 2 (dyadic Q)
+    from numerics.errors import NumericsInputError
+    with pytest.raises(NumericsInputError, match="power of 4"):
+        DeepLinearModel(width, 3, init="isometric")
