@@ -119,7 +119,7 @@ def rows_band(full=False):
                time.perf_counter() - t0)]
     for L in ((3,) if not full else (3, 4, 5, 6, 7, 8)):
         t0 = time.perf_counter()
-        b = band_ends(L, restarts=2 if not full else 6, levels=7 if not full else 8)
+        b = band_ends(L, restarts=1 if not full else 6, levels=6 if not full else 8)
         ok = b.lo is not None and len(b.lo.precisions) >= 3 and 4 < b.lo.x
         if b.hi is not None:
             ok &= len(b.hi.precisions) >= 3 and b.lo.x < b.hi.x
