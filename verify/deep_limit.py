@@ -156,6 +156,7 @@ class Limit:
     precisions: list = field(default_factory=list)
     seconds: float = 0.0
     open_end: bool = False
+    K: int = K_DEFAULT
 
     @property
     def x(self):
@@ -238,7 +239,7 @@ def band_limit(L: int, which: str = "lo", x_range=None, nx: int = 241, npsi: int
     if edge is None:    # no clean conv -> div edge next to the cell: the grid cell itself is the witness
         edge = (float(xs[j]), float(xs[j]))
     precisions = confirm_witness(L, which, edge, psi, K, (None,) + tuple(confirm))
-    return Limit(L, which, (float(xs[j]), psi), edge, history, precisions, time.perf_counter() - t0, open_end)
+    return Limit(L, which, (float(xs[j]), psi), edge, history, precisions, time.perf_counter() - t0, open_end, K)
 
 
 def confirm_witness(L, which, edge, psi, K, ladder=(None, 30, 60)):
@@ -310,8 +311,7 @@ def band_ends(L: int, restarts: int = 3, levels: int = 7, x_max=None, confirm=(3
         # the most extreme witness whose verdict holds at float64 and at the first confirming precision
         # (rule: two precisions agree before a verdict is believed); the others are kept in *_all
         for r in sorted(rs, key=lambda r: r.x, reverse=reverse):
-            K = RESTARTS[rs.index(r)][2]
-            r.precisions = confirm_witness(L, r.which, r.edge, r.witness[1], K, (None,) + tuple(confirm))
+            r.precisions = confirm_witness(L, r.which, r.edge, r.witness[1], r.K, (None,) + tuple(confirm))
             if len(r.precisions) >= min(2, 1 + len(confirm)):
                 return r
         return None
