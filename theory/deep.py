@@ -225,6 +225,11 @@ def width_scaling(L: int, points: int = 3, seed: int = 0, symbolic: bool | None 
     return out
 
 
+def _init_at_width_one(dm):
+    """The initial state of ``dm`` at n = 1 (the fixed point P0 of the eps -> 0 map)."""
+    return {s: dm.init[str(s)].xreplace({n: 1}) for s in dm.state}
+
+
 def limit_multipliers(L: int):
     """Multipliers of the eps -> 0 (n -> oo) form of the squared-loss map at its fixed point
     g = 0 (alpha = (1, 0), m_l = I, beta = (0, 1); lam0 = L there): one is 1 - eta*L = 1 - x, all others 1.
@@ -237,7 +242,7 @@ def limit_multipliers(L: int):
     """
     dm = derive_deep_map(L)
     sub = {A: 1, C: 1, RHO: 0, n: 1}
-    point = {s: dm.init[str(s)].xreplace({n: 1}) for s in dm.state}
+    point = _init_at_width_one(dm)
     J = sp.Matrix([[sp.diff(dm.update[str(a)].xreplace(sub), b) for b in dm.state] for a in dm.state]).xreplace(point)
     return {sp.factor(k): v for k, v in J.eigenvals().items()}
 
@@ -265,7 +270,7 @@ def lambda_drift(L: int):
     dm = derive_deep_map(L)
     e, f0, x = sp.Symbol("e", positive=True), sp.Symbol("f0", real=True), sp.Symbol("x")
     sub = {A: 1, C: 1, RHO: f0 * e, n: 1}
-    P0 = {s: dm.init[str(s)].xreplace({n: 1}) for s in dm.state}
+    P0 = _init_at_width_one(dm)
     new = {s: dm.update[str(s)].xreplace(sub).xreplace(P0) for s in dm.state}
     lam = dm.lam.xreplace(sub)
     lam0 = sp.simplify(lam.xreplace(P0).subs(e, 0))

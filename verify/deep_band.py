@@ -254,8 +254,6 @@ def verdicts(L: int, n, xs, T: int = T_SCAN, strict=False):
     ns = np.broadcast_to(np.asarray(n, dtype=float), xs.shape).copy()
     m = xs.size
     step = fast_step(L, "numpy")
-    s0 = init_state(L, 1.0)
-    k = len(s0)
     one = np.ones(m)
     sqn = np.sqrt(ns)
     c = [one, ns, ns, ns, sqn]

@@ -42,7 +42,6 @@ True
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass, field
 
@@ -59,6 +58,11 @@ def _a2(L):
     return [str(s) for s in deep_map(L).state].index("a2")
 
 
+def _delta(x, psi, K):
+    """The a2 perturbation (x - 1)^(psi - K) (works on floats, arrays and mpf)."""
+    return (x - 1) ** (psi - K)
+
+
 def limit_start(L: int, x, psi, K: int = K_DEFAULT, backend: str = "math"):
     """(state, consts) of the limit map started at phase ``psi``: P0 + delta e_a2,
     delta = (x - 1)^(psi - K); consts = [eta = x/L, n = 1, A = 1, C = 1, rho = 0].
@@ -71,9 +75,9 @@ def limit_start(L: int, x, psi, K: int = K_DEFAULT, backend: str = "math"):
     s = init_state(L, 1.0, backend)
     if backend == "mpmath":
         x, psi = mpmath.mpf(x), mpmath.mpf(psi)
-        s[_a2(L)] = (x - 1) ** (psi - K)
+        s[_a2(L)] = _delta(x, psi, K)
         return s, [x / L, mpmath.mpf(1), mpmath.mpf(1), mpmath.mpf(1), mpmath.mpf(0)]
-    s[_a2(L)] = float(x - 1) ** (psi - K)
+    s[_a2(L)] = _delta(float(x), psi, K)
     return s, [x / L, 1.0, 1.0, 1.0, 0.0]
 
 
@@ -104,7 +108,7 @@ def phase_picture(L: int, xs, psis, K: int = K_DEFAULT, T: int = T_BISECT):
     x, p = X.ravel(), P.ravel()
     s = init_state(L, 1.0)
     S = [np.full(x.size, v) for v in s]
-    S[_a2(L)] = (x - 1) ** (p - K)
+    S[_a2(L)] = _delta(x, p, K)
     one = np.ones(x.size)
     code, _ = run_lockstep(fast_step(L, "numpy"), S, [x / L, one, one, one, 0 * one], one, T)
     return code.reshape(X.shape)
@@ -206,11 +210,8 @@ def band_limit(L: int, which: str = "lo", x_range=None, nx: int = 241, npsi: int
         if level == 0 and which == "hi" and j == len(xs) - 1:
             open_end = True
         history.append((dpsi, dx, float(xs[j])))
-        rows = _cells(code, target, j, 3, which)
-        if which == "lo":
-            rows = sorted(rows, key=lambda i: -int(code[i, j] == target))[:max_cells]
-        else:
-            rows = sorted(rows, key=lambda i: -int(code[i, j] == target))[:max_cells]
+        # cells of the extreme column first, then those of its neighbours
+        rows = sorted(_cells(code, target, j, 3, which), key=lambda i: -int(code[i, j] == target))[:max_cells]
         if level == levels:
             break
         centres = psis[rows]
