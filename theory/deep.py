@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import sympy as sp
 
@@ -247,34 +248,137 @@ def limit_multipliers(L: int):
     return {sp.factor(k): v for k, v in J.eigenvals().items()}
 
 
-def lambda_drift(L: int):
-    """The first-order lam-drift of one GD step from the isometric init (A = C = n, rho = sqrt(n) f0):
+@lru_cache(maxsize=None)
+def _drift_coefficient(L: int):
+    """n (lam_1 - lam_0) at leading order in 1/n for one GD step from the isometric init
+    (A = C = n, rho = sqrt(n) f0) with the slope l'(f0) kept as the symbol ``s0``: an exact
+    polynomial in eta, s0, f0 (the orders n^0 and n^-1/2 are checked to vanish).  Returns
+    (coefficient, lam0)."""
+    dm = derive_deep_map(L)
+    e = sp.Symbol("e", positive=True)
+    sub = {A: e ** -2, C: e ** -2, RHO: F0 / e, n: e ** -2}
+    P0 = {s: dm.init[str(s)].xreplace({n: e ** -2}) for s in dm.state}
+    new = {s: sp.expand(dm.update_slope[str(s)].xreplace({SLOPE: S0}).xreplace(sub).xreplace(P0)) for s in dm.state}
+    lam = dm.lam.xreplace(sub)
+    lam0 = sp.cancel(lam.xreplace(P0))
+    ser = sp.series(sp.expand(sp.cancel(sp.together(lam.xreplace(new) - lam.xreplace(P0)))), e, 0, 3).removeO()
+    if ser.coeff(e, 0) != 0 or ser.coeff(e, 1) != 0:
+        raise AssertionError(f"L={L}: the first-step lam-drift is not O(1/n)")
+    return sp.factor(ser.coeff(e, 2)), lam0
 
-        lam_1 - lam_0 = (eta f0^2 / n) * D_L(x) + O(n^-2),    x = eta*lam0,  lam0 = L (exact at this init).
 
-    Derived from the width-1 form of the map (:func:`width_scaling`: rho = eps = f0/sqrt(n)) by a series
-    in eps to second order (exact coefficients).  Returns (D_L as an expression in ``x``, its zero).
-    L = 2 gives x - 4 (Lewkowycz et al.: the drift (eta f^2/n)(eta lam - 4), exact at every order).
-    For L >= 3 the zero is *below* 4 -- it is 6L/(2L - 1) for L = 2..8 (measured with this function:
-    D_L = (L - 1)((2L - 1) x/3 - 2L)) -- so to first order lam already grows from
-    x = 6L/(2L - 1) on, yet the orbit still converges up to the band (x_lo ~ 5.15 for L = 3): the
-    first-order drift does not decide divergence for L >= 3, because it depends on the state beyond lam
-    (balancedness, |alpha|, |beta|), which the catapult itself changes.
-    Cost grows quickly with L (about 1 s for L = 3, 10 s for L = 5, 2 min for L = 8).
+#: the slope l'(f0) of the first step and the initial output, as symbols of :func:`lambda_drift`
+S0, F0 = sp.Symbol("s0", real=True), sp.Symbol("f0", real=True)
+
+
+def lambda_drift(L: int, loss: Loss | None = None, f0=1):
+    """The first-order lam-drift of one GD step from the isometric init (A = C = n, rho = sqrt(n) f0),
+    for any differentiable loss (default f^2/2):
+
+        lam_1 - lam_0 = (eta / n) * D(x) + O(n^-2),    x = eta*lam0,  lam0 = L (exact at this init).
+
+    Derived by a series in 1/sqrt(n) of the exact depth-L step with the first slope s0 = l'(f0) kept
+    as a symbol (exact coefficients), then s0 = l'(f0) of ``loss`` substituted: the drift depends on the
+    loss only through s0 and f0.  Returns (D as an expression in ``x``, its zero in x > 0, or None when
+    D has none -- e.g. s0 = 0, f0 at a minimiser).  For f^2/2 at f0 = 1, L = 2 gives x - 4 (Lewkowycz
+    et al.: (eta f^2/n)(eta lam - 4), exact at every order); for L >= 3 the zero is *below* 4 -- it is
+    6L/(2L - 1) for L = 2..8 (measured with this function: D_L = (L - 1)((2L - 1) x/3 - 2L)) -- yet the
+    orbit still converges up to the band (x_lo ~ 5.15 for L = 3): the first-order drift does not decide
+    divergence for L >= 3, because it depends on the state beyond lam (balancedness, |alpha|, |beta|).
+    Under c f^2/2 the first slope is c f0, so the zero moves to 1/c of the f^2/2 one.
+    Cost grows quickly with L (about 1 s for L = 3, 3 s for L = 4, 11 s for L = 5).
 
     >>> lambda_drift(2)
     (x - 4, 4)
     >>> lambda_drift(3)
     (10*x/3 - 12, 18/5)
+    >>> lambda_drift(3, Loss.parse("2*f**2"))[1]
+    9/10
+    >>> lambda_drift(2, mse(1))          # f0 = 1 is the minimiser of (f - 1)^2/2: s0 = 0, no drift
+    (0, None)
     """
-    dm = derive_deep_map(L)
-    e, f0, x = sp.Symbol("e", positive=True), sp.Symbol("f0", real=True), sp.Symbol("x")
-    sub = {A: 1, C: 1, RHO: f0 * e, n: 1}
-    P0 = _init_at_width_one(dm)
-    new = {s: dm.update[str(s)].xreplace(sub).xreplace(P0) for s in dm.state}
-    lam = dm.lam.xreplace(sub)
-    lam0 = sp.simplify(lam.xreplace(P0).subs(e, 0))
-    d = sp.series(lam.xreplace(new) - lam.xreplace(P0), e, 0, 3).removeO()
-    D = sp.expand(sp.simplify(d / (eta * f0 ** 2 * e ** 2)).subs(eta, x / lam0))
-    zero = sp.solve(D, x)
-    return D, (zero[0] if len(zero) == 1 else zero)
+    coef, lam0 = _drift_coefficient(check_depth(L))
+    loss = loss or mse()
+    x = sp.Symbol("x")
+    f0v = sp.sympify(f0)
+    s0v = loss.d1.subs(F, f0v)
+    D = sp.expand(coef.subs({S0: s0v, F0: f0v}) / eta)
+    D = sp.expand(sp.nsimplify(D) if D.has(sp.Float) else D).subs(eta, x / lam0)
+    D = sp.expand(D)
+    if D == 0 or D.free_symbols - {x}:
+        return D, None
+    zeros = [z for z in sp.solve(D, x) if z.is_real and z.is_positive]
+    zero = None if not zeros else (zeros[0] if len(zeros) == 1 else zeros)
+    return D, zero
+
+
+@dataclass(frozen=True)
+class LimitLoss:
+    """The loss of the n -> oo limit map of the deep band (:mod:`verify.deep_limit`), or why there is none.
+
+    In the width-1 form f = sqrt(n) g the loss enters as l(sqrt(n) g)/n; the band of eta*lam0 is a
+    statement about the limit l_inf(g) = lim_n l(sqrt(n) g)/n.  ``loss`` is l_inf as a :class:`Loss`
+    (None outside the domain), ``c`` its curvature (= l''(f*): the lazy bound is eta*lam0 < 2/c),
+    ``fstar`` the minimiser of l, ``reason`` why no band is derived, ``derivation`` how ``loss`` was
+    obtained.
+    """
+
+    loss: Loss | None
+    c: sp.Expr | None = None
+    fstar: sp.Expr | None = None
+    reason: str = ""
+    derivation: str = ""
+
+
+def band_limit_loss(loss: Loss) -> LimitLoss:
+    """The domain of the deep divergence band: the loss's n -> oo limit l_inf(g) = lim l(sqrt(n) g)/n.
+
+    * l(f) = c (f - f*)^2/2 + k with a number c > 0 (any label f* = y): l_inf(g) = c g^2/2 exactly --
+      the minimiser enters the width-1 form as f*/sqrt(n) -> 0, and the curvature at the minimum is the
+      same c, so the lazy stage, the catapult and the final convergence are all those of c g^2/2
+      (GD at eta on c g^2/2 is GD at c*eta on g^2/2: the band of l is the f^2/2 band divided by c).
+    * l' bounded (logistic, log-cosh, ...): l_inf = 0 -- at fixed eta*lam0 the output never reaches the
+      sqrt(n) scale where the lam-drift acts; divergence needs eta growing like sqrt(n): no band.
+    * otherwise (degree > 2, non-polynomial with unbounded slope, no minimiser, symbolic coefficients):
+      not derived, with the reason.
+
+    >>> band_limit_loss(Loss.parse("2*f**2")).loss.expr, band_limit_loss(mse(1)).fstar
+    (2*f**2, 1)
+    >>> print(band_limit_loss(Loss.parse("log(cosh(f))")).reason)   # doctest: +ELLIPSIS
+    l' is bounded (l' -> 1 as f -> +oo, -1 as f -> -oo): ...
+    >>> band_limit_loss(Loss.parse("f**4")).loss is None
+    True
+    """
+    expr = sp.expand(loss.expr)
+    if expr.is_polynomial(F):
+        P = sp.Poly(expr, F)
+        deg = P.degree()
+        if deg == 2:
+            a, b = P.all_coeffs()[:2]
+            if not (a.is_number and a.is_positive):
+                return LimitLoss(None, reason=f"l(f) = {loss.expr} is quadratic with leading coefficient {a}, "
+                                              "not a positive number: no minimiser for every parameter value")
+            c, fstar = 2 * a, sp.simplify(-b / (2 * a))
+            return LimitLoss(Loss(c * F ** 2 / 2, f"limit of {loss.name}"), c, fstar,
+                             derivation=f"l(f) = {c * (F - fstar) ** 2 / 2} + k: with f = sqrt(n) g, "
+                                        f"l(sqrt(n) g)/n -> {c * F ** 2 / 2} in g (the minimiser enters as f*/sqrt(n) -> 0); "
+                                        f"curvature at the minimum l''(f*) = {c} = that of the limit loss")
+        if deg > 2:
+            return LimitLoss(None, reason=f"l(f) = {loss.expr} has degree {deg} > 2: l(sqrt(n) g)/n diverges as "
+                                          "n -> oo, so the band's sqrt(n)-scale limit map does not exist")
+        return LimitLoss(None, reason=f"l(f) = {loss.expr} has no minimiser (degree {deg})")
+    if loss.params:
+        return LimitLoss(None, reason=f"not derived for a non-polynomial loss with symbolic parameters "
+                                      f"{', '.join(map(str, loss.params))}: give them values")
+    try:
+        hi, lo = sp.limit(loss.d1, F, sp.oo), sp.limit(loss.d1, F, -sp.oo)
+    except (NotImplementedError, ValueError, TypeError):
+        hi = lo = None
+    if hi is not None and lo is not None and hi.is_finite and lo.is_finite:
+        return LimitLoss(None, reason=f"l' is bounded (l' -> {hi} as f -> +oo, {lo} as f -> -oo): "
+                                      "l(sqrt(n) g)/n -> 0, so at fixed eta*lam0 the output never reaches the "
+                                      "sqrt(n) scale where the lam-drift acts; divergence needs eta growing "
+                                      "like sqrt(n) (the divergence-width law): no band of eta*lam0")
+    return LimitLoss(None, reason=f"not derived: the band's n -> oo limit map is derived for quadratic losses "
+                                  f"c (f - f*)^2/2 + k (exact); l(f) = {loss.expr} is not quadratic "
+                                  "and its slope is unbounded")

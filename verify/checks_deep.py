@@ -27,11 +27,11 @@ from theory.symbols import eta as ETA, f as F, lam as LAM
 from .table import Row
 
 
-def reduced_for(model, dps):
-    """The reduced map's (step, observe, init) for this network's own init invariants (A, C, rho)."""
+def reduced_for(model, dps, loss=None):
+    """The reduced map under ``loss`` (default f^2/2) and this network's own init invariants (A, C, rho)."""
     B = get_backend("arb", dps)
     Av, Cv, rho = model.invariants(B)
-    return derive_deep_map(model.depth), (Av, Cv, rho)
+    return derive_deep_map(model.depth, loss), (Av, Cv, rho)
 
 
 def compare_deep(L, n, seed, x, steps=50, dps=60, init="isometric"):
@@ -99,30 +99,46 @@ def rows_exact(full=False):
 
 
 def _reduced_diverges(dm, consts, n, x, dps, steps=2000):
+    """run_gd's verdict on the reduced map ``dm`` (its own loss): diverges if f or lam is not finite,
+    |f| > 1e8 sqrt(n) or lam > 1e4 lam0 within ``steps`` steps; converged (not divergent) once
+    |l'(f)| sqrt(lam) < 1e-12 -- the gradient norm, so a minimiser away from 0 (a label) is no exception."""
     Av, Cv, rho = consts
+    slope = sp.lambdify(F, dm.loss.d1, "mpmath")
     with mpmath.workdps(dps):
         step0, obs0, init0 = dm.numeric(1, n, Av, Cv, rho)
         _, l0 = obs0(init0())
         step, obs, init = dm.numeric(mpmath.mpf(x) / l0, n, Av, Cv, rho)
         st = init()
         for _ in range(steps + 1):
-            fv, lv = obs(st)
-            if not (mpmath.isfinite(fv) and mpmath.isfinite(lv)) or abs(fv) > 1e8 * mpmath.sqrt(n) or lv > 1e4 * l0:
+            try:
+                fv, lv = obs(st)
+                if not (mpmath.isfinite(fv) and mpmath.isfinite(lv)) or abs(fv) > RUNAWAY_F * mpmath.sqrt(n) \
+                        or lv > RUNAWAY_LAM * l0:
+                    return True
+                if abs(slope(fv)) * mpmath.sqrt(abs(lv)) < GTOL:
+                    return False
+                st = step(st)
+            except (OverflowError, ZeroDivisionError):
                 return True
-            if abs(fv) < mpmath.mpf(10) ** (-dps // 2):
-                return False
-            st = step(st)
     return False
 
 
-def reduced_threshold(model, lo, hi, rtol=1e-6, dps=30):
-    """Divergence threshold (eta*lam0) of the reduced map with this network's invariants, by bisection;
-    both bracket ends are confirmed at 2*dps digits."""
-    dm, consts = reduced_for(model, 2 * dps)
+def reduced_threshold(model, lo, hi, rtol=1e-6, dps=30, loss=None):
+    """Divergence threshold (eta*lam0) of the reduced map under ``loss`` (default f^2/2) with this network's
+    invariants, by bisection; both bracket ends are confirmed at 2*dps digits.  Raises ValueError when
+    ``[lo, hi]`` does not straddle the reduced map's verdict.
+
+    >>> from theory import Loss
+    >>> m = DeepLinearModel(16, 2, seed=0, init="isometric")
+    >>> lo, hi, ok = reduced_threshold(m, 0.9, 1.1, rtol=1e-8, loss=Loss.parse("2*f**2")); ok, abs(hi - 1) < 1e-7
+    (True, True)
+    """
+    dm, consts = reduced_for(model, 2 * dps, loss)
     n = model.width
     lo, hi = mpmath.mpf(lo), mpmath.mpf(hi)
     if _reduced_diverges(dm, consts, n, lo, dps) or not _reduced_diverges(dm, consts, n, hi, dps):
-        raise ValueError("bracket does not straddle the reduced map's divergence threshold")
+        raise ValueError(f"bracket [{float(lo):.6g}, {float(hi):.6g}] of eta*lam0 does not straddle the reduced "
+                         f"map's divergence threshold under {dm.loss.expr}")
     while hi - lo > rtol * hi:
         mid = (lo + hi) / 2
         if _reduced_diverges(dm, consts, n, mid, dps):

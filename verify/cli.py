@@ -398,12 +398,14 @@ def _deep_thresholds(args, L, out):
         if "values" in d:
             d["values"]["eta_max"] = None
     from .deep_limit import band_summary
-    d.update(band_summary(L, restarts=args.band_restarts))
-    d["band_init"] = {"A": "n (|w_1|^2)", "C": "n (|w_L|^2)", "f0": 1}
+    d.update(band_summary(L, loss, restarts=args.band_restarts))
+    if d.get("band") is not None:
+        d["band_init"] = {"A": "n (|w_1|^2)", "C": "n (|w_L|^2)", "f0": 1}
     if args.json:
         print(json.dumps(d, sort_keys=True, default=str), file=out)
     else:
-        for k in ("model", "eta_crit", "eta_max", "band", "band_spread", "band_init", "lam_drift"):
+        for k in ("model", "eta_crit", "eta_max", "band", "band_bounds", "band_reason", "band_spread", "band_init",
+                  "lam_drift"):
             if k in d:
                 print(f"  {k}: {d[k]}", file=out)
         for k, v in d["reasons"].items():
@@ -520,7 +522,7 @@ def cmd_scan(args, out):
     if getattr(model, "name", "") == "deep" and model.init_kind == "isometric" and s.eta_max is not None:
         from .checks_deep import reduced_threshold
         lo, hi, agree = reduced_threshold(model, s.eta_max.lo * (1 - 1e-3), s.eta_max.hi * (1 + 1e-3),
-                                          rtol=args.rtol, dps=max(30, args.dps // 2))
+                                          rtol=args.rtol, dps=max(30, args.dps // 2), loss=loss)
         d["eta_max_reduced_map"] = {"eta_lam0": float((lo + hi) / 2), "bracket": [float(lo), float(hi)],
                                     "precisions_agree": agree, "exactness": "exact map, iterated numerically"}
     d["loss"] = str(loss.expr)

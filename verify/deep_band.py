@@ -87,25 +87,29 @@ BACKENDS = ("math", "numpy", "mpmath")
 
 
 @lru_cache(maxsize=None)
-def deep_map(L: int):
-    """The derived squared-loss reduced map of depth ``L`` (cached).
+def deep_map(L: int, loss=None):
+    """The derived reduced map of depth ``L`` under ``loss`` (a :class:`theory.loss.Loss`; default the
+    squared loss f^2/2, label 0), cached.  The study functions of this module (:func:`threshold`,
+    :func:`band`, ...) are for f^2/2 only; the loss-aware entry points are :func:`fast_step`,
+    :func:`run_orbit`, :func:`run_lockstep` and :mod:`verify.deep_limit`.
 
     >>> deep_map(3).L, len(deep_map(3).state)
     (3, 8)
     """
-    return derive_deep_map(L)
+    return derive_deep_map(L, loss)
 
 
 @lru_cache(maxsize=None)
-def _lambdified(L: int, backend: str):
-    dm = deep_map(L)
+def _lambdified(L: int, backend: str, loss=None):
+    dm = deep_map(L, loss)
     names = [str(s) for s in dm.state]
     exprs = [dm.update[k] for k in names] + [dm.f, dm.lam]
     return sp.lambdify([dm.state, [eta, N_SYM, A, C, RHO]], exprs, modules=backend, cse=True)
 
 
-def fast_step(L: int, backend: str = "math"):
-    """A compiled step of the derived depth-``L`` map: ``step(state, consts) -> (new_state, f, lam)``.
+def fast_step(L: int, backend: str = "math", loss=None):
+    """A compiled step of the derived depth-``L`` map under ``loss`` (default f^2/2):
+    ``step(state, consts) -> (new_state, f, lam)``.
 
     ``state`` is a list in ``deep_map(L).state`` order, ``consts = [eta, n, A, C, rho]``; ``f`` and
     ``lam`` belong to the input state.  ``backend``: 'math' (python floats), 'numpy' (float64 arrays,
@@ -128,7 +132,7 @@ def fast_step(L: int, backend: str = "math"):
     """
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
-    fn = _lambdified(int(L), backend)
+    fn = _lambdified(int(L), backend, loss)
     k = len(deep_map(L).state)
 
     def step(state, consts):
@@ -184,11 +188,12 @@ def _run_scalar(L, n, x, backend, T, record=False, strict=False):
                      backend, T, record, strict)
 
 
-def run_orbit(step, s, c, sq, backend, T, record=False, strict=False):
+def run_orbit(step, s, c, sq, backend, T, record=False, strict=False, curv=1):
     """The verdict loop of :func:`diverges` for any initial state ``s`` and constants ``c`` of a compiled
-    step; ``sq`` is the nonlinear scale of f (sqrt(n); 1 for the width-1 form).  Returns
+    step; ``sq`` is the nonlinear scale of f (sqrt(n); 1 for the width-1 form); ``curv`` = l''(f*) of the
+    step's loss at its minimiser f* = 0 (the stability bound is eta*lam*curv < 2).  Returns
     (verdict, steps, history)."""
-    etav = c[0]
+    etav = c[0] * curv
     _, f0, lam0 = step(s, c)
     fcap, lcap, fset = F_CAP * sq, LAM_CAP * lam0, SETTLE_F * sq
     ffloor = -1 if backend == "mpmath" else FLOOR64 * sq
@@ -272,10 +277,11 @@ def verdicts(L: int, n, xs, T: int = T_SCAN, strict=False):
     return run_lockstep(step, S, [xs / lam0, ns, ns, ns, sqn], sqn, T, strict)
 
 
-def run_lockstep(step, S, c, sqn, T=T_SCAN, strict=False):
+def run_lockstep(step, S, c, sqn, T=T_SCAN, strict=False, curv=1.0):
     """The verdict loop of :func:`verdicts` on float64 arrays, for any initial states ``S`` (list of
     arrays, one per coordinate) and constants ``c`` (list of arrays; ``c[0]`` is eta); ``sqn`` the
-    nonlinear scale of f per orbit (sqrt(n); 1 for the width-1 form).  Returns (codes, steps)."""
+    nonlinear scale of f per orbit (sqrt(n); 1 for the width-1 form); ``curv`` = l''(f*) of the step's
+    loss at its minimiser f* = 0 (stability: eta*lam*curv < 2).  Returns (codes, steps)."""
     m = np.broadcast_shapes(*[np.shape(v) for v in list(S) + list(c)] + [np.shape(sqn)])[0]
     S = [np.broadcast_to(np.asarray(v, float), (m,)).copy() for v in S]
     c = [np.broadcast_to(np.asarray(v, float), (m,)).copy() for v in c]
@@ -297,9 +303,9 @@ def run_lockstep(step, S, c, sqn, T=T_SCAN, strict=False):
             af = np.abs(fv)
             div = ~(np.isfinite(fv) & np.isfinite(lv)) | (af > fcap) | (lv > lcap)
             conv = ~div & ((fv * fv <= CONV_REL * f0 * f0) | (fv * fv * lv <= CONV_REL * g0)
-                           | ((af <= FLOOR64 * fcap / F_CAP) & (c[0] * lv < 2)))
-            ok = ((af <= fset) & (c[0] * lv < 2) & (af <= fprev)
-                  & (c[0] * (lv - lprev) <= SETTLE_DRIFT * (2 - c[0] * lv)) & (not strict))
+                           | ((af <= FLOOR64 * fcap / F_CAP) & (curv * c[0] * lv < 2)))
+            ok = ((af <= fset) & (curv * c[0] * lv < 2) & (af <= fprev)
+                  & (curv * c[0] * (lv - lprev) <= SETTLE_DRIFT * (2 - curv * c[0] * lv)) & (not strict))
             run = np.where(ok, run + 1, 0)
             conv |= ~div & (run >= SETTLE)
             done = div | conv

@@ -42,11 +42,15 @@ True
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 
 import mpmath
 import numpy as np
+import sympy as sp
+
+from theory.symbols import f as F_SYM
 
 from .deep_band import T_BISECT, deep_map, fast_step, init_state, run_lockstep, run_orbit
 
@@ -58,14 +62,26 @@ def _a2(L):
     return [str(s) for s in deep_map(L).state].index("a2")
 
 
-def _delta(x, psi, K):
-    """The a2 perturbation (x - 1)^(psi - K) (works on floats, arrays and mpf)."""
-    return (x - 1) ** (psi - K)
+def _curv(loss):
+    """l''(0) of a limit loss (its curvature at the minimiser g = 0); 1 for the default f^2/2."""
+    if loss is None:
+        return 1
+    from theory.symbols import f
+    c = loss.d2.subs(f, 0)
+    if not (c.is_number and c.is_positive):
+        raise ValueError(f"limit loss {loss.expr} has no positive curvature at its minimiser 0")
+    return c
 
 
-def limit_start(L: int, x, psi, K: int = K_DEFAULT, backend: str = "math"):
-    """(state, consts) of the limit map started at phase ``psi``: P0 + delta e_a2,
-    delta = (x - 1)^(psi - K); consts = [eta = x/L, n = 1, A = 1, C = 1, rho = 0].
+def _delta(x, psi, K, curv=1):
+    """The a2 perturbation (curv*x - 1)^(psi - K) (works on floats, arrays and mpf): the unstable
+    multiplier of the limit fixed point is 1 - eta*lam0*l''(0) = 1 - curv*x."""
+    return (curv * x - 1) ** (psi - K)
+
+
+def limit_start(L: int, x, psi, K: int = K_DEFAULT, backend: str = "math", loss=None):
+    """(state, consts) of the limit map (loss ``loss``, default g^2/2) started at phase ``psi``:
+    P0 + delta e_a2, delta = (c x - 1)^(psi - K), c = l''(0); consts = [eta = x/L, n = 1, A = 1, C = 1, rho = 0].
 
     >>> s, c = limit_start(3, 5.0, 0.0, K=4); s[:4], c
     ([1.0, 0.00390625, 0.0, 1.0], [1.6666666666666667, 1.0, 1.0, 1.0, 0.0])
@@ -73,15 +89,16 @@ def limit_start(L: int, x, psi, K: int = K_DEFAULT, backend: str = "math"):
     if K % 2:
         raise ValueError("K must be even (the phase has period two steps)")
     s = init_state(L, 1.0, backend)
+    c = _curv(loss)
     if backend == "mpmath":
         x, psi = mpmath.mpf(x), mpmath.mpf(psi)
-        s[_a2(L)] = _delta(x, psi, K)
+        s[_a2(L)] = _delta(x, psi, K, mpmath.mpf(c))
         return s, [x / L, mpmath.mpf(1), mpmath.mpf(1), mpmath.mpf(1), mpmath.mpf(0)]
-    s[_a2(L)] = _delta(float(x), psi, K)
+    s[_a2(L)] = _delta(float(x), psi, K, float(c))
     return s, [x / L, 1.0, 1.0, 1.0, 0.0]
 
 
-def limit_verdict(L: int, x, psi, K: int = K_DEFAULT, dps=None, T: int = T_BISECT):
+def limit_verdict(L: int, x, psi, K: int = K_DEFAULT, dps=None, T: int = T_BISECT, loss=None):
     """Verdict of the limit map from phase ``psi`` at x = eta*lam0: True diverges, False converges,
     None undecided (rules of :func:`verify.deep_band.diverges`, with the nonlinear scale sqrt(n) = 1).
     ``dps=None``: float64, else mpmath at ``dps`` digits.
@@ -89,15 +106,16 @@ def limit_verdict(L: int, x, psi, K: int = K_DEFAULT, dps=None, T: int = T_BISEC
     >>> limit_verdict(3, 5.0, 0.25), limit_verdict(3, 7.0, 0.25, dps=30)
     (False, True)
     """
+    h = _curv(loss)
     if dps is None:
-        s, c = limit_start(L, float(x), float(psi), K)
-        return run_orbit(fast_step(L, "math"), s, c, 1.0, "math", T)[0]
+        s, c = limit_start(L, float(x), float(psi), K, loss=loss)
+        return run_orbit(fast_step(L, "math", loss), s, c, 1.0, "math", T, curv=float(h))[0]
     with mpmath.workdps(dps):
-        s, c = limit_start(L, x, psi, K, "mpmath")
-        return run_orbit(fast_step(L, "mpmath"), s, c, mpmath.mpf(1), "mpmath", T)[0]
+        s, c = limit_start(L, x, psi, K, "mpmath", loss)
+        return run_orbit(fast_step(L, "mpmath", loss), s, c, mpmath.mpf(1), "mpmath", T, curv=mpmath.mpf(h))[0]
 
 
-def phase_picture(L: int, xs, psis, K: int = K_DEFAULT, T: int = T_BISECT):
+def phase_picture(L: int, xs, psis, K: int = K_DEFAULT, T: int = T_BISECT, loss=None):
     """Float64 verdict codes (1 diverges, 0 converges, -1 undecided) on the grid psis x xs,
     shape (len(psis), len(xs)), all orbits in lock-step.
 
@@ -108,20 +126,21 @@ def phase_picture(L: int, xs, psis, K: int = K_DEFAULT, T: int = T_BISECT):
     x, p = X.ravel(), P.ravel()
     s = init_state(L, 1.0)
     S = [np.full(x.size, v) for v in s]
-    S[_a2(L)] = _delta(x, p, K)
+    h = float(_curv(loss))
+    S[_a2(L)] = _delta(x, p, K, h)
     one = np.ones(x.size)
-    code, _ = run_lockstep(fast_step(L, "numpy"), S, [x / L, one, one, one, 0 * one], one, T)
+    code, _ = run_lockstep(fast_step(L, "numpy", loss), S, [x / L, one, one, one, 0 * one], one, T, curv=h)
     return code.reshape(X.shape)
 
 
-def phase_edge(L: int, psi, lo, hi, K: int = K_DEFAULT, rtol: float = 1e-13, dps=None):
+def phase_edge(L: int, psi, lo, hi, K: int = K_DEFAULT, rtol: float = 1e-13, dps=None, loss=None):
     """Bisect the limit verdict at fixed phase ``psi`` between ``lo`` (must converge) and ``hi`` (must
     diverge).  Returns the final bracket (a, b), or None if the ends do not straddle.
 
     >>> a, b = phase_edge(2, 0.1, 3.5, 4.5); abs((a + b) / 2 - 4) < 1e-12
     True
     """
-    va, vb = limit_verdict(L, lo, psi, K, dps), limit_verdict(L, hi, psi, K, dps)
+    va, vb = limit_verdict(L, lo, psi, K, dps, loss=loss), limit_verdict(L, hi, psi, K, dps, loss=loss)
     if va is not False or vb is not True:
         return None
     a, b = lo, hi
@@ -129,7 +148,7 @@ def phase_edge(L: int, psi, lo, hi, K: int = K_DEFAULT, rtol: float = 1e-13, dps
         m = (a + b) / 2
         if m in (a, b):
             break
-        v = limit_verdict(L, m, psi, K, dps)
+        v = limit_verdict(L, m, psi, K, dps, loss=loss)
         if v is None:
             break
         if v:
@@ -161,6 +180,7 @@ class Limit:
     seconds: float = 0.0
     open_end: bool = False
     K: int = K_DEFAULT
+    loss: object = None
 
     @property
     def x(self):
@@ -180,11 +200,11 @@ def _cells(code, target, j, span, which):
 
 def band_limit(L: int, which: str = "lo", x_range=None, nx: int = 241, npsi: int = 64, levels: int = 4,
                refine: int = 8, max_cells: int = 24, K: int = K_DEFAULT, rtol: float = 1e-13,
-               confirm=(30, 60)) -> Limit:
+               confirm=(30, 60), loss=None) -> Limit:
     """x_lo (``which='lo'``) or x_hi (``'hi'``) of the limit map by adaptive grids.
 
     Level 0: :func:`phase_picture` on ``nx`` x ``npsi`` points of ``x_range`` x [0, 1) (default
-    x in [2.05, 6L]).  Level k: x step / ``refine`` in a window of 3 old steps at the extreme column,
+    x in [2.05, 6L] divided by the limit loss's curvature c).  Level k: x step / ``refine`` in a window of 3 old steps at the extreme column,
     psi step / ``refine`` around the (at most ``max_cells``) extreme cells of the previous level.
     Then the edge at the final psi is bisected in float64 to ``rtol`` and both ends re-decided at
     ``confirm`` digits.
@@ -194,7 +214,7 @@ def band_limit(L: int, which: str = "lo", x_range=None, nx: int = 241, npsi: int
     (True, True)
     """
     t0 = time.perf_counter()
-    a_x, b_x = x_range if x_range is not None else (2.05, 6.0 * L)
+    a_x, b_x = x_range if x_range is not None else (2.05 / float(_curv(loss)), 6.0 * L / float(_curv(loss)))
     target = 1 if which == "lo" else 0
     xs = np.linspace(a_x, b_x, nx)
     psis = np.arange(npsi) / npsi
@@ -202,7 +222,7 @@ def band_limit(L: int, which: str = "lo", x_range=None, nx: int = 241, npsi: int
     history = []
     open_end = False
     for level in range(levels + 1):
-        code = phase_picture(L, xs, psis, K)
+        code = phase_picture(L, xs, psis, K, loss=loss)
         cols = np.where((code == target).any(0))[0]
         if len(cols) == 0:
             raise RuntimeError(f"L={L}: no {'divergent' if target else 'convergent'} phase on level {level}")
@@ -227,23 +247,24 @@ def band_limit(L: int, which: str = "lo", x_range=None, nx: int = 241, npsi: int
     if which == "lo":   # conv at the previous column of this phase (else step further down), div at xs[j]
         lo_x, hi_x = float(xs[j] - dx), float(xs[j])
         for _ in range(64):
-            if limit_verdict(L, lo_x, psi, K) is False:
+            if limit_verdict(L, lo_x, psi, K, loss=loss) is False:
                 break
             lo_x -= dx
     else:
         lo_x, hi_x = float(xs[j]), float(xs[j] + dx)
         for _ in range(64):
-            if limit_verdict(L, hi_x, psi, K) is True:
+            if limit_verdict(L, hi_x, psi, K, loss=loss) is True:
                 break
             hi_x += dx
-    edge = phase_edge(L, psi, lo_x, hi_x, K, rtol)
+    edge = phase_edge(L, psi, lo_x, hi_x, K, rtol, loss=loss)
     if edge is None:    # no clean conv -> div edge next to the cell: the grid cell itself is the witness
         edge = (float(xs[j]), float(xs[j]))
-    precisions = confirm_witness(L, which, edge, psi, K, (None,) + tuple(confirm))
-    return Limit(L, which, (float(xs[j]), psi), edge, history, precisions, time.perf_counter() - t0, open_end, K)
+    precisions = confirm_witness(L, which, edge, psi, K, (None,) + tuple(confirm), loss)
+    return Limit(L, which, (float(xs[j]), psi), edge, history, precisions, time.perf_counter() - t0, open_end, K,
+                 loss)
 
 
-def confirm_witness(L, which, edge, psi, K, ladder=(None, 30, 60)):
+def confirm_witness(L, which, edge, psi, K, ladder=(None, 30, 60), loss=None):
     """The precisions (of ``ladder``: None = float64, else digits) at which the witness end of ``edge``
     has its verdict: divergent at edge[1] for 'lo', convergent at edge[0] for 'hi' (and, when the edge
     was bisected, the other end the opposite verdict).
@@ -253,7 +274,7 @@ def confirm_witness(L, which, edge, psi, K, ladder=(None, 30, 60)):
     """
     out = []
     for d in ladder:
-        va, vb = limit_verdict(L, edge[0], psi, K, d), limit_verdict(L, edge[1], psi, K, d)
+        va, vb = limit_verdict(L, edge[0], psi, K, d, loss=loss), limit_verdict(L, edge[1], psi, K, d, loss=loss)
         ok = (vb is True) if which == "lo" else (va is False)
         if edge[0] != edge[1]:
             ok = ok and va is False and vb is True
@@ -293,26 +314,28 @@ class BandEnds:
                 "band_scan_end": self.x_max, "band_seconds": round(self.seconds, 1)}
 
 
-def band_ends(L: int, restarts: int = 3, levels: int = 7, x_max=None, confirm=(30, 60)) -> BandEnds:
-    """The band of the limit map: x_lo = min and x_hi = max over ``restarts`` grid variants
-    (:data:`RESTARTS`) of :func:`band_limit`; x in [2.05, ``x_max``] (default 8L).
+def band_ends(L: int, restarts: int = 3, levels: int = 7, x_max=None, confirm=(30, 60), loss=None) -> BandEnds:
+    """The band of the limit map of ``loss`` (default g^2/2; see :func:`theory.deep.band_limit_loss`):
+    x_lo = min and x_hi = max over ``restarts`` grid variants (:data:`RESTARTS`) of :func:`band_limit`;
+    x in [2.05/c, ``x_max``] (default 8L/c), c = l''(0) of the limit loss (the lazy bound is 2/c).
 
     >>> b = band_ends(2, restarts=1, levels=2, x_max=6.0, confirm=())
     >>> abs(b.lo.x - 4) < 1e-12 and abs(b.hi.x - 4) < 1e-12
     True
     """
     t0 = time.perf_counter()
-    x_max = float(x_max if x_max is not None else 8.0 * L)
+    c = float(_curv(loss))
+    x_max = float(x_max if x_max is not None else 8.0 * L / c)
     los, his = [], []
     for nx, npsi, K in RESTARTS[:restarts]:
-        los.append(band_limit(L, "lo", (2.05, x_max), nx, npsi, levels, K=K, confirm=()))
-        h = band_limit(L, "hi", (2.05, x_max), nx, npsi, levels, K=K, confirm=())
+        los.append(band_limit(L, "lo", (2.05 / c, x_max), nx, npsi, levels, K=K, confirm=(), loss=loss))
+        h = band_limit(L, "hi", (2.05 / c, x_max), nx, npsi, levels, K=K, confirm=(), loss=loss)
         his.append(h)
     def best(rs, reverse):
         # the most extreme witness whose verdict holds at float64 and at the first confirming precision
         # (rule: two precisions agree before a verdict is believed); the others are kept in *_all
         for r in sorted(rs, key=lambda r: r.x, reverse=reverse):
-            r.precisions = confirm_witness(L, r.which, r.edge, r.witness[1], r.K, (None,) + tuple(confirm))
+            r.precisions = confirm_witness(L, r.which, r.edge, r.witness[1], r.K, (None,) + tuple(confirm), loss)
             if len(r.precisions) >= min(2, 1 + len(confirm)):
                 return r
         return None
@@ -322,49 +345,102 @@ def band_ends(L: int, restarts: int = 3, levels: int = 7, x_max=None, confirm=(3
                     time.perf_counter() - t0)
 
 
-def band_summary(L: int, restarts: int = 2, levels: int = 7) -> dict:
-    """The "band" fields of ``catapult thresholds deep --depth L --json``.
+def _supported(x, unc):
+    """``x`` rounded to the decade of its uncertainty ``unc`` (never more digits than the evidence)."""
+    if x is None:
+        return None
+    if not unc or not math.isfinite(unc) or unc <= 0:
+        return x
+    return round(x, max(0, -math.floor(math.log10(unc))))
 
-    L = 2: exactly [4, 4] -- the derived lam-drift (eta f^2/n)(eta lam - 4) is exact
-    (:func:`verify.deep_band.uv_drift_identity`), so lam only falls below eta*lam0 = 4 and only grows
-    above it, at every n.  L >= 3: :func:`band_ends` of the limit map (``restarts`` = 0 skips it);
-    the ends are witnesses: x_lo <= band[0] and x_hi >= band[1].
+
+def _drift_fields(L, loss):
+    from theory.deep import lambda_drift
+    if L > 4:
+        return {"lam_drift": {"value": None, "reason": "not derived here for L > 4 (symbolic cost: "
+                              "theory.deep.lambda_drift(L, loss), ~11 s at L = 5)"}}
+    D, zero = lambda_drift(L, loss)
+    s0 = loss.d1.subs(F_SYM, 1)
+    if not D.is_polynomial(sp.Symbol("x")) or any(not c.is_Rational for c in sp.Poly(D, sp.Symbol("x")).coeffs()):
+        D = sp.collect(sp.simplify(D), sp.Symbol("x"))
+    return {"lam_drift": {"first_step": f"lam_1 - lam_0 = (eta/n) * ({D}) + O(n^-2), x = eta*lam0, "
+                                        f"f0 = 1, s0 = l'(f0) = {sp.simplify(s0)}",
+                          "zero": None if zero is None else str(zero),
+                          "zero_value": None if zero is None or not getattr(zero, "is_number", False)
+                          else float(zero),
+                          "reason": None if zero is not None else "D(x) has no zero in x > 0",
+                          "loss": str(loss.expr),
+                          "exactness": "leading order in 1/n (exact coefficients), first step from the isometric "
+                                       "init A = C = n, rho = sqrt(n) f0"}}
+
+
+def band_summary(L: int, loss=None, restarts: int = 2, levels: int = 7) -> dict:
+    """The "band" and "lam_drift" fields of ``catapult thresholds deep --depth L --json`` for ``loss``
+    (a :class:`theory.loss.Loss`; default f^2/2).
+
+    The band is a statement about the n -> oo limit map, whose loss is l_inf(g) = lim l(sqrt(n) g)/n
+    (:func:`theory.deep.band_limit_loss`): defined for quadratic losses c (f - f*)^2/2 + k; for any
+    other loss the band is null with the reason (bounded slope: divergence needs eta ~ sqrt(n)).
+    L = 2: the uv map of l_inf gives lam' - lam = (eta c g^2/n)(eta c lam - 4) exactly, so the band is
+    [4/c, 4/c] (exact at every width for label 0).  L >= 3: :func:`band_ends` of the limit map
+    (``restarts`` = 0 skips it); the ends are witnesses: x_lo <= band[0] and x_hi >= band[1], printed
+    to the digits their restart spread supports.  The first-step lam-drift is that of ``loss`` itself.
 
     >>> band_summary(2)["band"], band_summary(2)["band_exactness"]
     ([4, 4], 'exact')
+    >>> from theory import Loss
+    >>> band_summary(2, Loss.parse("2*f**2"))["band"]
+    [1, 1]
+    >>> band_summary(3, Loss.parse("log(cosh(f))"), restarts=0)["band"] is None
+    True
     """
-    from theory.deep import lambda_drift
-    from .deep_band import uv_drift_identity
-    if L <= 4:
-        D, zero = lambda_drift(L)
-        out = {"lam_drift": {"first_step": f"lam_1 - lam_0 = (eta f0^2/n) * ({D}) + O(n^-2), x = eta*lam0",
-                             "zero": str(zero), "exactness": "exact at every order (lam_t for all t)" if L == 2
-                             else "first order in 1/n, first step from the isometric init"}}
-    else:
-        out = {"lam_drift": {"note": "not derived here for L > 4 (symbolic cost: theory.deep.lambda_drift(L), "
-                                     "~2 min at L = 8)"}}
+    from theory import Loss, derive_map, uv_model
+    from theory.deep import band_limit_loss
+    from theory.symbols import eta, f, lam, n
+    loss = loss if loss is not None else Loss(f ** 2 / 2, "mse")
+    out = _drift_fields(L, loss)
+    lim = band_limit_loss(loss)
+    if lim.loss is None:
+        out.update({"band": None, "band_reason": lim.reason, "band_exactness": None})
+        return out
+    out["band_limit_loss"] = {"expr": str(lim.loss.expr), "derivation": lim.derivation}
+    label_note = ("" if lim.fstar == 0 else
+                  f"; the minimiser f* = {lim.fstar} enters the width-n map as f*/sqrt(n): the band is the n -> oo "
+                  "statement (at finite n the label shifts the start by O(1/sqrt(n)))")
     if L == 2:
-        if uv_drift_identity() != 0:
-            raise AssertionError("the L = 2 lam-drift identity failed")
-        out.update({"band": [4, 4], "band_exactness": "exact",
-                    "band_note": "lam' - lam = (eta f^2/n)(eta lam - 4) exactly: divergence exactly above "
-                                 "eta*lam0 = 4 at every width"})
+        m = derive_map(uv_model(), lim.loss)
+        drift = sp.factor(m.update["lam"] - lam)
+        roots = [r for r in sp.solve(drift / (eta * f ** 2 / n), lam) if r.has(eta)]
+        if len(roots) != 1:
+            raise AssertionError(f"uv lam-drift of {lim.loss.expr} is not (eta c f^2/n)(eta c lam - 4): {drift}")
+        x = sp.simplify(roots[0] * eta)
+        xv = int(x) if x.is_integer else float(x)
+        out.update({"band": [xv, xv], "band_exact_value": str(x), "band_exactness": "exact" if lim.fstar == 0 else "exact in the n -> oo limit",
+                    "band_note": f"lam' - lam = {drift} exactly (uv map of the limit loss {lim.loss.expr}): lam "
+                                 f"falls below eta*lam0 = {x} and grows above it, at every width" + label_note})
         return out
     if restarts <= 0:
-        out.update({"band": None, "band_note": "not computed (--band-restarts 0)"})
+        out.update({"band": None, "band_reason": "not computed (--band-restarts 0)", "band_exactness": None})
         return out
-    b = band_ends(L, restarts=restarts, levels=levels)
+    b = band_ends(L, restarts=restarts, levels=levels, loss=lim.loss)
     out.update(b.to_json())
-    out["band_exactness"] = (f"measured on the n -> oo limit of the exact reduced map (float64 grids, "
-                             f"{restarts} restarts x {levels} levels; witnesses re-decided at "
+    unc_lo = max(out["band_spread"]["lo"] or 0, b.lo.drift if b.lo else 0) if b.lo else None
+    unc_hi = (max(out["band_spread"]["hi"] or 0, b.hi.drift) if b.hi else None)
+    out["band"] = [_supported(out["band"][0], unc_lo), _supported(out["band"][1], unc_hi)]
+    out["band_bounds"] = {"x_lo": f"<= {out['band'][0]} (upper bound: a witnessed divergent orbit; other restarts "
+                                  f"find lower ones, spread {unc_lo:.1g})" if b.lo else None,
+                          "x_hi": f">= {out['band'][1]} (lower bound: a witnessed convergent orbit; spread "
+                                  f"{unc_hi:.1g})" if b.hi else None}
+    out["band_exactness"] = (f"measured on the n -> oo limit of the exact reduced map of l_inf = {lim.loss.expr} "
+                             f"(float64 grids, {restarts} restarts x {levels} levels; witnesses re-decided at "
                              f"{', '.join(b.lo.precisions) if b.lo else 'no witness confirmed'})")
     out["band_note"] = (
         "x_lo = band[0]: below it every sufficiently wide network (A = C = n, f0 = 1) converges; x_hi = band[1]: "
         "above it every sufficiently wide network diverges (null: convergent phases up to the scan end); in "
-        "between the verdict at width n depends on the phase of ln n (period 2 ln|1 - x| in ln n), and "
+        "between the verdict at width n depends on the phase of ln n (period 2 ln|1 - c x| in ln n), and "
         "lim inf_n x*(n) = lim sup_n x*(n) = x_lo, x_last(n) -> x_hi.  The ends are witnesses (an orbit with "
-        "that verdict at two precisions): x_lo <= band[0], x_hi >= band[1]; the edge of the divergent set is "
-        "made of ever thinner slivers (chaotic transients), so other restarts can move the ends by band_spread")
+        "that verdict at two precisions): x_lo <= band[0], x_hi >= band[1], rounded to the decade of the restart "
+        "spread; the edge of the divergent set is made of ever thinner slivers (chaotic transients)" + label_note)
     return out
 
 
