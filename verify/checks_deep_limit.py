@@ -7,6 +7,7 @@ DB-b  derived vs literature and vs full-width GD: the first-order lam-drift D_L(
 DB-c  measured: the limit-map verdict at phase psi equals the verdict of the width-n map whose phase
       is psi (n = (x - 1)^(2(K - psi))), over a grid of (x, psi).
 DB-d  the band: L = 2 exactly [4, 4]; L >= 3 the witnessed ends of the limit map (``full``: L = 3..8).
+DB-e  the band for the loss asked: 2 f^2 gives the f^2/2 band / 4; logistic has none.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from theory.deep import lambda_drift, limit_multipliers, width_scaling
 from theory.symbols import eta
 
 from .deep_band import verdicts
-from .deep_limit import band_ends, band_limit, phase_picture
+from .deep_limit import _supported, band_ends, band_limit, phase_picture
 from .table import Row
 
 
@@ -123,10 +124,13 @@ def rows_band(full=False):
         ok = b.lo is not None and len(b.lo.precisions) >= 3 and 4 < b.lo.x
         if b.hi is not None:
             ok &= len(b.hi.precisions) >= 3 and b.lo.x < b.hi.x
-        meas = (f"x_lo <= {b.lo.x:.10f} ({'+'.join(b.lo.precisions)}; restarts {min(b.lo_all):.7f}..{max(b.lo_all):.7f})"
+        # digits: the decade of max(restart spread, last-level change and x step) -- the ends are
+        # bounds (witnesses), and other restarts find more extreme ones
+        meas = (f"x_lo <= {_supported(b.lo.x, max(max(b.lo_all) - min(b.lo_all), b.lo.uncertainty), +1)} (upper bound; "
+                f"{'+'.join(b.lo.precisions)}; {len(b.lo_all)} restart(s), resolution {b.lo.uncertainty:.1g})"
                 if b.lo else "no lo witness")
-        meas += (f"; x_hi >= {b.hi.x:.10f} ({'+'.join(b.hi.precisions)}; restarts "
-                 f"{min(b.hi_all):.6f}..{max(b.hi_all):.6f})" if b.hi else f"; x_hi open (convergent phases up to {b.x_max})")
+        meas += (f"; x_hi >= {_supported(b.hi.x, max(max(b.hi_all) - min(b.hi_all), b.hi.uncertainty), -1)} (lower bound; "
+                 f"{'+'.join(b.hi.precisions)})" if b.hi else f"; x_hi open (convergent phases up to {b.x_max})")
         out.append(Row(f"DB-d{L}", f"L={L}: band of the n -> oo limit: below x_lo every wide net converges, above x_hi "
                        "every wide net diverges, in between it depends on the phase of ln n",
                        "4 < x_lo < x_hi; witnesses hold at float64, 30 and 60 digits", meas,
@@ -136,5 +140,31 @@ def rows_band(full=False):
     return out
 
 
+def rows_losses(full=False):
+    """DB-e: the band is computed for the loss asked.  Under 2 f^2 = 4 (f^2/2), GD at eta is GD on f^2/2 at
+    4 eta, so the limit band of 2 f^2 (from its own limit map) is the f^2/2 band divided by 4; the logistic
+    loss (bounded slope) has no band."""
+    from theory import Loss
+    from theory.deep import band_limit_loss
+    from theory.loss import logistic
+    t0 = time.perf_counter()
+    ref = band_ends(3, restarts=1, levels=3, confirm=())
+    lim = band_limit_loss(Loss.parse("2*f**2"))
+    b = band_ends(3, restarts=1, levels=3, confirm=(), loss=lim.loss)
+    err = max(abs(b.lo.x * 4 / ref.lo.x - 1), abs(b.hi.x * 4 / ref.hi.x - 1))
+    out = [Row("DB-e1", "L=3: the band of 2 f^2 (its own limit map, c = 4) is the band of f^2/2 divided by 4",
+               "ratio 4 (GD at eta on c f^2/2 = GD at c eta on f^2/2)",
+               f"[{b.lo.x:.8f}, {b.hi.x:.6f}] vs [{ref.lo.x:.8f}, {ref.hi.x:.6f}]/4: rel. err {err:.1e}",
+               "rel. err < 1e-12", err < 1e-12, "measured: limit maps, float64, 1 restart x 3 levels",
+               time.perf_counter() - t0)]
+    t0 = time.perf_counter()
+    r = band_limit_loss(logistic("7/10"))
+    out.append(Row("DB-e2", "logistic p = 7/10 (bounded slope): no band of eta*lam0 (divergence needs eta ~ sqrt(n))",
+                   "band null with a reason", "null: " + (r.reason[:60] + "..." if r.reason else "NO REASON"),
+                   "loss None and reason given", r.loss is None and "bounded" in r.reason, "derived (SymPy limits)",
+                   time.perf_counter() - t0))
+    return out
+
+
 def catalogue(full=False):
-    return rows_exact(full) + rows_drift(full) + rows_phase(full) + rows_band(full)
+    return rows_exact(full) + rows_drift(full) + rows_phase(full) + rows_band(full) + rows_losses(full)

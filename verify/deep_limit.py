@@ -187,6 +187,12 @@ class Limit:
         return self.edge[1] if self.which == "lo" else self.edge[0]
 
     @property
+    def uncertainty(self):
+        """The digits this end supports: max(change over the last two levels, the last level's x step)
+        (the restart spread of :class:`BandEnds` comes on top)."""
+        return max(self.drift, self.history[-1][1] if self.history else 0.0)
+
+    @property
     def drift(self):
         """|change of the extreme x over the last two levels| (0 if fewer levels)."""
         h = [v[2] for v in self.history]
@@ -345,13 +351,22 @@ def band_ends(L: int, restarts: int = 3, levels: int = 7, x_max=None, confirm=(3
                     time.perf_counter() - t0)
 
 
-def _supported(x, unc):
-    """``x`` rounded to the decade of its uncertainty ``unc`` (never more digits than the evidence)."""
+def _supported(x, unc, side=0):
+    """``x`` rounded to the decade of its uncertainty ``unc`` (never more digits than the evidence);
+    ``side`` = +1 rounds up (for an upper bound), -1 down (a lower bound), 0 to nearest.
+
+    >>> _supported(5.150855569, 3e-7, +1), _supported(6.1026012, 9e-5, -1), _supported(4.0, 0)
+    (5.1508556, 6.1026, 4.0)
+    """
     if x is None:
         return None
     if not unc or not math.isfinite(unc) or unc <= 0:
         return x
-    return round(x, max(0, -math.floor(math.log10(unc))))
+    k = max(0, -math.floor(math.log10(unc)))
+    if side == 0:
+        return round(x, k)
+    r = (math.ceil if side > 0 else math.floor)(x * 10 ** k) / 10 ** k
+    return float(f"{r:.{k}f}")
 
 
 def _drift_fields(L, loss):
@@ -424,9 +439,9 @@ def band_summary(L: int, loss=None, restarts: int = 2, levels: int = 7) -> dict:
         return out
     b = band_ends(L, restarts=restarts, levels=levels, loss=lim.loss)
     out.update(b.to_json())
-    unc_lo = max(out["band_spread"]["lo"] or 0, b.lo.drift if b.lo else 0) if b.lo else None
-    unc_hi = (max(out["band_spread"]["hi"] or 0, b.hi.drift) if b.hi else None)
-    out["band"] = [_supported(out["band"][0], unc_lo), _supported(out["band"][1], unc_hi)]
+    unc_lo = max(out["band_spread"]["lo"] or 0, b.lo.uncertainty) if b.lo else None
+    unc_hi = max(out["band_spread"]["hi"] or 0, b.hi.uncertainty) if b.hi else None
+    out["band"] = [_supported(out["band"][0], unc_lo, +1), _supported(out["band"][1], unc_hi, -1)]
     out["band_bounds"] = {"x_lo": f"<= {out['band'][0]} (upper bound: a witnessed divergent orbit; other restarts "
                                   f"find lower ones, spread {unc_lo:.1g})" if b.lo else None,
                           "x_hi": f">= {out['band'][1]} (lower bound: a witnessed convergent orbit; spread "
