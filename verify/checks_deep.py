@@ -2,6 +2,11 @@
 
 Theory: :mod:`theory.deep` (reduced map on alpha, M_l, beta for isometric hidden layers).
 Numerics: :mod:`numerics.deep` (GD on the actual n x n matrices; isometric layers exactly orthogonal).
+
+Domain: the rows and the float64 helpers below (``reduced_codes``, ``reduced_diverges64/_mp``,
+``reduced_first_edge``, ``iso_threshold_pair``, ...) are for the squared loss f^2/2 with label 0 and say so
+in their rows; the loss-aware entry point (used by ``catapult scan deep`` for any loss) is
+:func:`reduced_threshold` with ``loss=``.
 """
 
 from __future__ import annotations
