@@ -374,6 +374,8 @@ def _float(v, floats, what):
         raise TheoryInputError(f"{what} must be finite, got {v!r}")
     if floats == "binary":
         return sp.Rational(v)
+    if floats == "float":
+        return sp.Float(v)
     q = sp.nsimplify(v)
     # nsimplify maps tiny floats to 0 (and may miss); fall back to the exact decimal of repr(v)
     return q if q.is_Rational and float(q) == v else sp.Rational(repr(v))
@@ -382,7 +384,8 @@ def _float(v, floats, what):
 def exact_value(value, what="value", symbols=None, floats="decimal", number=True):
     """A user value as exact SymPy: strings through :func:`parse_expression`, floats exactly, SymPy as given.
 
-    ``floats="decimal"`` takes 0.1 as 1/10 (``nsimplify``), ``floats="binary"`` as its exact binary value.
+    ``floats="decimal"`` takes 0.1 as 1/10 (``nsimplify``), ``floats="binary"`` as its exact binary value,
+    ``floats="float"`` keeps a SymPy Float.
     With ``number=True`` the result must be a finite real number.  Strings are never executed.
 
     >>> exact_value("sqrt(2)/2", "label")
@@ -417,3 +420,22 @@ def exact_value(value, what="value", symbols=None, floats="decimal", number=True
         if e.has(sp.oo, -sp.oo, sp.zoo, sp.nan) or e.is_real is not True:
             raise TheoryInputError(f"{what} must be a finite real number, got {value!r}")
     return e
+
+
+def exact_params(params, floats="decimal") -> dict:
+    """``{name: value}`` of loss/model parameters as ``{symbol: exact value}`` (names from :data:`theory.symbols.SYMBOLS`).
+
+    >>> exact_params({"y": "1/2", "p": 0.7})
+    {y: 1/2, p: 7/10}
+    >>> exact_params({"q": 1})
+    Traceback (most recent call last):
+    ...
+    theory.errors.TheoryInputError: unknown parameter 'q'; known: eta, f, lam, lam0, n, p, y
+    """
+    from .symbols import SYMBOLS
+    out = {}
+    for k, v in params.items():
+        if k not in SYMBOLS:
+            raise TheoryInputError(f"unknown parameter {k!r}; known: {', '.join(sorted(SYMBOLS))}")
+        out[SYMBOLS[k]] = exact_value(v, k, floats=floats)
+    return out
