@@ -110,7 +110,7 @@ def stability_multiplier(dm: DeepReducedMap, curvature) -> sp.Expr:
     if not _identity_proved(dm.L):
         raise AssertionError(f"depth {dm.L}: the reduced map's Jacobian at s = 0 is not I + u grad s^T "
                              "with grad f . u = -eta lam")
-    return 1 - eta * lam * sp.sympify(curvature)
+    return 1 - eta * lam * sp.sympify(curvature, strict=True)
 
 
 @functools.lru_cache(maxsize=None)
