@@ -37,6 +37,7 @@ import sympy as sp
 
 from .deep import DeepReducedMap, derive_deep_map
 from .loss import Loss
+from .parse import exact_value
 from .reduce import SLOPE
 from .symbols import eta, f as F, lam, lam0, n, p
 from .thresholds import numeric_zero, real_zeros
@@ -69,8 +70,9 @@ class DeepEtaCrit:
         """
         if self.value is None:
             return None
-        reps = {lam0: sp.sympify(lam0_value)}
-        reps.update({sp.Symbol(k, positive=True): sp.sympify(v) for k, v in params.items()})
+        reps = {lam0: exact_value(lam0_value, "lam0", floats="float", number=False)}
+        reps.update({sp.Symbol(k, positive=True): exact_value(v, k, floats="float", number=False)
+                     for k, v in params.items()})
         return self.value.subs(reps)
 
     def to_json(self) -> dict:
@@ -108,7 +110,7 @@ def stability_multiplier(dm: DeepReducedMap, curvature) -> sp.Expr:
     if not _identity_proved(dm.L):
         raise AssertionError(f"depth {dm.L}: the reduced map's Jacobian at s = 0 is not I + u grad s^T "
                              "with grad f . u = -eta lam")
-    return 1 - eta * lam * sp.sympify(curvature)
+    return 1 - eta * lam * sp.sympify(curvature, strict=True)
 
 
 @functools.lru_cache(maxsize=None)

@@ -81,7 +81,7 @@ class VectorModel:
         self.name = name
         self.params = tuple(params)
         self.G = Gram(self.params)
-        self.forward = sp.sympify(forward(self.G))
+        self.forward = sp.sympify(forward(self.G), strict=True)  # strict: a returned string is not parsed
 
     def __repr__(self):
         return f"VectorModel({self.name!r}, params={self.params}, f={self.forward})"

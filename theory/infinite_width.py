@@ -30,16 +30,15 @@ from dataclasses import dataclass
 
 import sympy as sp
 
+from .parse import exact_params, exact_value
 from .reduce import SLOPE, FunctionSpaceMap
-from .symbols import SYMBOLS, eta, f, lam, lam0, n
+from .symbols import eta, f, lam, lam0, n
 from .thresholds import numeric_zero, real_zeros
 
 
 def _exact(v):
-    """An exact SymPy number: ints/Rationals/strings as given, floats by their exact binary value."""
-    if isinstance(v, float):
-        return sp.Rational(v)
-    return sp.Rational(v) if isinstance(v, str) else sp.sympify(v)
+    """An exact SymPy number: ints/Rationals as given, strings parsed safely, floats by their exact binary value."""
+    return exact_value(v, floats="binary")
 
 
 @dataclass
@@ -60,7 +59,7 @@ class InfiniteWidth:
         """Iterate g numerically (mpmath) from f0; returns the list of iterates."""
         import mpmath
         reps = {eta: _exact(eta_value), lam0: _exact(lam0_value)}
-        reps.update({SYMBOLS[k]: _exact(v) for k, v in params.items()})
+        reps.update(exact_params(params, floats="binary"))
         gn = sp.lambdify(f, self.g.subs(reps), modules="mpmath")
         with mpmath.workdps(dps):
             x, out = mpmath.mpf(f0), []
@@ -73,7 +72,7 @@ class InfiniteWidth:
     def two_cycle(self, eta_value, lam0_value, **params):
         """A 2-cycle (a, b) of g at the given eta, lam0 (numeric, 30 digits), or None."""
         reps = {eta: _exact(eta_value), lam0: _exact(lam0_value)}
-        reps.update({SYMBOLS[k]: _exact(v) for k, v in params.items()})
+        reps.update(exact_params(params, floats="binary"))
         g = self.g.subs(reps)
         fps = [sp.N(fp.subs(reps), 30) for fp in self.fixed_points]
         center = fps[0] if fps else sp.Integer(0)

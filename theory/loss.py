@@ -14,10 +14,14 @@ f**2/2
 f - y
 >>> Loss.parse("log(cosh(f - 1))").d2
 -sinh(f - 1)**2/cosh(f - 1)**2 + 1
->>> Loss.parse("abs(f)")
+>>> Loss.parse("sqrt(f**2)")  # = Abs(f) for real f
 Traceback (most recent call last):
 ...
 theory.errors.TheoryInputError: loss Abs(f) is not twice differentiable (its derivatives contain Abs/sign/DiracDelta/Heaviside/Piecewise)
+>>> Loss.parse("f**2 + 0*__import__('os').system('touch pwned')")  # parsed, never executed
+Traceback (most recent call last):
+...
+theory.errors.TheoryInputError: loss expression "f**2 + 0*__import__('os').system('touch pwned')": attribute access (.system) is not allowed
 """
 
 from __future__ import annotations
@@ -28,13 +32,30 @@ import sympy as sp
 from sympy.core.function import AppliedUndef
 
 from .errors import TheoryInputError
+from .parse import FUNCTIONS, exact_value, parse_expression
 from .symbols import SYMBOLS, f, p, y
 
 #: parameter names a loss expression may use besides ``f``
 LOSS_PARAMETERS = {"y": y, "p": p}
 
+#: the SymPy function classes a loss may contain (the parser's whitelist: every numeric backend evaluates them)
+_SUPPORTED = tuple(FUNCTIONS[k] for k in FUNCTIONS if k != "sqrt")  # sqrt is a Pow
+
 _NONSMOOTH = (sp.Abs, sp.sign, sp.DiracDelta, sp.Heaviside, sp.Piecewise, sp.Max, sp.Min,
               sp.floor, sp.ceiling, sp.frac, sp.arg, sp.re, sp.im, sp.conjugate)
+
+
+def _unsupported(expr):
+    """Names of the node types in ``expr`` outside the parser's grammar (non-smooth ones are reported later)."""
+    out, walk = set(), sp.preorder_traversal(expr)
+    for node in walk:
+        if isinstance(node, _NONSMOOTH):
+            walk.skip()
+        elif not (isinstance(node, (sp.Symbol, sp.Number, sp.Add, sp.Mul, sp.Pow) + _SUPPORTED)
+                  or node in (sp.pi, sp.E)):
+            out.add(type(node).__name__)
+            walk.skip()
+    return sorted(out)
 
 
 @dataclass(frozen=True)
@@ -64,7 +85,12 @@ class Loss:
     d2: sp.Expr = field(init=False, repr=False)
 
     def __post_init__(self):
-        expr = sp.sympify(self.expr)
+        if isinstance(self.expr, str):
+            raise TheoryInputError("Loss(expr) takes a SymPy expression; parse a string with Loss.parse")
+        try:
+            expr = sp.sympify(self.expr, strict=True)  # strict: numbers and SymPy objects only, never a string
+        except (sp.SympifyError, TypeError, ValueError):
+            raise TheoryInputError(f"loss {self.expr!r} is not a SymPy expression") from None
         if not isinstance(expr, sp.Expr) or isinstance(expr, sp.Lambda):
             raise TheoryInputError(f"loss {expr} is not an expression in f")
         if expr.has(sp.I, sp.oo, -sp.oo, sp.zoo, sp.nan):
@@ -80,6 +106,11 @@ class Loss:
                 f"a loss may use f and {', '.join(sorted(LOSS_PARAMETERS))}")
         if f not in expr.free_symbols:
             raise TheoryInputError(f"loss {expr} does not depend on the output f")
+        other = _unsupported(expr)
+        if other:
+            raise TheoryInputError(
+                f"loss {expr} uses {', '.join(other)}, which the numeric backends do not evaluate; "
+                f"supported: numbers, pi, E, + - * / ** and {', '.join(FUNCTIONS)}")
         d1 = sp.diff(expr, f)
         d2 = sp.diff(d1, f)
         if any(e.has(*_NONSMOOTH) for e in (expr, d1, d2)):
@@ -105,22 +136,19 @@ class Loss:
 
     @classmethod
     def parse(cls, text: str, name: str = "") -> "Loss":
-        """Parse a loss from a string in the symbol ``f`` (and ``y``, ``p``).
+        """Parse a loss from a string in the symbol ``f`` (and ``y``, ``p``) with :mod:`theory.parse`.
+
+        The text is never executed: only numbers, f/y/p, pi, E, + - * / ** and the functions of
+        :data:`theory.parse.FUNCTIONS` are accepted, within size caps.
 
         >>> Loss.parse("(f - y)**2/2").d1
         f - y
         >>> Loss.parse("f**2 + q")
         Traceback (most recent call last):
         ...
-        theory.errors.TheoryInputError: unknown symbol(s) q in loss f**2 + q; a loss may use f and p, y
+        theory.errors.TheoryInputError: loss expression 'f**2 + q': unknown name q (allowed: f, p, y, and the constants E, pi)
         """
-        local = {"f": f, **LOSS_PARAMETERS}
-        try:
-            expr = sp.parse_expr(text, local_dict=local)
-        except Exception as exc:  # SyntaxError, TokenError, TypeError...
-            raise TheoryInputError(f"cannot parse loss expression {text!r}: {exc}") from None
-        if not isinstance(expr, sp.Expr) or isinstance(expr, sp.Lambda):
-            raise TheoryInputError(f"loss expression {text!r} is not an expression")
+        expr = parse_expression(text, {"f": f, **LOSS_PARAMETERS}, "loss expression")
         return cls(expr, name or text)
 
     def subs(self, values: dict) -> "Loss":
@@ -129,8 +157,12 @@ class Loss:
         >>> mse(label="y").subs({"y": "3/2"}).expr
         (f - 3/2)**2/2
         """
-        reps = {SYMBOLS[k] if isinstance(k, str) else k: sp.nsimplify(v) if isinstance(v, float) else sp.sympify(v)
-                for k, v in values.items()}
+        reps = {}
+        for k, v in values.items():
+            if isinstance(k, str) and k not in SYMBOLS:
+                raise TheoryInputError(f"unknown parameter {k!r}; known: {', '.join(sorted(SYMBOLS))}")
+            reps[SYMBOLS[k] if isinstance(k, str) else k] = exact_value(
+                v, f"value of {k}", symbols={"f": f, **LOSS_PARAMETERS}, number=False)
         return Loss(self.expr.subs(reps), self.name)
 
     def latex(self) -> str:
@@ -148,20 +180,15 @@ def mse(label=0) -> Loss:
     >>> mse(1).expr
     (f - 1)**2/2
     """
-    lab = y if label in ("y", y) else sp.nsimplify(label) if isinstance(label, float) else sp.sympify(label)
-    if lab.free_symbols - {y}:
+    lab = y if (isinstance(label, str) and label.strip() == "y") or (isinstance(label, sp.Basic) and label == y) else \
+        exact_value(label, "label", symbols={"y": y}, number=False)
+    if not isinstance(lab, sp.Expr) or lab.free_symbols - {y}:
         raise TheoryInputError(f"label {label!r} must be a number or the symbol y")
     return Loss((f - lab) ** 2 / 2, "mse")
 
 
 def _exact(v, what):
-    try:
-        e = sp.nsimplify(v) if isinstance(v, float) else sp.sympify(v)
-    except (sp.SympifyError, TypeError):
-        raise TheoryInputError(f"{what} must be a number, got {v!r}") from None
-    if not e.is_number or not e.is_real:
-        raise TheoryInputError(f"{what} must be a real number, got {v!r}")
-    return e
+    return exact_value(v, what)  # strings parsed safely; a finite real number
 
 
 def logistic(p="p") -> Loss:
@@ -179,7 +206,7 @@ def logistic(p="p") -> Loss:
     ...
     theory.errors.TheoryInputError: p must be in (0, 1] (p = 1: separable data), got 0
     """
-    pv = p if p in ("p",) else _exact(p, "p")
+    pv = "p" if isinstance(p, str) and p.strip() == "p" else _exact(p, "p")
     if pv != "p" and not (0 < pv <= 1):
         raise TheoryInputError(f"p must be in (0, 1] (p = 1: separable data), got {p}")
     P = globals()["p"] if pv == "p" else pv

@@ -35,6 +35,7 @@ import sympy as sp
 from .errors import TheoryInputError
 from .gram import VectorModel
 from .loss import Loss, mse
+from .parse import exact_value
 from .reduce import LATEX_NAMES
 from .symbols import eta, f, n, y
 
@@ -61,7 +62,7 @@ def data_matrix(m, d, X=None) -> sp.Matrix:
     if any(isinstance(v, float) and not math.isfinite(v) for row in X for v in row):
         raise TheoryInputError("data contain nan or inf")
     # floats are taken at their exact binary value, as numerics takes its float64 data
-    M = sp.Matrix([[sp.Rational(v) if isinstance(v, float) else sp.sympify(v) for v in row] for row in X])
+    M = sp.Matrix([[exact_value(v, "data entry", floats="binary", number=False) for v in row] for row in X])
     if M.shape != (m, d):
         raise TheoryInputError(f"data must have shape ({m}, {d}), got {M.shape}")
     if any(not v.is_finite for v in M):
@@ -187,7 +188,7 @@ def derive_sample_map(m: int, d: int, loss: Loss | None = None, X=None, Y=None, 
     import math
     if any(isinstance(v, float) and not math.isfinite(v) for v in Y):
         raise TheoryInputError("labels contain nan or inf")
-    Y = [sp.Rational(v) if isinstance(v, float) else sp.sympify(v) for v in Y]
+    Y = [exact_value(v, "label", floats="binary", number=False) for v in Y]
     if len(Y) != m:
         raise TheoryInputError(f"need {m} labels, got {len(Y)}")
     model = sample_model(d)

@@ -1,8 +1,9 @@
 """The shared SymPy symbols of the derivation engine, with their assumptions.
 
 All expressions that :mod:`theory` reports are written in these symbols, so a
-string produced by ``str(expr)`` parses back with :func:`sympy.sympify` given
-:data:`SYMBOLS` as ``locals``.
+string produced by ``str(expr)`` parses back with
+:func:`theory.parse.parse_expression` given :data:`SYMBOLS` (never with ``sympify``
+on user text: that evaluates it as Python).
 
 Examples
 ========
@@ -23,5 +24,5 @@ n = sp.Symbol("n", positive=True)      #: width
 y = sp.Symbol("y", real=True)          #: regression label
 p = sp.Symbol("p", positive=True)      #: fraction of points on the positive side (logistic)
 
-#: name -> symbol, for ``sympify(..., locals=SYMBOLS)``
+#: name -> symbol, for ``theory.parse.parse_expression(text, SYMBOLS)``
 SYMBOLS = {s.name: s for s in (f, lam, lam0, eta, n, y, p)}

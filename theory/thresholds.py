@@ -35,8 +35,9 @@ import sympy as sp
 
 from .gram import VectorModel
 from .loss import Loss
+from .parse import exact_params, exact_value
 from .reduce import LATEX_NAMES, SLOPE, FunctionSpaceMap, derive_map
-from .symbols import SYMBOLS, eta, f, lam, lam0, n, p
+from .symbols import eta, f, lam, lam0, n, p
 
 LEADING = "leading order in 1/n"
 
@@ -81,8 +82,8 @@ class Thresholds:
         >>> derive_thresholds(uv_model(), mse()).values(2)
         {'eta_crit': 1.0, 'eta_max': 2.0}
         """
-        reps = {lam0: sp.nsimplify(lam0_value)}
-        reps.update({SYMBOLS[k]: sp.nsimplify(v) for k, v in params.items()})
+        reps = {lam0: exact_value(lam0_value, "lam0")}
+        reps.update(exact_params(params))
         out = {}
         for t in (self.eta_crit, self.eta_max):
             if t.value is None:
@@ -310,9 +311,8 @@ def first_step_onset(fmap: FunctionSpaceMap, f0, lam0_value, n_value, **params):
     >>> first_step_onset(m, 1, 2, 100)  # root of eta**2/100 - 2*eta + 2 = 0
     100 - 70*sqrt(2)
     """
-    reps = {SYMBOLS[k]: sp.nsimplify(v) if isinstance(v, float) else sp.sympify(v) for k, v in params.items()}
-    f0, lam0_value, n_value = (sp.nsimplify(v) if isinstance(v, float) else sp.sympify(v)
-                               for v in (f0, lam0_value, n_value))
+    reps = exact_params(params)
+    f0, lam0_value, n_value = (exact_value(v, what) for v, what in ((f0, "f0"), (lam0_value, "lam0"), (n_value, "n")))
     loss = fmap.loss.expr.subs(reps)
     f1 = fmap.update["f"].subs(reps).subs({f: f0, lam: lam0_value, n: n_value})
     gap = sp.expand(loss.subs(f, f1) - loss.subs(f, f0))

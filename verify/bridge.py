@@ -28,6 +28,7 @@ import sympy as sp
 
 from numerics.losses import NumericLoss
 from theory.loss import Loss
+from theory.parse import exact_params
 from theory.symbols import SYMBOLS, f
 
 
@@ -87,7 +88,7 @@ def numeric_loss(loss: Loss, **values) -> NumericLoss:
     >>> L.bind(None)[1](3.0)
     2.0
     """
-    reps = {SYMBOLS[k]: sp.nsimplify(v) if isinstance(v, float) else sp.sympify(v) for k, v in values.items()}
+    reps = exact_params(values)  # strings parsed safely (theory.parse), floats as their short decimal
     value_expr, slope_expr = loss.expr.subs(reps), loss.d1.subs(reps)
     missing = (value_expr.free_symbols | slope_expr.free_symbols) - {f}
     if missing:

@@ -172,7 +172,7 @@ def _sample_data(args, numeric):
 
 def _sample_loss(args):
     from theory import Loss, mse
-    return Loss.parse(args.loss_expr) if args.loss_expr else mse("y")
+    return Loss.parse(args.loss_expr) if args.loss_expr is not None else mse("y")
 
 
 def _data(args):
@@ -201,10 +201,8 @@ def _data(args):
         raise UsageError("--loss logistic needs --p P, --separable, --z/--r or --data")
     if args.p == "p":
         return "p"
-    try:
-        pv = sp.Rational(args.p)
-    except (TypeError, ValueError):
-        raise UsageError(f"--p must be a number in (0, 1), got {args.p!r}") from None
+    from theory.parse import parse_number
+    pv = parse_number(args.p, "--p")  # decimal or a/b, exact; never executed
     if not 0 < pv < 1:
         raise UsageError(f"--p must be in (0, 1) (use --separable for separable data), got {args.p}")
     return DegenerateData.equal(pv)
@@ -218,7 +216,7 @@ def _loss(args):
         return logistic("p")
     if data is not None:
         return data.loss()
-    if args.loss_expr:
+    if args.loss_expr is not None:  # "" is an error, not mse
         loss = Loss.parse(args.loss_expr)
         if args.label is not None:
             loss = loss.subs({"y": _label_value(args.label)}) if loss.expr.has(sp.Symbol("y", real=True)) else loss
@@ -227,10 +225,8 @@ def _loss(args):
 
 
 def _label_value(text):
-    try:
-        return sp.Rational(text)
-    except (TypeError, ValueError):
-        raise UsageError(f"--label must be a number or 'y', got {text!r}") from None
+    from theory.parse import parse_number
+    return parse_number(text, "--label")  # decimal or a/b, exact; never executed
 
 
 def _model(name):

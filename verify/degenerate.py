@@ -29,11 +29,21 @@ import sympy as sp
 from numerics.losses import DataLoss
 from numerics.models import UVDataModel
 from theory.loss import Loss, degenerate_logistic, logistic
+from theory.parse import parse_number
 
 from .bridge import numeric_loss
 
 #: the per-sample logistic loss, written in the output f and the label y
 PER_SAMPLE = Loss.parse("log(1 + exp(-y*f))", "logistic")
+
+
+def _fraction(v, what):
+    """An exact Fraction from a number or a decimal/fraction string (theory.parse.parse_number: 1/0, inf, 1e400
+    and non-numbers are a TheoryInputError, a ValueError)."""
+    if isinstance(v, Fraction):
+        return v
+    q = parse_number(v if isinstance(v, str) else str(v), what)
+    return Fraction(int(q.p), int(q.q))
 
 
 @dataclass
@@ -50,12 +60,12 @@ class DegenerateData:
             raise ValueError(f"z and r must have the same length, got {len(self.z)} and {len(self.r)}")
         zs, rs = [], []
         for v in self.z:
-            q = Fraction(str(v))
+            q = _fraction(v, "z_i")
             if q not in (1, -1):
                 raise ValueError(f"every z_i must be +1 or -1, got {v}")
             zs.append(int(q))
         for v in self.r:
-            q = Fraction(str(v))
+            q = _fraction(v, "r_i")
             if not q > 0:
                 raise ValueError(f"every r_i must be > 0, got {v}")
             rs.append(q)
@@ -68,7 +78,7 @@ class DegenerateData:
         >>> DegenerateData.equal("1/3").z
         [1, -1, -1]
         """
-        q = Fraction(str(p)).limit_denominator(max_denominator)
+        q = _fraction(p, "p").limit_denominator(max_denominator)
         if not 0 < q <= 1:
             raise ValueError(f"p must be in (0, 1] (1 = separable), got {p}")
         return cls([1] * q.numerator + [-1] * (q.denominator - q.numerator), [1] * q.denominator)
