@@ -423,7 +423,7 @@ def stability_threshold(model, loss, *, rtol=1e-6, dps=50, steps=None, grid=None
     2. Start: the warm-up end plus a Gaussian perturbation of relative size ``rel_perturbation``
        (default min(1e-8, rtol/100): small enough that the nonlinear terms shift the threshold far less
        than ``rtol``, large enough to dominate the warm-up's residual).
-    3. Predicate at eta: :func:`perturbation_grows` over ``steps`` steps (default 16 when the loss is a
+    3. Predicate at eta: :func:`perturbation_grows` over ``steps`` steps (default 4 when the loss is a
        function of one output -- the gradient is then one Hessian mode -- else 400, so slower modes decay);
        bracket from a float64 geometric grid, bisection up the precision ladder.
 
@@ -457,7 +457,7 @@ def stability_threshold(model, loss, *, rtol=1e-6, dps=50, steps=None, grid=None
     if w is None:
         return NotMeasured(name, why + ("" if ol is not None else
                                         " (the loss may have no minimiser (l' never 0), or a degenerate one)"))
-    T = int(steps) if steps is not None else (16 if ol is not None else 400)
+    T = int(steps) if steps is not None else (4 if ol is not None else 400)
     if T < 2:
         raise NumericsInputError(f"the stability horizon needs at least 2 steps, got {T}")
     start = _Start(model, _perturbed_start(w, rel_perturbation))
