@@ -55,7 +55,7 @@ CRITERIA = {
     "stability_threshold": ("linear stability threshold",
                             "the eta at which a small perturbation of the minimum reached by GD at a small step "
                             "grows instead of decaying: |grad L| after T steps exceeds its value two steps "
-                            "earlier (or the run diverges)"),
+                            "earlier, or exceeds twice its initial value (or the run diverges)"),
     "divergence_onset_at_width": ("divergence onset at width n",
                                   "first divergent eta on the scan grid, bisected; criterion: |f|/sqrt(n) or "
                                   "lam/lam0 past the escape bound, or non-finite, within the horizon"),
@@ -393,9 +393,15 @@ class _Start:
         return self.model.evaluate(theta, B, bound)
 
 
-def perturbation_grows(model, loss, start, eta, B, T) -> bool:
-    """GD at ``eta`` for ``T`` steps from ``start`` (a :class:`_Start` next to a minimum): True when
-    |grad L|_T > |grad L|_(T-2) (the perturbation grows) or the run blows up."""
+def perturbation_grows(model, loss, start, eta, B, T, factor=2) -> bool:
+    """GD at ``eta`` for up to ``T`` steps from ``start`` (a :class:`_Start` next to a minimum): True when
+    |grad L| exceeds ``factor`` x its initial value at some step (clear growth; the run stops there, before
+    the perturbation can saturate and a catapult can carry GD to another, stable minimum), or when
+    |grad L|_T > |grad L|_(T-2) (slow growth just above the threshold), or when the run blows up.
+
+    To linear order around the minimum every Hessian mode of the gradient is multiplied by 1 - eta h_i per
+    step, so below the threshold (all |1 - eta h_i| < 1) |grad L| never increases.
+    """
     g = []
     with B.context():
         bound = loss.bind(B)
@@ -410,6 +416,8 @@ def perturbation_grows(model, loss, start, eta, B, T) -> bool:
             if not mpmath.isfinite(gn):
                 return True
             g.append(gn)
+            if gn > factor * factor * g[0]:  # squared norms
+                return True
             if t < T:
                 theta = [B.lincomb(th, eta_b * c, gv) for th, (c, gv) in zip(theta, ev.moves)]
     return g[-1] > g[-3]

@@ -275,3 +275,21 @@ def test_output_loss_of_data_on_a_line_matches_the_per_sample_mean():
     F = 0.75
     assert value(F) == pytest.approx(((F - 1) ** 2 + (-F + 1) ** 2 + F**2) / 6, rel=1e-15)
     assert slope(F) == pytest.approx(((F - 1) + (-1) * (-F + 1) + F) / 3, rel=1e-15)
+
+
+def test_stability_threshold_of_several_samples_is_two_over_the_top_ntk_eigenvalue_at_the_minimum():
+    # m = 3 samples in d = 2, squared loss: the parameter Hessian at a minimum is J^T J / m, whose top eigenvalue
+    # is that of the NTK matrix Theta* = J J^T / m (measured independently by model.observe + numpy).  Several
+    # modes: a perturbation just above the threshold grows, saturates and catapults to a flatter minimum within
+    # the horizon, so growth must be caught before that (a verdict on the end state alone gave eta lam_1 = 4).
+    import numpy as np
+    from numerics.search import _Start, warm_minimum
+    from verify.checks_samples import problem
+    X, Y = np.array([[1.0, 0.5], [0.25, -1.0], [0.5, 0.75]]), np.zeros(3)
+    model, L = problem(X, Y, 64, 0)
+    est = stability_threshold(model, L, rtol=1e-6, dps=30)
+    w, _ = warm_minimum(model, L)
+    B = get_backend("float64")
+    lam_1 = max(np.linalg.eigvalsh(np.array(model.observe(_Start(model, w.theta).init(B), B)["ntk"], float)))
+    assert abs(float(est.eta) * lam_1 - 2) <= 4e-6
+    assert est.extra["h_star"] is None  # not a loss of one output: lam* l''(f*) is not defined
