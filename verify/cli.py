@@ -470,7 +470,7 @@ def cmd_run(args, out):
               f"{args.dps} and {2 * args.dps} digits agree: {'agreed_dps' in ev}]", file=out)
         print(f"  {r.reason}", file=out)
         for k in ("eta", "lam0", "eta_lam0", "lam_final", "eta_lam_final", "sharpness_final", "loss0", "loss_peak",
-                  "loss_peak_ratio", "peak_step", "steps", "ntk_eigs_initial", "ntk_eigs_final", "eta_times_eigs_initial",
+                  "loss_peak_ratio", "peak_step", "loss_rises", "steps", "ntk_eigs_initial", "ntk_eigs_final", "eta_times_eigs_initial",
                   "mode_growth"):
             if k not in ev:
                 continue
