@@ -5,7 +5,11 @@ Criteria (applied to a :class:`numerics.gd.Trajectory`; nothing derived is used)
 * ``divergent``    -- the run hit inf/nan, or ran away (|f|/sqrt(n) or lam/lam0
   beyond the run's bounds).
 * ``lazy``         -- converged (parameter-gradient norm below ``gtol``) and the
-  loss never rose above its initial value: the linearised dynamics held.
+  loss never rose above its initial value.  Whether it also fell at *every* step is a separate
+  measured statement: every step-to-step change is compared at the run's full precision
+  (evidence ``loss_rises``: rises above the rounding level 10^(3 - dps); the reason says
+  "decreased monotonically" only when there are none).  Near the logistic loss's threshold the loss
+  can rise and fall step by step and still stay below its initial value.
 * ``catapult``     -- converged after the loss rose above its initial value
   (the defining signature: loss up, curvature down, then convergence).
 * ``undetermined`` -- the step budget ran out first, or a certified run lost
@@ -63,15 +67,72 @@ class PhaseResult:
         return {"phase": self.phase.value, "reason": self.reason, **ev, "exactness": "measured"}
 
 
-def classify(tr: Trajectory) -> PhaseResult:
-    """Classify a finished trajectory (see the module docstring for the criteria)."""
+def _new_rise_log(dps):
+    return {"prev": None, "tol": mpmath.mpf(10) ** (3 - int(dps)), "steps": [], "count": 0, "rounding": 0,
+            "max_ratio": mpmath.mpf(1)}
+
+
+def _log_step(log, t, L):
+    """Compare the loss at step t with the previous one (exact comparison of the backend's values)."""
+    prev, log["prev"] = log["prev"], L
+    if prev is None or not (L > prev):
+        return
+    if L > prev * (1 + log["tol"]):
+        log["count"] += 1
+        if len(log["steps"]) < 10:
+            log["steps"].append(t)
+        log["max_ratio"] = max(log["max_ratio"], L / prev if prev > 0 else mpmath.inf)
+    else:
+        log["rounding"] += 1
+
+
+def loss_rises(losses, dps) -> dict:
+    """Step-to-step rises of a loss sequence: ``count`` above relative 10^(3 - dps), their first ``steps``
+    (up to 10), the largest ratio, and the number of ``rounding``-level rises.
+
+    >>> r = loss_rises([4, 3, 3.5, 2, 2.5, 1], 15)
+    >>> r["count"], r["steps"], float(r["max_ratio"])
+    (2, [2, 4], 1.25)
+    >>> loss_rises([3, 2, 1], 15)["count"]
+    0
+    """
+    log = _new_rise_log(dps)
+    for t, L in enumerate(losses):
+        _log_step(log, t, mpmath.mpf(L))
+    return {k: log[k] for k in ("count", "steps", "rounding", "max_ratio")}
+
+
+def _monotone_text(rises, dps):
+    if rises is None:
+        return "loss never rose above its initial value (step-to-step changes not checked)"
+    if rises["count"]:
+        steps = ", ".join(map(str, rises["steps"])) + (", ..." if rises["count"] > len(rises["steps"]) else "")
+        return (f"loss rose at {rises['count']} steps (at steps {steps}; largest step-to-step rise "
+                f"x{mpmath.nstr(rises['max_ratio'], 6)}) but never above its initial value")
+    if rises["rounding"]:
+        return (f"loss decreased at every step up to rounding ({rises['rounding']} rises below relative "
+                f"1e{3 - int(dps)}; every step checked at {dps} digits)")
+    return f"loss decreased monotonically (every step checked at {dps} digits)"
+
+
+def classify(tr: Trajectory, rises: dict | None = None) -> PhaseResult:
+    """Classify a finished trajectory (see the module docstring for the criteria).
+
+    ``rises`` is the step-to-step record of :func:`loss_rises` (taken from ``tr.loss`` when the trajectory
+    was recorded in full; :func:`classify_run` logs it during the run).
+    """
     loss0 = tr.loss[0]
+    if rises is None and len(tr.loss) == tr.steps + 1:
+        rises = loss_rises(tr.loss, tr.dps)
     ev = {"lam0": tr.lam0, "lam_final": tr.lam[-1], "lam_ratio": tr.lam[-1] / tr.lam0,
           "eta": tr.eta, "eta_lam0": tr.eta_lam0, "eta_lam_final": tr.eta * tr.lam[-1],
           "loss0": loss0, "loss_peak": tr.loss_peak, "peak_step": tr.peak_step,
           "loss_peak_ratio": tr.loss_peak / loss0 if loss0 != 0 else mpmath.inf,
           "loss_final": tr.loss[-1], "steps": tr.steps, "stop": tr.stop,
           "width": tr.width, "seed": tr.seed, "backend": tr.backend, "dps": tr.dps}
+    if rises is not None:
+        ev.update({"loss_rises": rises["count"], "loss_rise_steps": rises["steps"],
+                   "loss_rise_max_ratio": rises["max_ratio"], "loss_rises_rounding": rises["rounding"]})
     if tr.backend == "arb-certified":
         ev["max_rel_radius"] = tr.max_rel_radius
     if tr.stop in ("nonfinite", "runaway"):
@@ -81,18 +142,34 @@ def classify(tr: Trajectory) -> PhaseResult:
         if tr.loss_peak > loss0:
             return PhaseResult(Phase.CATAPULT, f"loss rose x{mpmath.nstr(ev['loss_peak_ratio'], 4)} "
                                f"(peak at step {tr.peak_step}), then converged at step {tr.steps}", ev, tr)
-        return PhaseResult(Phase.LAZY, f"loss decreased monotonically, converged at step {tr.steps}", ev, tr)
+        return PhaseResult(Phase.LAZY, f"{_monotone_text(rises, tr.dps)}, converged at step {tr.steps}", ev, tr)
     if tr.stop == "precision":
         return PhaseResult(Phase.UNDETERMINED, f"certified balls lost their precision at step {tr.steps}", ev, tr)
     return PhaseResult(Phase.UNDETERMINED, f"no convergence within {tr.steps} steps "
                        f"(gradient norm {mpmath.nstr(tr.grad_norm or 0, 3)})", ev, tr)
 
 
-def classify_run(model, loss, *, eta=None, eta_lam0=None, steps=5000, backend=None, **kw) -> PhaseResult:
-    """Run GD (without keeping the whole trajectory) and classify it."""
-    tr = run_gd(model, loss, eta=eta, eta_lam0=eta_lam0, steps=steps,
-                backend=backend or get_backend("arb", 50), record=False, **kw)
-    return classify(tr)
+def classify_run(model, loss, *, eta=None, eta_lam0=None, steps=5000, backend=None, until=None,
+                 **kw) -> PhaseResult:
+    """Run GD (without keeping the whole trajectory, but comparing every step's loss with the previous
+    one at full precision) and classify it."""
+    B = backend or get_backend("arb", 50)
+    log = _new_rise_log(B.dps)
+
+    def watch_loss(t, L, L0):
+        if log["prev"] is None:
+            _log_step(log, 0, L0)
+        _log_step(log, t, L)
+        return until(t, L, L0) if until is not None else False
+
+    tr = run_gd(model, loss, eta=eta, eta_lam0=eta_lam0, steps=steps, backend=B, record=False,
+                until=watch_loss, **kw)
+    # run_gd stops on convergence / divergence before calling ``until``: compare the last recorded step too
+    if log["prev"] is None:
+        _log_step(log, 0, tr.loss[0])
+    if tr.steps > 0 and len(tr.t) > 1 and log["prev"] is not tr.loss[-1]:
+        _log_step(log, tr.steps, tr.loss[-1])
+    return classify(tr, {k: log[k] for k in ("count", "steps", "rounding", "max_ratio")})
 
 
 def agreed_phase(model, loss, *, eta=None, eta_lam0=None, steps=5000, dps=50, pair=None, **kw) -> PhaseResult:

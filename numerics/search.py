@@ -1,13 +1,21 @@
-"""Locate phase thresholds in eta by bisection, escalating precision until two agree.
+"""Measured thresholds in eta, each under the name of its criterion (bisection, two precisions agree).
 
-Two finite-horizon predicates of a parameter-GD run (``x = eta * lam0``,
-lam0 the measured initial NTK):
+Three different measured quantities -- they coincide for some losses and not for others, so each carries
+its own name (``CRITERIA``), never a derived one's:
 
-* ``rises(x)``    -- the loss increases from one step to the next within ``steps`` steps
-  (before convergence): the onset of the catapult -- in the linearised (lazy) dynamics every
-  residual mode contracts, so the loss can only fall.  Its threshold is the numerical eta_crit.
-* ``diverges(x)`` -- the run hits inf/nan or runs away within ``steps`` steps.
-  Its threshold is the numerical eta_max.
+* ``loss_rise_onset`` ("loss-rise onset", predicate :func:`rises`) -- from the cold init the loss
+  increases from one step to the next within ``steps`` steps.  In the linearised (lazy) dynamics every
+  residual mode contracts, so the loss can only fall; but a nonlinear first step can raise it below the
+  linear-stability threshold (e.g. the logistic loss, whose minimiser f* != 0 is far from f0).
+* ``stability_threshold`` ("linear stability threshold", :func:`stability_threshold`) -- the step at
+  which the minimum GD reaches (warm-up at a small step) becomes linearly unstable: a small perturbation
+  of it grows instead of decaying.  This is where the derived eta_crit = 2/(lam* l''(f*)) makes its
+  claim; it is reported in units of 1/lam0 and of 1/(lam* l''(f*)) (measured at the minimum).
+* ``divergence_onset_at_width`` ("divergence onset at width n", predicate :func:`diverges`) -- the run
+  hits inf/nan or runs away (|f|/sqrt(n) or lam/lam0 past the escape bounds of
+  :func:`numerics.gd.run_gd`) within ``steps`` steps.  For squared loss it estimates the derived
+  width-independent eta_max; for losses with a bounded slope (logistic) there is no such eta_max and the
+  divergence onset grows with n.
 
 :func:`locate` bisects a bracket at the cheapest precision of a ladder
 (float64, then ``dps``, 2*``dps``, 4*``dps`` digits), then re-evaluates both
@@ -20,10 +28,13 @@ Examples
 >>> from numerics.models import UVModel
 >>> from numerics.losses import squared
 >>> s = scan(UVModel(64, seed=0), squared(), rtol=1e-6, dps=30)
->>> 1.99 < s.eta_crit.eta_lam0 < 2.1 and 3.9 < s.eta_max.eta_lam0 < 4.1
+>>> 1.99 < s.loss_rise_onset.eta_lam0 < 2.1 and 3.9 < s.divergence_onset_at_width.eta_lam0 < 4.1
 True
->>> s.eta_crit.precisions
-['float64', 'arb30']
+>>> st = s.stability_threshold     # squared loss: l'' = 1, so eta * lam* = 2 at the threshold
+>>> abs(st.extra["eta_h_star"] - 2) < 1e-5, st.precisions
+(True, ['float64', 'arb30'])
+>>> s.loss_rise_onset.criterion
+'loss-rise onset'
 """
 
 from __future__ import annotations
@@ -31,10 +42,26 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import mpmath
+import numpy as np
 
-from .backends import get_backend
+from .backends import get_backend, matrix
 from .errors import NumericsInputError
 from .gd import run_gd
+
+CRITERIA = {
+    "loss_rise_onset": ("loss-rise onset",
+                        "the first eta at which the loss, from the cold init, increases from one step to the next "
+                        "(above the rounding level) within the horizon, or the run diverges"),
+    "stability_threshold": ("linear stability threshold",
+                            "the eta at which a small perturbation of the minimum reached by GD at a small step "
+                            "grows instead of decaying: |grad L| after T steps exceeds its value two steps "
+                            "earlier, or exceeds twice its initial value (or the run diverges)"),
+    "divergence_onset_at_width": ("divergence onset at width n",
+                                  "first divergent eta on the scan grid, bisected; criterion: |f|/sqrt(n) or "
+                                  "lam/lam0 past the escape bound, or non-finite, within the horizon"),
+}
+#: old names, accepted by :func:`locate` for callers not yet renamed (they measured these criteria)
+ALIASES = {"eta_crit": "loss_rise_onset", "eta_max": "divergence_onset_at_width"}
 
 
 def _ladder(dps):
@@ -70,12 +97,15 @@ def diverges(model, loss, x, backend, steps=2000) -> bool:
     return tr.stop in ("runaway", "nonfinite")
 
 
-PREDICATES = {"eta_crit": rises, "eta_max": diverges}
+PREDICATES = {"loss_rise_onset": rises, "divergence_onset_at_width": diverges}
 
 
 @dataclass
 class ThresholdEstimate:
-    """A measured threshold: bracket ``[lo, hi]`` in units of eta*lam0, and eta itself."""
+    """A measured threshold: bracket ``[lo, hi]`` in units of eta*lam0, and eta itself.
+
+    ``name`` is the criterion's key in ``CRITERIA``; ``extra`` holds criterion-specific evidence.
+    """
 
     name: str
     lo: mpmath.mpf
@@ -88,6 +118,12 @@ class ThresholdEstimate:
     width: int
     seed: int | None
     escalations: int = 0
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def criterion(self):
+        """The criterion's printed name, e.g. 'loss-rise onset'."""
+        return CRITERIA[self.name][0]
 
     @property
     def eta_lam0(self):
@@ -98,14 +134,37 @@ class ThresholdEstimate:
         return self.eta_lam0 / self.lam0
 
     def __repr__(self):
-        return (f"{self.name}: eta*lam0 in [{mpmath.nstr(self.lo, 12)}, {mpmath.nstr(self.hi, 12)}] "
+        return (f"{self.criterion}: eta*lam0 in [{mpmath.nstr(self.lo, 12)}, {mpmath.nstr(self.hi, 12)}] "
                 f"(n={self.width}, seed={self.seed}, agreed at {'+'.join(self.precisions)}, "
                 f"{self.evaluations} runs, horizon {self.steps} steps) [measured]")
 
     def to_json(self) -> dict:
-        return {"eta": float(self.eta), "eta_lam0": float(self.eta_lam0), "bracket": [float(self.lo), float(self.hi)],
+        return {"criterion": self.criterion, "definition": CRITERIA[self.name][1],
+                "eta": float(self.eta), "eta_lam0": float(self.eta_lam0), "bracket": [float(self.lo), float(self.hi)],
                 "precisions": self.precisions, "evaluations": self.evaluations, "rtol": self.rtol,
-                "steps": self.steps, "escalations": self.escalations, "exactness": "measured"}
+                "steps": self.steps, "escalations": self.escalations, "exactness": "measured",
+                **{k: (float(v) if isinstance(v, (mpmath.mpf, float)) else v) for k, v in self.extra.items()}}
+
+
+@dataclass
+class NotMeasured:
+    """A threshold that was not measured, and why (the criterion's name is kept)."""
+
+    name: str
+    reason: str
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def criterion(self):
+        return CRITERIA[self.name][0]
+
+    def __repr__(self):
+        return f"{self.criterion}: not measured -- {self.reason}"
+
+    def to_json(self) -> dict:
+        return {"criterion": self.criterion, "definition": CRITERIA[self.name][1], "eta": None, "eta_lam0": None,
+                "reason": self.reason, "exactness": "measured",
+                **{k: (float(v) if isinstance(v, (mpmath.mpf, float)) else v) for k, v in self.extra.items()}}
 
 
 def _straddle(p, lo, hi, name, B, given, factor=2 ** 0.25, tries=8):
@@ -134,16 +193,15 @@ def _bisect(pred, lo, hi, rtol):
     return lo, hi, evals
 
 
-def locate(name, model, loss, lo, hi, *, rtol=1e-6, dps=50, steps=2000) -> ThresholdEstimate:
-    """Bisect the predicate ``name`` ('eta_crit' | 'eta_max') on ``[lo, hi]`` (units of eta*lam0).
+def _cold_lam0(model, loss, B):
+    with B.context():
+        return run_gd(model, loss, eta_lam0=1, steps=0, backend=B).lam0
 
-    Requires the predicate False at ``lo`` and True at ``hi`` (checked at the first rung).
-    """
-    if name not in PREDICATES:
-        raise NumericsInputError(f"unknown threshold {name!r}")
+
+def _ladder_bisect(name, pred, model, loss, lo, hi, rtol, dps, steps, extra=None) -> ThresholdEstimate:
+    """Bisect ``pred(x, B)`` on [lo, hi] (units of eta*lam0) up the precision ladder until two rungs agree."""
     if not (0 < rtol < 1):
         raise NumericsInputError(f"rtol must be in (0, 1), got {rtol}")
-    pred = PREDICATES[name]
     ladder = _ladder(dps)
     with mpmath.workdps(max(30, 4 * dps)):
         lo0, hi0 = mpmath.mpf(lo), mpmath.mpf(hi)
@@ -152,18 +210,300 @@ def locate(name, model, loss, lo, hi, *, rtol=1e-6, dps=50, steps=2000) -> Thres
         B, C = ladder[rung], ladder[rung + 1]
         # the caller's bracket must straddle at the first rung; after an escalation the threshold may sit
         # on a bracket end (its verdict then depends on rounding), so the bracket may widen a little
-        lo0, hi0 = _straddle(lambda x: pred(model, loss, x, B, steps), lo0, hi0, name, B, (lo, hi),
-                             tries=0 if rung == 0 else 2)
-        a, b, k = _bisect(lambda x: pred(model, loss, x, B, steps), lo0, hi0, rtol)
+        lo0, hi0 = _straddle(lambda x: pred(x, B), lo0, hi0, name, B, (lo, hi), tries=0 if rung == 0 else 2)
+        a, b, k = _bisect(lambda x: pred(x, B), lo0, hi0, rtol)
         evals += k + 2
-        ok = (not pred(model, loss, a, C, steps)) and pred(model, loss, b, C, steps)
+        ok = (not pred(a, C)) and pred(b, C)
         evals += 2
         if ok:
-            with C.context():
-                lam0 = run_gd(model, loss, eta_lam0=1, steps=0, backend=C).lam0
-            return ThresholdEstimate(name, a, b, lam0, [_tag(B), _tag(C)], evals, rtol, steps,
-                                     model.width, model.seed, rung)
+            return ThresholdEstimate(name, a, b, _cold_lam0(model, loss, C), [_tag(B), _tag(C)], evals, rtol,
+                                     steps, model.width, model.seed, rung, dict(extra or {}))
     raise RuntimeError(f"{name}: precisions never agreed up to {_tag(ladder[-1])}")
+
+
+def locate(name, model, loss, lo, hi, *, rtol=1e-6, dps=50, steps=2000) -> ThresholdEstimate:
+    """Bisect the predicate ``name`` ('loss_rise_onset' | 'divergence_onset_at_width') on ``[lo, hi]``
+    (units of eta*lam0).  The old names 'eta_crit', 'eta_max' are accepted (``ALIASES``).
+
+    Requires the predicate False at ``lo`` and True at ``hi`` (checked at the first rung).
+
+    >>> from numerics.models import UVModel
+    >>> from numerics.losses import squared
+    >>> e = locate("divergence_onset_at_width", UVModel(64, 0), squared(), 3.5, 4.5, rtol=1e-4, dps=20)
+    >>> e.criterion, e.lo <= 4 <= e.hi * (1 + 1e-12)
+    ('divergence onset at width n', True)
+    """
+    name = ALIASES.get(name, name)
+    if name not in PREDICATES:
+        raise NumericsInputError(f"unknown threshold {name!r}; known: {', '.join(sorted(PREDICATES))}")
+    pred = PREDICATES[name]
+    return _ladder_bisect(name, lambda x, B: pred(model, loss, x, B, steps), model, loss, lo, hi, rtol, dps, steps)
+
+
+# ---------------------------------------------------------------------------------------------
+# the linear stability threshold of the minimum GD reaches
+# ---------------------------------------------------------------------------------------------
+
+def output_loss(model, loss, B):
+    """``(value, slope)`` of the training loss as a function of the probe output F, or None.
+
+    Defined when the training loss depends on the parameters only through F: a one-output loss
+    (:class:`numerics.losses.NumericLoss`) on a one-input model, or per-sample losses on data on one line
+    (inputs x_a, the model linear in x: f(x_a) = (x_a/probe) F).  Then the parameter Hessian at a minimum
+    is L''(F*) grad F grad F^T: one nonzero mode, with eigenvalue lam* L''(F*).
+
+    >>> from numerics.models import UVModel, UVDataModel
+    >>> from numerics.losses import DataLoss, squared
+    >>> value, slope = output_loss(UVDataModel(8, [[1.0], [-2.0]]), DataLoss([squared(1), squared(1)]), None)
+    >>> slope(1.0)   # ((1 - 1) * 1 + (-2 - 1) * (-2)) / 2
+    3.0
+    >>> output_loss(UVDataModel(8, [[1.0, 0.0]]), DataLoss([squared(1)]), None) is None
+    True
+    """
+    if hasattr(model, "_combined"):  # a deep network on scalar data: it builds L(F) itself
+        return model._combined(B, loss.bind(B))
+    X = getattr(model, "X", None)
+    if X is None:
+        bound = loss.bind(B)
+        return bound if isinstance(bound, tuple) and len(bound) == 2 and callable(bound[1]) else None
+    X = np.asarray(X, float)
+    if X.ndim != 2 or X.shape[1] != 1:
+        return None
+    p0 = float(np.asarray(model.probe, float).reshape(-1)[0])
+    scal = float if B is None else B.scalar
+    ratios = [scal(float(x)) / scal(p0) for x in X[:, 0]]
+    bound = loss.bind(B)
+    m = len(bound)
+    one_over_m = 1 / (B.scalar(m) if B is not None else float(m))
+
+    def value(F):
+        return sum((v(r * F) for r, (v, _) in zip(ratios, bound)), 0 * F) * one_over_m
+
+    def slope(F):
+        return sum((r * s(r * F) for r, (_, s) in zip(ratios, bound)), 0 * F) * one_over_m
+
+    return value, slope
+
+
+def _slope_minima(slope, R=1e8, per_decade=10):
+    """Sampled sign changes of the slope from - to + (minima of L(F)) on +-[1e-8, R] and 0 (mpmath, 30 digits)."""
+    with mpmath.workdps(30):
+        mags = [mpmath.mpf(10) ** (mpmath.mpf(k) / per_decade) for k in range(-8 * per_decade, int(8 * per_decade) + 1)]
+        xs = [-m for m in reversed(mags)] + [mpmath.mpf(0)] + mags
+        xs = [x for x in xs if abs(x) <= R]
+        vals = []
+        for x in xs:
+            try:
+                v = slope(x)
+                v = mpmath.mpf(v) if mpmath.isfinite(v) else None
+            except (TypeError, ValueError, ZeroDivisionError, OverflowError, ArithmeticError):
+                v = None
+            vals.append(v)
+        out = []
+        for (a, va), (b, vb) in zip(zip(xs, vals), zip(xs[1:], vals[1:])):
+            if va is not None and vb is not None and va < 0 <= vb:
+                out.append((a, b))
+        return out, len(xs), (float(xs[0]), float(xs[-1]))
+
+
+@dataclass
+class Minimum:
+    """The end of a float64 GD warm-up at a small step: a point next to a minimum (measured).
+
+    ``theta`` are float64 arrays, taken as exact binary numbers at every precision.
+    """
+
+    theta: list
+    eta_lam0: float
+    steps: int
+    grad_norm: float
+    grad_norm0: float
+    f: float
+    lam: float
+    lam0: float
+
+
+def warm_minimum(model, loss, *, eta_lam0=1.0, rel_gtol=1e-11, max_steps=20000, halvings=6):
+    """GD in float64 at ``eta_lam0`` (halved while the loss ever rises above its initial value or the run
+    blows up) until |grad L| < ``rel_gtol`` |grad L_0|.  Returns ``(Minimum, None)`` or ``(None, reason)``.
+
+    >>> from numerics.models import UVModel
+    >>> from numerics.losses import squared
+    >>> w, why = warm_minimum(UVModel(64, 0), squared())
+    >>> why is None and abs(w.f) < 1e-10 and w.grad_norm < 1e-10
+    True
+    """
+    B = get_backend("float64")
+    x = float(eta_lam0)
+    last = None
+    for _ in range(halvings + 1):
+        with B.context():
+            bound = loss.bind(B)
+            theta = model.init(B)
+            ev = model.evaluate(theta, B, bound)
+            lam0, L0 = float(ev.lam), float(ev.loss)
+            g0 = float(np.sqrt(float(ev.grad_norm2)))
+            eta = x / lam0
+            t, bad = 0, False
+            while t < max_steps:
+                g = float(np.sqrt(float(ev.grad_norm2)))
+                if not np.isfinite(g) or not np.isfinite(float(ev.loss)) or float(ev.loss) > L0:
+                    bad = True
+                    break
+                if g < rel_gtol * g0:
+                    break
+                theta = [B.lincomb(th, eta * c, gv) for th, (c, gv) in zip(theta, ev.moves)]
+                ev = model.evaluate(theta, B, bound)
+                t += 1
+            g = float(np.sqrt(float(ev.grad_norm2)))
+        if bad:
+            last = f"GD at eta*lam0 = {x:g} raised the loss above its initial value or blew up"
+            x /= 2
+            continue
+        if not g < rel_gtol * g0:
+            return None, (f"no minimum reached: GD at eta*lam0 = {x:g} ran {t} steps with the loss falling, "
+                          f"|grad L| fell only from {g0:.3g} to {g:.3g} (criterion: < {rel_gtol:g} x initial), "
+                          f"|f| = {abs(float(ev.f)):.4g}")
+        return Minimum([np.array(th, dtype=float) for th in theta], x, t, g, g0, float(ev.f), float(ev.lam),
+                       lam0), None
+    return None, f"no minimum reached: {last}, also after {halvings} halvings"
+
+
+def _perturbed_start(w: Minimum, rel=1e-8, seed=12345):
+    """theta_w + delta d, d a Gaussian direction from ``seed``, |delta d| = rel |theta_w| -- in float64, so the
+    start is one exact binary point shared by every precision."""
+    rng = np.random.default_rng(seed)
+    ds = [rng.standard_normal(th.shape) for th in w.theta]
+    norm_d = np.sqrt(sum(float(np.sum(d * d)) for d in ds))
+    norm_t = np.sqrt(sum(float(np.sum(th * th)) for th in w.theta))
+    return [th + (rel * norm_t / norm_d) * d for th, d in zip(w.theta, ds)]
+
+
+class _Start:
+    """A model started at given float64 parameters (taken as exact binary numbers)."""
+
+    def __init__(self, model, theta):
+        self.model, self.theta = model, theta
+        self.width, self.seed, self.name = model.width, model.seed, getattr(model, "name", "model") + "-warm"
+
+    def init(self, B):
+        return [B.vector(th) if th.ndim == 1 else matrix(B, th) for th in self.theta]
+
+    def evaluate(self, theta, B, bound):
+        return self.model.evaluate(theta, B, bound)
+
+
+def perturbation_grows(model, loss, start, eta, B, T, factor=2) -> bool:
+    """GD at ``eta`` for up to ``T`` steps from ``start`` (a :class:`_Start` next to a minimum): True when
+    |grad L| exceeds ``factor`` x its initial value at some step (clear growth; the run stops there, before
+    the perturbation can saturate and a catapult can carry GD to another, stable minimum), or when
+    |grad L|_T > |grad L|_(T-2) (slow growth just above the threshold), or when the run blows up.
+
+    To linear order around the minimum every Hessian mode of the gradient is multiplied by 1 - eta h_i per
+    step, so below the threshold (all |1 - eta h_i| < 1) |grad L| never increases.
+    """
+    g = []
+    with B.context():
+        bound = loss.bind(B)
+        theta = start.init(B)
+        eta_b = B.scalar(eta)
+        for t in range(int(T) + 1):
+            try:
+                ev = model.evaluate(theta, B, bound)
+            except (OverflowError, FloatingPointError, ZeroDivisionError):  # float64 Python scalars overflow
+                return True
+            gn = B.to_mpf(ev.grad_norm2)
+            if not mpmath.isfinite(gn):
+                return True
+            g.append(gn)
+            if gn > factor * factor * g[0]:  # squared norms
+                return True
+            if t < T:
+                theta = [B.lincomb(th, eta_b * c, gv) for th, (c, gv) in zip(theta, ev.moves)]
+    return g[-1] > g[-3]
+
+
+def stability_threshold(model, loss, *, rtol=1e-6, dps=50, steps=None, grid=None, warm_eta_lam0=1.0,
+                        rel_perturbation=None):
+    """The measured linear stability threshold of the minimum GD reaches (``CRITERIA['stability_threshold']``).
+
+    1. Warm-up: float64 GD at ``warm_eta_lam0`` to |grad L| < 1e-11 |grad L_0| (:func:`warm_minimum`).
+    2. Start: the warm-up end plus a Gaussian perturbation of relative size ``rel_perturbation``
+       (default min(1e-8, rtol/100): small enough that the nonlinear terms shift the threshold far less
+       than ``rtol``, large enough to dominate the warm-up's residual).
+    3. Predicate at eta: :func:`perturbation_grows` over ``steps`` steps (default 4 when the loss is a
+       function of one output -- the gradient is then one Hessian mode -- else 400, so slower modes decay);
+       bracket from a float64 geometric grid, bisection up the precision ladder.
+
+    Reported: eta, eta*lam0 (cold-init lam0), and -- when the loss is a function of the probe output F --
+    eta*h* with h* = lam* L''(F*) measured at the warm minimum (lam* = its NTK, L''(F*) a central difference
+    of the numeric slope at 2 x ``dps`` digits), which the derived claim eta_crit = 2/(lam* l''(f*)) says is 2.
+    Returns :class:`NotMeasured` (with the reason) when there is no minimum to perturb.
+
+    >>> import mpmath
+    >>> from numerics.models import UVModel
+    >>> from numerics.losses import NumericLoss
+    >>> r = stability_threshold(UVModel(64, 1), NumericLoss("exp(-f)", lambda x: mpmath.exp(-x),
+    ...                         lambda x: -mpmath.exp(-x)), rtol=1e-4, dps=20)
+    >>> r.reason.startswith("the loss has no minimiser (l' never 0)")
+    True
+    """
+    name = "stability_threshold"
+    if rel_perturbation is None:
+        rel_perturbation = min(1e-8, rtol / 100)
+    mp_backend = get_backend("mpmath", 30)
+    with mp_backend.context():
+        ol = output_loss(model, loss, mp_backend)
+    if ol is not None:
+        with mp_backend.context():
+            mins, npts, (a, b) = _slope_minima(ol[1])
+        if not mins:
+            return NotMeasured(name, f"the loss has no minimiser (l' never 0): the slope of the loss in the output "
+                                     f"has no sign change from - to + at {npts} sampled f in [{a:g}, {b:g}] "
+                                     f"(measured); a perturbation has no minimum to grow from")
+    w, why = warm_minimum(model, loss, eta_lam0=warm_eta_lam0)
+    if w is None:
+        return NotMeasured(name, why + ("" if ol is not None else
+                                        " (the loss may have no minimiser (l' never 0), or a degenerate one)"))
+    T = int(steps) if steps is not None else (4 if ol is not None else 400)
+    if T < 2:
+        raise NumericsInputError(f"the stability horizon needs at least 2 steps, got {T}")
+    start = _Start(model, _perturbed_start(w, rel_perturbation))
+    lam0s = {}
+
+    def pred(x, B):
+        key = _tag(B)
+        if key not in lam0s:
+            lam0s[key] = _cold_lam0(model, loss, B)
+        with B.context():
+            eta = mpmath.mpf(x) / lam0s[key]
+        return perturbation_grows(model, loss, start, eta, B, T)
+
+    grid = grid or default_grid()
+    B64 = get_backend("float64")
+    verdicts = [pred(x, B64) for x in grid]
+    first = next((i for i, v in enumerate(verdicts) if v), None)
+    extra = {"warmup_eta_lam0": w.eta_lam0, "warmup_steps": w.steps, "warmup_grad_norm": w.grad_norm,
+             "perturbation": rel_perturbation, "f_star": w.f, "lam_star": w.lam,
+             "lam_star_over_lam0": w.lam / w.lam0}
+    if first is None or first == 0:
+        where = "false on the whole grid" if first is None else "already true at the grid's start"
+        return NotMeasured(name, f"perturbation growth {where} (eta*lam0 in [{float(grid[0]):g}, "
+                                 f"{float(grid[-1]):g}])", extra)
+    est = _ladder_bisect(name, pred, model, loss, grid[first - 1], grid[first], rtol, dps, T, extra)
+    if ol is not None:
+        C = get_backend("mpmath", 2 * dps)
+        with C.context():
+            slope = output_loss(model, loss, C)[1]
+            fs, h = mpmath.mpf(w.f), mpmath.mpf(10) ** (-(2 * dps) // 3)
+            curv = (slope(fs + h) - slope(fs - h)) / (2 * h)
+            est.extra.update({"slope_at_f_star": float(slope(fs)), "curvature_at_f_star": float(curv),
+                              "h_star": float(w.lam * curv), "eta_h_star": float(est.eta * mpmath.mpf(w.lam) * curv),
+                              "eta_lam_star": float(est.eta * mpmath.mpf(w.lam))})
+    else:
+        est.extra["h_star"] = None
+        est.extra["h_star_reason"] = "the training loss is not a function of one output: lam* l''(f*) not defined"
+    return est
 
 
 def default_grid(lo=0.25, hi=256.0, per_octave=4):
@@ -181,48 +521,55 @@ def default_grid(lo=0.25, hi=256.0, per_octave=4):
 
 @dataclass
 class ScanResult:
-    """Both measured thresholds of one (model, loss, width, seed); either may be None with a note."""
+    """The three measured thresholds of one (model, loss, width, seed): each a :class:`ThresholdEstimate`
+    or a :class:`NotMeasured` with its reason."""
 
-    eta_crit: ThresholdEstimate | None
-    eta_max: ThresholdEstimate | None
+    loss_rise_onset: object
+    stability_threshold: object
+    divergence_onset_at_width: object
     lam0: mpmath.mpf
     width: int
     seed: int | None
     dps: int
     notes: list = field(default_factory=list)
 
+    @property
+    def eta_max(self):
+        """Deprecated alias of ``divergence_onset_at_width`` (a :class:`ThresholdEstimate` or None)."""
+        d = self.divergence_onset_at_width
+        return d if isinstance(d, ThresholdEstimate) else None
+
+    def estimates(self):
+        return {k: getattr(self, k) for k in CRITERIA}
+
     def to_json(self) -> dict:
-        return {"eta_crit": None if self.eta_crit is None else float(self.eta_crit.eta),
-                "eta_max": None if self.eta_max is None else float(self.eta_max.eta),
-                "eta_crit_lam0": None if self.eta_crit is None else float(self.eta_crit.eta_lam0),
-                "eta_max_lam0": None if self.eta_max is None else float(self.eta_max.eta_lam0),
+        return {**{k: v.to_json() for k, v in self.estimates().items()},
                 "lam0": float(self.lam0), "width": self.width, "seed": self.seed, "dps": self.dps,
-                "details": {k: (None if v is None else v.to_json())
-                            for k, v in (("eta_crit", self.eta_crit), ("eta_max", self.eta_max))},
                 "notes": self.notes, "exactness": "measured"}
 
 
-def scan(model, loss, *, grid=None, rtol=1e-6, dps=50, steps=2000) -> ScanResult:
-    """Find both thresholds: coarse float64 grid for brackets, then :func:`locate` on each."""
+def scan(model, loss, *, grid=None, rtol=1e-6, dps=50, steps=2000, stability=True) -> ScanResult:
+    """All three measured thresholds: coarse float64 grid for brackets, then bisection on each
+    (``stability=False`` skips the stability threshold)."""
     grid = grid or default_grid()
     B = get_backend("float64")
     notes = []
     found = {}
-    for name in ("eta_crit", "eta_max"):
+    for name in ("loss_rise_onset", "divergence_onset_at_width"):
         verdicts = [PREDICATES[name](model, loss, x, B, steps) for x in grid]
         first = next((i for i, v in enumerate(verdicts) if v), None)
         if first is None:
-            notes.append(f"{name}: predicate false on the whole grid up to eta*lam0 = {float(grid[-1]):g}")
-            found[name] = None
+            found[name] = NotMeasured(name, f"predicate false on the whole grid up to eta*lam0 = {float(grid[-1]):g}")
             continue
         if first == 0:
-            notes.append(f"{name}: predicate already true at the grid's start eta*lam0 = {float(grid[0]):g}")
-            found[name] = None
+            found[name] = NotMeasured(name, f"predicate already true at the grid's start eta*lam0 = {float(grid[0]):g}")
             continue
         if not all(verdicts[first:]):
             back = [float(grid[i]) for i in range(first, len(grid)) if not verdicts[i]]
             notes.append(f"{name}: not monotone on the grid -- false again at eta*lam0 = {back[:5]} (windows)")
         found[name] = locate(name, model, loss, grid[first - 1], grid[first], rtol=rtol, dps=dps, steps=steps)
-    with get_backend("arb", dps).context():
-        lam0 = run_gd(model, loss, eta_lam0=1, steps=0, backend=get_backend("arb", dps)).lam0
-    return ScanResult(found["eta_crit"], found["eta_max"], lam0, model.width, model.seed, dps, notes)
+    found["stability_threshold"] = (stability_threshold(model, loss, rtol=rtol, dps=dps, grid=grid) if stability
+                                    else NotMeasured("stability_threshold", "not requested"))
+    lam0 = _cold_lam0(model, loss, get_backend("arb", dps))
+    return ScanResult(found["loss_rise_onset"], found["stability_threshold"], found["divergence_onset_at_width"],
+                      lam0, model.width, model.seed, dps, notes)

@@ -44,8 +44,28 @@ def test_run_and_scan_json_contract():
     assert d["phase"] == "catapult" and d["eta_lam_final"] <= 2  # Theorem 1: lam_inf <= 2/eta
     code, out, _ = run(["scan", "uv", "--width", "64", "--dps", "20", "--rtol", "1e-4", "--json"])
     d = json.loads(out)
-    assert code == 0 and {"eta_crit", "eta_max", "lam0", "width", "dps"} <= set(d)
-    assert abs(d["eta_max"] * d["lam0"] - 4) < 4e-3  # the drift sign flips at eta lam = 4 exactly (y = 0)
+    names = {"loss_rise_onset": "loss-rise onset", "stability_threshold": "linear stability threshold",
+             "divergence_onset_at_width": "divergence onset at width n"}
+    assert code == 0 and {*names, "eta_max", "lam0", "width", "dps"} <= set(d)
+    assert "eta_crit" not in d  # no measured quantity carries the derived threshold's name
+    for key, criterion in names.items():
+        assert d[key]["criterion"] == criterion and len(d[key]["bracket"]) == 2 and len(d[key]["precisions"]) == 2
+    # squared loss: the divergence onset at width n estimates the width-independent eta_max = 4/lam0
+    assert d["eta_max"]["estimated_by"] == "divergence_onset_at_width"
+    assert abs(d["eta_max"]["eta"] * d["lam0"] - 4) < 4e-3  # the drift sign flips at eta lam = 4 exactly (y = 0)
+    # l'' = 1: the minimum is linearly unstable above eta = 2/lam* (lam* its NTK)
+    assert abs(d["stability_threshold"]["eta_lam_star"] - 2) < 4e-4
+
+
+def test_scan_without_a_minimiser_names_the_reason_and_keeps_the_loss_rise_onset():
+    code, out, _ = run(["scan", "uv", "--width", "64", "--loss-expr", "exp(-f)", "--dps", "20", "--rtol", "1e-3",
+                        "--steps", "300", "--json"])
+    d = json.loads(out)
+    st = d["stability_threshold"]
+    assert code == 0 and st["eta"] is None and st["criterion"] == "linear stability threshold"
+    assert st["reason"].startswith("the loss has no minimiser (l' never 0)")
+    assert d["loss_rise_onset"]["criterion"] == "loss-rise onset"
+    assert "eta_max" not in d  # not a quadratic loss: no width-independent eta_max is claimed
 
 
 def test_verify_json_runs_a_section():

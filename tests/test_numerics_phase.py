@@ -238,3 +238,31 @@ def test_classify_json_is_plain():
     j = r.to_json()
     assert j["phase"] == "catapult"
     assert isinstance(j["eta_lam0"], float) and abs(j["eta_lam0"] - 3) < 1e-12
+
+
+# ---------------------------------------------------------------------------------------------
+# the monotonicity statement checks every step (issue #9)
+# ---------------------------------------------------------------------------------------------
+
+def test_lazy_reason_does_not_claim_a_monotone_loss_that_rises_between_steps():
+    # logistic p = 0.3, n = 1024, seed 2, eta*lam0 = 9.3 < 2/(p(1-p)) = 9.52: the minimum is stable and the loss
+    # never exceeds its initial value, but it rises at steps 2, 4, 6, ... (the old reason said "monotonically")
+    import sympy as sp
+    from verify.degenerate import DegenerateData
+    model, nl = DegenerateData.equal(sp.Rational(3, 10)).numeric(1024, 2)
+    tr = run_gd(model, nl, eta_lam0=9.3, steps=6, gtol=0, backend=get_backend("arb", 60))  # recorded in full
+    assert tr.loss[2] > tr.loss[1] and tr.loss[4] > tr.loss[3]  # independent: the loss itself, step by step
+    r = agreed_phase(model, nl, eta_lam0=9.3, dps=30)
+    assert r.phase == Phase.LAZY and r.evidence["loss_peak"] == r.evidence["loss0"]
+    assert "monotonic" not in r.reason and "rose at" in r.reason
+    assert r.evidence["loss_rises"] >= 2 and r.evidence["loss_rise_steps"][:2] == [2, 4]
+
+
+def test_lazy_reason_says_monotone_when_every_step_decreases():
+    # squared loss, y = 0, eta*lam0 = 1: |1 - eta lam + eta^2 f^2/n| < 1 and lam decreases, so |f| falls each step
+    m = UVModel(64, 0)
+    full = run_gd(m, squared(), eta_lam0=1.0, steps=5000, backend=get_backend("arb", 30))
+    assert all(b < a for a, b in zip(full.loss, full.loss[1:]))
+    r = classify_run(m, squared(), eta_lam0=1.0, backend=get_backend("arb", 30))
+    assert r.phase == Phase.LAZY and "decreased monotonically" in r.reason and r.evidence["loss_rises"] == 0
+    assert classify(full).reason == r.reason  # the recorded trajectory gives the same statement

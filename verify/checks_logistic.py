@@ -22,7 +22,7 @@ from numerics.gd import run_gd
 from numerics.models import UVDataModel
 from numerics.phase import Phase, agreed_phase
 from numerics.reduced import iterate_map
-from numerics.search import default_grid, diverges, locate
+from numerics.search import default_grid, diverges, locate, rises, stability_threshold
 from theory import derive_map, derive_thresholds, uv_model
 from theory.infinite_width import infinite_width
 from theory.symbols import lam0 as LAM0, n as N
@@ -213,7 +213,7 @@ def rows_meng(full=False):
 
 
 def divergence_thresholds(d, widths, seeds, dps=30, rtol=1e-3, steps=2000):
-    """Measured divergence thresholds (eta*lam0) per (width, seed)."""
+    """Measured divergence onsets at width n (eta*lam0) per (width, seed)."""
     res = []
     B = get_backend("float64")
     grid = default_grid(1, 8192, 2)
@@ -221,7 +221,8 @@ def divergence_thresholds(d, widths, seeds, dps=30, rtol=1e-3, steps=2000):
         for s in seeds:
             model, nl = d.numeric(w, s)
             first = next(i for i, x in enumerate(grid) if diverges(model, nl, x, B, steps))
-            e = locate("eta_max", model, nl, grid[first - 1], grid[first], rtol=rtol, dps=dps, steps=steps)
+            e = locate("divergence_onset_at_width", model, nl, grid[first - 1], grid[first], rtol=rtol, dps=dps,
+                       steps=steps)
             res.append((w, s, float(e.eta_lam0), float(e.lam0)))
     return res
 
@@ -242,7 +243,7 @@ def rows_divergence(full=False):
     ratios = [x / (float(scale.value.subs(N, w)) * l0) for w, _, x, l0 in res]
     table = ", ".join(f"n={w}: {x * q:.1f}" for w, s, x, _ in res)
     out = [Row("L-e1", f"logistic: eta_max = {th.eta_max.value} (no width-independent bound; {th.eta_max.reason[:60]}...)",
-               "divergence threshold grows with n", f"eta*lam0*p(1-p) at divergence: {table}",
+               "the measured divergence onset at width n grows with n", f"eta*lam0*p(1-p) at divergence onset: {table}",
                "increasing in n (medians)", _medians_increase(res), "measured: float64 bisection, arb 30 confirmed, rtol 1e-3",
                time.perf_counter() - t0),
            Row("L-e2", f"divergence needs the invariant lam^2-4F^2/n to grow: eta >= {scale.value} (derived)",
@@ -271,6 +272,42 @@ def _medians_increase(res):
     return all(b > a for a, b in zip(meds, meds[1:]))
 
 
+def rows_stability(full=False, rtol=1e-6, dps=30):
+    """eta_crit = 2/(lam0 p(1-p)) vs the measured linear stability threshold of the minimum GD reaches, and the
+    loss-rise onset below it (issue #9: the loss can rise at a step although the minimum is stable)."""
+    out = []
+    cases = [(sp.Rational(3, 10), 256, 1)] + ([(sp.Rational(3, 10), 1024, 2), (P, 1024, 0), (P, 256, 1)] if full else [])
+    for p, n, seed in cases:
+        t0 = time.perf_counter()
+        d = DegenerateData.equal(p)
+        model, nl = d.numeric(n, seed)
+        th = derive_thresholds(uv_model(), d.loss())
+        est = stability_threshold(model, nl, rtol=rtol, dps=dps)
+        pred = float(th.eta_crit.value.subs(LAM0, 1))  # in units of 1/lam0
+        q = float(p * (1 - p))
+        if getattr(est, "lo", None) is None:
+            out.append(Row(f"L-s-p{p.p}{p.q}-n{n}-s{seed}", f"eta_crit = {th.eta_crit.value} vs the measured {est.criterion}",
+                           f"{pred:.7g}", "not measured: " + est.reason, "measured", False, "", time.perf_counter() - t0))
+            continue
+        x, k = float(est.eta_lam0), est.extra["eta_h_star"]
+        err = x / pred - 1
+        x_rise = 0.98 * x
+        rise = rises(model, nl, x_rise, get_backend("float64")) and rises(model, nl, x_rise, get_backend("arb", dps))
+        ok = n * abs(err) <= 8 and abs(k - 2) <= 4 * rtol and abs(est.extra["curvature_at_f_star"] - q) <= 1e-9
+        out.append(Row(f"L-s-p{p.p}{p.q}-n{n}-s{seed}",
+                       f"logistic p={p}: eta_crit = {th.eta_crit.value} ({th.eta_crit.label}) vs the measured "
+                       f"{est.criterion}; at the minimum eta lam* l''(f*) = 2 (Meng et al.: period doubling at 2/lam_H)",
+                       f"{pred:.7g} (x 1/lam0); 2",
+                       f"eta*lam0 = {x:.7g} (rel err {err:+.2e}, n*err = {n * err:+.2f}); eta lam* l''(f*) = {k:.8f}; "
+                       f"l''(f*) = {est.extra['curvature_at_f_star']:.10f}; loss-rise onset below it: "
+                       f"loss rises at 0.98 x that eta: {rise}",
+                       "n |err| <= 8; |eta lam* l'' - 2| <= 4 rtol; l''(f*) = p(1-p) to 1e-9", ok,
+                       f"measured: bisection {'+'.join(est.precisions)}, rtol {rtol:g}, n={n}, seed={seed}",
+                       time.perf_counter() - t0))
+    return out
+
+
 def catalogue(full=False):
     """All logistic rows."""
-    return rows_map() + rows_phases(full=full) + rows_separable(full=full) + rows_meng(full=full) + rows_divergence(full=full)
+    return (rows_map() + rows_phases(full=full) + rows_separable(full=full) + rows_meng(full=full)
+            + rows_stability(full=full) + rows_divergence(full=full))

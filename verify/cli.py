@@ -121,7 +121,8 @@ def build_parser():
     r.add_argument("--json", action="store_true")
     _add_loss(r, numeric=True)
 
-    s = sub.add_parser("scan", help="locate eta_crit and eta_max numerically (measured)")
+    s = sub.add_parser("scan", help="measured thresholds, each under its criterion: loss-rise onset, linear stability "
+                                          "threshold of the minimum, divergence onset at width n")
     s.add_argument("model")
     s.add_argument("--width", type=_int_at_least("--width", 1), required=True)
     s.add_argument("--dps", type=_int_at_least("--dps", 5), default=50)
@@ -467,7 +468,7 @@ def cmd_run(args, out):
               f"{args.dps} and {2 * args.dps} digits agree: {'agreed_dps' in ev}]", file=out)
         print(f"  {r.reason}", file=out)
         for k in ("eta", "lam0", "eta_lam0", "lam_final", "eta_lam_final", "sharpness_final", "loss0", "loss_peak",
-                  "loss_peak_ratio", "peak_step", "steps", "ntk_eigs_initial", "ntk_eigs_final", "eta_times_eigs_initial",
+                  "loss_peak_ratio", "peak_step", "loss_rises", "steps", "ntk_eigs_initial", "ntk_eigs_final", "eta_times_eigs_initial",
                   "mode_growth"):
             if k not in ev:
                 continue
@@ -522,6 +523,12 @@ def cmd_scan(args, out):
         d["eta_max_reduced_map"] = {"eta_lam0": float((lo + hi) / 2), "bracket": [float(lo), float(hi)],
                                     "precisions_agree": agree, "exactness": "exact map, iterated numerically"}
     d["loss"] = str(loss.expr)
+    div = s.divergence_onset_at_width
+    if getattr(div, "lo", None) is not None and _quadratic(loss) and getattr(model, "name", "") != "deep":
+        d["eta_max"] = {"estimated_by": "divergence_onset_at_width", "eta": float(div.eta),
+                        "eta_lam0": float(div.eta_lam0), "exactness": "measured",
+                        "why": "for a quadratic loss the derived eta_max (4/lam0 for the uv model) is a "
+                               "width-independent divergence bound, which the first divergence at width n measures"}
     law = None
     if args.widths:
         law = _divergence_law(args, s)
@@ -531,10 +538,17 @@ def cmd_scan(args, out):
     else:
         print(f"scan {args.model}, loss {loss.expr}, n={args.width}, seed={args.seed}   [measured]", file=out)
         print(f"  lam0 = {mpmath.nstr(s.lam0, 15)}", file=out)
-        for e in (s.eta_crit, s.eta_max):
-            if e is not None:
-                print(f"  {e!r}", file=out)
-                print(f"    eta = {mpmath.nstr(e.eta, 12)}", file=out)
+        for key, e in s.estimates().items():
+            print(f"  {e!r}", file=out)
+            if getattr(e, "lo", None) is None:
+                continue
+            line = f"    eta = {mpmath.nstr(e.eta, 12)}"
+            if e.extra.get("eta_h_star") is not None:
+                line += (f";  eta*lam* l''(f*) = {e.extra['eta_h_star']:.10g} at the minimum GD reaches "
+                         f"(f* = {e.extra['f_star']:.10g}, lam*/lam0 = {e.extra['lam_star_over_lam0']:.8g})")
+            print(line, file=out)
+            if key == "divergence_onset_at_width" and "eta_max" in d:
+                print(f"    (squared loss: estimates the width-independent eta_max; {d['eta_max']['why']})", file=out)
         for note in s.notes:
             print(f"  note: {note}", file=out)
         if "eta_max_reduced_map" in d:
@@ -542,11 +556,17 @@ def cmd_scan(args, out):
             print(f"  reduced map (exact, same network): eta_max*lam0 in [{r['bracket'][0]:.10g}, {r['bracket'][1]:.10g}]",
                   file=out)
         if law:
-            print(f"  divergence law: eta_div*lam0 = C n^a with a = {law['exponent']:.4f} +/- {law['stderr']:.4f} "
+            print(f"  divergence law (divergence onset at width n): eta_div*lam0 = C n^a with a = {law['exponent']:.4f} +/- {law['stderr']:.4f} "
                   f"over n = {law['widths']} [measured]", file=out)
             for w, x in zip(law["widths"], law["eta_lam0"]):
                 print(f"    n={w}: eta_div*lam0 = {x:.6g}", file=out)
     return 0
+
+
+def _quadratic(loss):
+    """True when l'' is a positive constant (squared loss, any label)."""
+    d2 = sp.simplify(loss.d2)
+    return not d2.free_symbols and bool(d2 > 0)
 
 
 def _divergence_law(args, first):
@@ -556,10 +576,12 @@ def _divergence_law(args, first):
     xs = []
     for w in args.widths:
         model, nl, _ = _numeric_problem(args, w, args.seed)
-        s = first if w == args.width else scan(model, nl, rtol=args.rtol, dps=args.dps, steps=args.steps)
-        if s.eta_max is None:
-            raise UsageError(f"no divergence found at width {w} on the scan grid")
-        xs.append(float(s.eta_max.eta_lam0))
+        s = first if w == args.width else scan(model, nl, rtol=args.rtol, dps=args.dps, steps=args.steps,
+                                               stability=False)
+        div = s.divergence_onset_at_width
+        if getattr(div, "lo", None) is None:
+            raise UsageError(f"no divergence onset found at width {w} on the scan grid ({div.reason})")
+        xs.append(float(div.eta_lam0))
     A = np.c_[np.ones(len(xs)), np.log(args.widths)]
     coef, *_ = np.linalg.lstsq(A, np.log(xs), rcond=None)
     resid = np.log(xs) - A @ coef
