@@ -131,10 +131,11 @@ def test_deep_scan_scaled_loss_reduced_map_and_full_width_agree():
     """`scan deep --loss-expr 2*f**2`: the reduced map's threshold (its own loss) lies in the full-width GD
     bracket's neighbourhood (both at the same width), and is the f^2/2 threshold / 4 of full-width GD."""
     d = _json(["scan", "deep", "--depth", "3", "--width", "16", "--loss-expr", "2*f**2", "--json"])
-    red = d["eta_max_reduced_map"]
-    full = d["details"]["eta_max"]["bracket"]
-    assert red["precisions_agree"]
+    red = d["divergence_onset_reduced_map"]
+    full = d["divergence_onset_at_width"]["bracket"]
+    assert red["precisions_agree"] and red["full_width_agrees_at_ends"]
     width = full[1] - full[0]
     assert red["bracket"][0] <= full[1] + width and full[0] - width <= red["bracket"][1]
     m = _json(["scan", "deep", "--depth", "3", "--width", "16", "--json"])
-    assert d["details"]["eta_max"]["eta_lam0"] == pytest.approx(m["details"]["eta_max"]["eta_lam0"] / 4, rel=2e-6)
+    assert d["divergence_onset_at_width"]["eta_lam0"] == pytest.approx(
+        m["divergence_onset_at_width"]["eta_lam0"] / 4, rel=2e-6)

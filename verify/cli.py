@@ -516,14 +516,24 @@ def cmd_scan(args, out):
     model, nl, loss = _numeric_problem(args, args.width, args.seed)
     s = scan(model, nl, rtol=args.rtol, dps=args.dps, steps=args.steps)
     d = s.to_json()
-    if getattr(model, "name", "") == "deep" and model.init_kind == "isometric" and s.eta_max is not None:
-        from .checks_deep import reduced_threshold
-        lo, hi, agree = reduced_threshold(model, s.eta_max.lo * (1 - 1e-3), s.eta_max.hi * (1 + 1e-3),
-                                          rtol=args.rtol, dps=max(30, args.dps // 2), loss=loss)
-        d["eta_max_reduced_map"] = {"eta_lam0": float((lo + hi) / 2), "bracket": [float(lo), float(hi)],
-                                    "precisions_agree": agree, "exactness": "exact map, iterated numerically"}
-    d["loss"] = str(loss.expr)
     div = s.divergence_onset_at_width
+    if getattr(model, "name", "") == "deep" and model.init_kind == "isometric" and getattr(div, "lo", None) is not None:
+        from numerics.backends import get_backend
+        from numerics.search import diverges as gd_diverges
+        from .checks_deep import reduced_threshold
+        lo, hi, agree = reduced_threshold(model, div.lo * (1 - 1e-3), div.hi * (1 + 1e-3),
+                                          rtol=args.rtol, dps=max(30, args.dps // 2), loss=loss)
+        # the divergent set need not be an interval: the two bisections may land on different edges, so the
+        # full-width verdicts at the reduced map's bracket ends are checked pointwise (float64, same horizon)
+        B = get_backend("float64")
+        pointwise = (not gd_diverges(model, nl, float(lo), B, args.steps)) and gd_diverges(model, nl, float(hi), B,
+                                                                                            args.steps)
+        d["divergence_onset_reduced_map"] = {
+            "eta_lam0": float((lo + hi) / 2), "bracket": [float(lo), float(hi)], "precisions_agree": agree,
+            "criterion": "divergence onset at width n (run_gd's runaway/nonfinite verdict), on the exact reduced "
+                         f"map of {loss.expr} with this network's invariants",
+            "full_width_agrees_at_ends": pointwise, "exactness": "exact map, iterated numerically"}
+    d["loss"] = str(loss.expr)
     if getattr(div, "lo", None) is not None and _quadratic(loss) and getattr(model, "name", "") != "deep":
         d["eta_max"] = {"estimated_by": "divergence_onset_at_width", "eta": float(div.eta),
                         "eta_lam0": float(div.eta_lam0), "exactness": "measured",
@@ -551,10 +561,11 @@ def cmd_scan(args, out):
                 print(f"    (squared loss: estimates the width-independent eta_max; {d['eta_max']['why']})", file=out)
         for note in s.notes:
             print(f"  note: {note}", file=out)
-        if "eta_max_reduced_map" in d:
-            r = d["eta_max_reduced_map"]
-            print(f"  reduced map (exact, same network): eta_max*lam0 in [{r['bracket'][0]:.10g}, {r['bracket'][1]:.10g}]",
-                  file=out)
+        if "divergence_onset_reduced_map" in d:
+            r = d["divergence_onset_reduced_map"]
+            print(f"  reduced map (exact, same network): divergence onset eta*lam0 in [{r['bracket'][0]:.10g}, "
+                  f"{r['bracket'][1]:.10g}]; full-width GD has the same verdicts at both ends: "
+                  f"{r['full_width_agrees_at_ends']}", file=out)
         if law:
             print(f"  divergence law (divergence onset at width n): eta_div*lam0 = C n^a with a = {law['exponent']:.4f} +/- {law['stderr']:.4f} "
                   f"over n = {law['widths']} [measured]", file=out)
