@@ -339,3 +339,19 @@ def test_q_model_labelled_eta_crit_uses_the_ntk_on_the_shifted_manifold():
     y = SYMBOLS["y"]
     t = theory.derive_thresholds(_q_model(), mse("y"))
     assert is_zero(t.eta_crit.value - 2 / (1 + 2 * y / sp.sqrt(n)))
+
+
+def test_thresholds_api_takes_logistic_and_deep():
+    """Issue #9: the API refused "logistic" and "deep". Linear stability (typed above): 2/(lam0 p (1 - p)), for the
+    uv model and for every depth (the deep reduced map's multiplier is 1 - eta lam l''(f*))."""
+    t = theory.thresholds("uv", "logistic")
+    assert is_zero(t.eta_crit.value - 2 / (lam0 * p * (1 - p)))
+    P = sp.Rational(7, 10)
+    assert is_zero(theory.thresholds("uv", "logistic", p="7/10").eta_crit.value - 2 / (lam0 * P * (1 - P)))
+    td = theory.thresholds("deep", "logistic", p="7/10", depth=3)
+    assert is_zero(td.eta_crit.value - 2 / (lam0 * P * (1 - P)))
+    assert td.eta_max.value is None and td.eta_max.reason
+    with pytest.raises(theory.TheoryInputError, match="depth=L"):
+        theory.thresholds("deep")
+    with pytest.raises(theory.TheoryInputError, match="no parameter p"):
+        theory.thresholds("uv", "mse", p="1/2")
