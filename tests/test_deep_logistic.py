@@ -92,6 +92,26 @@ def test_eta_crit_depth4_symbolic_p():
     assert sp.simplify(r.value - 2 / (lam0 * p * (1 - p))) == 0
 
 
+def test_at_substitutes_parameters_by_name_whatever_their_assumptions():
+    """Issue #9: the loss's y is real (not positive), and at(2, y=2) returned 1/y. For l = y (f - 1)^2/2,
+    l''(f*) = y, so eta_crit = 2/(lam0 y) (linear stability, typed here) = 1/2 at lam0 = y = 2."""
+    from theory.loss import Loss
+    r = deep_eta_crit(2, Loss.parse("y*(f - 1)**2/2"))
+    assert r.at(2, y=2) == sp.Rational(1, 2)
+    assert r.at(2, y=0.5) == 2  # a float is taken exactly
+    q = deep_eta_crit(2, logistic("p"))
+    assert q.at(2, p="1/2") == 4  # 2 / (2 * 1/4)
+
+
+def test_at_names_a_missing_or_unknown_parameter():
+    from theory.errors import TheoryInputError
+    q = deep_eta_crit(2, logistic("p"))
+    with pytest.raises(TheoryInputError, match="needs a value for p"):
+        q.at(2)
+    with pytest.raises(TheoryInputError, match="unknown parameter"):
+        q.at(2, p="1/2", q=1)
+
+
 @pytest.mark.parametrize("z,r", [((1, 1, -1, 1), ("1", "2", "1/2", "3/2")), ((1, -1, -1), ("1", "3", "1/3"))])
 def test_eta_crit_explicit_data_matches_the_typed_curvature(z, r):
     def sig(t):

@@ -7,14 +7,16 @@ Oracles used here (nothing is copied from an output of :mod:`numerics`):
 * agreement across backends, with the problem's conditioning measured
   independently by a 50-digit and a 100-digit run (at eta*lam0 = 4 the
   dynamics are chaotic -- the map conjugates to z -> z^3 - 3z -- so a float64
-  run can only agree with the exact one to unit roundoff times the
-  amplification that the two arb runs exhibit);
+  orbit over 50 steps is decided by the machine's rounding: float64 is compared
+  only where unit roundoff times the amplification the two arb runs exhibit
+  stays below 1e-8, and then for three IEEE summation orders of the dot products);
 * ball arithmetic: a certified 50-digit run must *enclose* the 100-digit
   trajectory.
 """
 
 from __future__ import annotations
 
+import math
 from fractions import Fraction
 
 import flint
@@ -24,7 +26,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from numerics.backends import get_backend
+from numerics.backends import Float64, get_backend
 from numerics.errors import NumericsInputError
 from numerics.gd import run_gd
 from numerics.losses import NumericLoss, squared
@@ -85,38 +87,128 @@ def test_initial_f0_lam0_match_exact_rational_arithmetic(width, seed):
 # float64 / mpmath / arb give the same trajectory
 # ---------------------------------------------------------------------------------------------
 
+class _SequentialFloat64(Float64):
+    """IEEE float64 with a left-to-right dot product (a machine without SIMD reductions)."""
+
+    def dot(self, a, b):
+        s = 0.0
+        for p, q in zip(a.tolist(), b.tolist()):
+            s += p * q
+        return s
+
+
+class _FsumFloat64(Float64):
+    """IEEE float64 with a correctly rounded dot-product sum (``math.fsum`` of the rounded products)."""
+
+    def dot(self, a, b):
+        return math.fsum((a * b).tolist())
+
+
+# Three IEEE-conforming float64 machines: numpy's reduction (SIMD, pairwise), sequential, correctly rounded sum.
+# What the test asserts about float64 must hold for each of them.
+FLOAT64_MACHINES = [get_backend("float64"), _SequentialFloat64(), _FsumFloat64()]
+
+# float64 is compared with the 100-digit run only where a unit roundoff, amplified as the 50-digit run's rounding
+# was, stays below 1e-8 relative over the whole horizon: then float64's own errors (a few ulps per operation, n
+# terms per dot product) stay in the linear regime and the bound below holds whatever the summation order.
+COND_MAX = mpmath.mpf("1e-8")
+
+
+def _conditioning(r50, r100):
+    """Amplification of rounding errors over the horizon, measured by the 50- vs 100-digit pair.
+
+    Returns (T, fmax, amp_f, amp_l, cond): running maxima of |f|, of |f50 - f100| / U50 and |lam50 - lam100| / U50,
+    and cond = the largest of amp_f / (fmax + lam) and amp_l / lam over the horizon (relative amplification).
+    At eta*lam0 = 4 the map conjugates to z -> z^3 - 3z and cond ~ 3^t: ~1e22 within 50 steps.
+    """
+    with mpmath.workdps(110):
+        T = min(len(r100.f), len(r50.f))
+        fmax = _runmax([abs(f) for f in r100.f[:T]])
+        amp_f = _runmax([abs(r50.f[t] - r100.f[t]) / U50 for t in range(T)])
+        amp_l = _runmax([abs(r50.lam[t] - r100.lam[t]) / U50 for t in range(T)])
+        cond = max(max(amp_f[t] / (fmax[t] + r100.lam[t]), amp_l[t] / r100.lam[t]) for t in range(T))
+    return T, fmax, amp_f, amp_l, cond
+
+
+def _stop_margin(r100, runaway=1e8, lam_runaway=1e4):
+    """Smallest relative distance of the 100-digit orbit from the runaway thresholds of ``run_gd`` (the stop
+    step of a run is decided by these comparisons)."""
+    with mpmath.workdps(110):
+        sq = mpmath.sqrt(r100.width)
+        return min(min(abs(abs(f) / (runaway * sq) - 1), abs(lam / (lam_runaway * r100.lam0) - 1))
+                   for f, lam in zip(r100.f, r100.lam))
+
+
+def _check_against_reference(run, u, r50, r100, floor):
+    """Assert that ``run`` (unit roundoff ``u``) tracks the 100-digit trajectory, if the horizon is well conditioned
+    for that precision; return whether it was compared."""
+    T, fmax, amp_f, amp_l, cond = _conditioning(r50, r100)
+    if u * cond > COND_MAX:
+        return False  # chaotic within the horizon: the orbit at this precision depends on the machine's rounding
+    with mpmath.workdps(110):
+        if _stop_margin(r100) > 1e3 * (floor + u * cond):
+            assert (run.stop, run.steps) == (r100.stop, r100.steps), run.backend
+        for t in range(min(T, len(run.f))):
+            sf = fmax[t] + r100.lam[t]
+            sl = r100.lam[t]
+            assert abs(run.f[t] - r100.f[t]) <= floor * sf + 1e3 * u * amp_f[t], (run.backend, t)
+            assert abs(run.lam[t] - r100.lam[t]) <= floor * sl + 1e3 * u * amp_l[t], (run.backend, t)
+        # eta = x / lam0: its relative error is that of the computed lam0 plus one rounding
+        rel_lam0 = abs(run.lam0 - r100.lam0) / r100.lam0
+        assert abs(run.eta - r100.eta) <= (rel_lam0 + 2 * u) * r100.eta * (1 + 1e-6)
+    return True
+
+
 @settings(max_examples=30, **SETTINGS)
 @given(width=WIDTH, seed=SEED, x=PHASE_X)
 @example(width=100, seed=0, x=2.0)
-@example(width=100, seed=0, x=4.0)
-@example(width=512, seed=1, x=4.0)
+@example(width=100, seed=0, x=3.0)
+@example(width=512, seed=1, x=3.9)
 @example(width=1, seed=2, x=2.0)
 def test_backends_agree_over_50_steps(width, seed, x):
     m, L = UVModel(width, seed), squared()
     kw = dict(eta_lam0=x, steps=50, gtol=0)
-    r64 = run_gd(m, L, backend=get_backend("float64"), **kw)
     rmp = run_gd(m, L, backend=get_backend("mpmath", 50), **kw)
     r50 = run_gd(m, L, backend=get_backend("arb", 50), **kw)
     r100 = run_gd(m, L, backend=get_backend("arb", 100), **kw)
     # the two high-precision backends at the same precision end the same way
+    assert _check_against_reference(rmp, U50, r50, r100, 1e-45)
     assert (rmp.stop, rmp.steps) == (r50.stop, r50.steps)
-    if abs(x - 4) > 1e-3:  # away from the chaotic knife edge eta*lam0 = 4 float64 also ends the same way
-        assert (r64.stop, r64.steps) == (r100.stop, r100.steps)
-    with mpmath.workdps(110):
-        T = min(len(r100.f), len(r50.f))
-        fmax = _runmax([abs(f) for f in r100.f[:T]])
-        # conditioning, measured by the 50- vs 100-digit pair (running max over the past)
-        amp_f = _runmax([abs(r50.f[t] - r100.f[t]) / U50 for t in range(T)])
-        amp_l = _runmax([abs(r50.lam[t] - r100.lam[t]) / U50 for t in range(T)])
-        for run, u, floor in [(r64, U64, 1e-12), (rmp, U50, 1e-45)]:
-            for t in range(min(T, len(run.f))):
-                sf = fmax[t] + r100.lam[t]
-                sl = r100.lam[t]
-                assert abs(run.f[t] - r100.f[t]) <= floor * sf + 1e3 * u * amp_f[t], (run.backend, t)
-                assert abs(run.lam[t] - r100.lam[t]) <= floor * sl + 1e3 * u * amp_l[t], (run.backend, t)
-            # eta = x / lam0: its relative error is that of the computed lam0 plus one rounding
-            rel_lam0 = abs(run.lam0 - r100.lam0) / r100.lam0
-            assert abs(run.eta - r100.eta) <= (rel_lam0 + 2 * u) * r100.eta * (1 + 1e-6)
+    for B in FLOAT64_MACHINES:
+        _check_against_reference(run_gd(m, L, backend=B, **kw), U64, r50, r100, 1e-12)
+
+
+@pytest.mark.parametrize("width,seed,x", [(100, 0, 2.0), (100, 0, 3.0), (512, 1, 3.9), (1, 5, 8.0)])
+def test_float64_is_compared_away_from_the_knife_edges(width, seed, x):
+    """Not vacuous: inside the phases (and at eta*lam0 = 2, where nothing is chaotic) the horizon is well
+    conditioned, so every float64 machine is checked against the 100-digit orbit."""
+    m, L = UVModel(width, seed), squared()
+    kw = dict(eta_lam0=x, steps=50, gtol=0)
+    r50 = run_gd(m, L, backend=get_backend("arb", 50), **kw)
+    r100 = run_gd(m, L, backend=get_backend("arb", 100), **kw)
+    for B in FLOAT64_MACHINES:
+        assert _check_against_reference(run_gd(m, L, backend=B, **kw), U64, r50, r100, 1e-12), B
+
+
+@pytest.mark.parametrize("width,seed", [(100, 0), (512, 1)])
+def test_float64_is_not_asserted_on_the_chaotic_edge_eta_lam0_4(width, seed):
+    """Issue #9: at eta*lam0 = 4 the map conjugates to z -> z^3 - 3z, so a float64 orbit over 50 steps is decided by
+    the rounding of the machine's dot products (here: the IEEE summation orders disagree about whether lam runs
+    away). The 50/100-digit pair measures the amplification (>= 3^40 relative) and float64 is not compared; the
+    two high-precision runs still are, and stay bounded."""
+    m, L = UVModel(width, seed), squared()
+    kw = dict(eta_lam0=4.0, steps=50, gtol=0)
+    r50 = run_gd(m, L, backend=get_backend("arb", 50), **kw)
+    r100 = run_gd(m, L, backend=get_backend("arb", 100), **kw)
+    assert _conditioning(r50, r100)[-1] > mpmath.mpf(3) ** 40
+    assert r100.stop == "budget" and max(r100.lam) < 2 * r100.lam0
+    runs = [run_gd(m, L, backend=B, **kw) for B in FLOAT64_MACHINES]
+    # the machines really disagree (the hazard this guards against is real) ...
+    assert len({(r.stop, r.steps, float(r.lam[-1])) for r in runs}) > 1
+    # ... and none of them is held to the 100-digit orbit
+    for run in runs:
+        assert not _check_against_reference(run, U64, r50, r100, 1e-12)
+    assert _check_against_reference(run_gd(m, L, backend=get_backend("mpmath", 50), **kw), U50, r50, r100, 1e-45)
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])

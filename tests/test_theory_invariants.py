@@ -192,3 +192,16 @@ def test_invariants_numerically_50_steps(name, eta_lam0, nn, f0):
                                 p: sp.Rational(7, 10)})
     mine = (1 - et**2 * gfun(fv) ** 2 / nn) ** 2
     assert abs(mpmath.mpf(str(sp.N(mval, 60))) - mine) <= mpmath.mpf("1e-45") * (1 + abs(mine))
+
+
+def test_invariants_of_a_model_outside_the_catalogue():
+    """Issue #9: derive_invariants looked the model up by name and failed for any model not in the catalogue.
+    Oracle (typed here): for f = 3 a.b/sqrt(n), a' = a - 3 eta g b/sqrt(n), b' = b - 3 eta g a/sqrt(n), so
+    (a + b)' = (1 - 3 eta g/sqrt(n)) (a + b) and |a + b|^2 (9/n) = lam + 6 f/sqrt(n) with lam = 9(|a|^2 + |b|^2)/n."""
+    from theory.gram import VectorModel
+    ab = VectorModel("ab", ("a", "b"), lambda G: 3 * G["a", "b"] / sp.sqrt(n))
+    invs = theory.derive_invariants(theory.derive_map(ab, theory.mse()))
+    assert invs and all(i.proved for i in invs)
+    hit = [i for i in invs if is_zero(i.expr - (lam + 6 * f / sp.sqrt(n)))]
+    assert len(hit) == 1
+    assert is_zero(hit[0].multiplier - (1 - 3 * eta * f / sp.sqrt(n)) ** 2)

@@ -254,3 +254,27 @@ def test_latex_contains_lambda_and_eta():
     assert r"\eta" in tex
     assert tex.startswith(r"\begin{aligned}") and tex.rstrip().endswith(r"\end{aligned}")
     assert "lam" not in tex.replace(r"\lambda", "")
+
+
+# ----------------------------------------------------------------- the API takes what the CLI offers (issue #9)
+
+@pytest.mark.parametrize("pv", [None, "7/10"])
+def test_derive_accepts_the_logistic_name(pv):
+    """derive("uv", "logistic") failed in the API while `catapult derive uv --loss logistic` worked. The map is the
+    hand formula with the slope of p log(1 + e^-f) + (1 - p) log(1 + e^f) typed here (p symbolic or 7/10)."""
+    P = p if pv is None else sp.Rational(7, 10)
+    m = theory.derive("uv", "logistic") if pv is None else theory.derive("uv", "logistic", p=pv)
+    g = sp.diff(P * sp.log(1 + sp.exp(-f)) + (1 - P) * sp.log(1 + sp.exp(f)), f)
+    h = hand_map(g)
+    for k in ("f", "lam"):
+        assert is_zero(m.update[k] - h[k]), k
+
+
+def test_derive_deep_needs_and_takes_a_depth():
+    with pytest.raises(theory.TheoryInputError, match="depth"):
+        theory.derive("deep")
+    with pytest.raises(theory.TheoryInputError, match="depth"):
+        theory.derive("uv", depth=3)
+    dm = theory.derive("deep", "mse", depth=3)
+    # depth 3: (a1, a2, b1, b2) and one hidden layer's 2x2 block; squared loss
+    assert dm.L == 3 and len(dm.state) == 8 and dm.loss.expr == f**2 / 2

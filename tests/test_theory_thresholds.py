@@ -277,3 +277,81 @@ def test_logistic_float_coefficients():
     t = theory.thresholds("uv", "0.7*log(1+exp(-f))+0.3*log(1+exp(f))")
     val = float(t.eta_crit.value.subs(lam0, 2))
     assert val == pytest.approx(2 / (2 * 0.7 * 0.3), rel=1e-9)
+
+
+# ----------------------------------------------------------------- a model whose map does not close on (f, lam)
+
+def _q_model():
+    """f = (|u|^2 - n) / (2 sqrt(n)), u in R^n: the map needs |u|^2 as state (it does not close on (f, lam))."""
+    from theory.gram import VectorModel
+    from theory.symbols import n
+    return VectorModel("q", ("u",), lambda G: (G["u", "u"] - n) / (2 * sp.sqrt(n)))
+
+
+def _q_gd_loss(eta_v, nn, steps=3000, eps=1e-3, seed=0):
+    """Plain GD on u in R^n for l = f^2/2, written here: grad_u l = f grad f = f u / sqrt(n).
+
+    Warm start near the minimum |u|^2 = n: a Gaussian direction scaled to |u|^2 = n (1 + eps).
+    Returns (first loss, last loss) at 30 digits.
+    """
+    import numpy as np
+    with mpmath.workdps(30):
+        z = np.random.default_rng(seed).standard_normal(nn)
+        u = [mpmath.mpf(float(x)) for x in z]
+        scale = mpmath.sqrt(nn * (1 + mpmath.mpf(eps)) / mpmath.fsum(x * x for x in u))
+        u = [x * scale for x in u]
+        sq = mpmath.sqrt(nn)
+        losses = []
+        for _ in range(steps):
+            fv = (mpmath.fsum(x * x for x in u) - nn) / (2 * sq)
+            losses.append(fv**2 / 2)
+            if losses[-1] > 1e10:
+                break
+            u = [x - eta_v * fv * x / sq for x in u]
+        return losses[0], losses[-1]
+
+
+def test_eta_crit_of_a_model_not_closing_on_f_lam_is_two_over_the_ntk_at_the_minimum():
+    """Issue #9: the derivation gave n/uu (~1); linear stability needs 2/lam*, with lam* = |grad f|^2 = |u|^2/n = 1 on
+    the whole minimum manifold |u|^2 = n (by hand: grad_u f = u/sqrt(n))."""
+    from theory.loss import mse
+    t = theory.derive_thresholds(_q_model(), mse())
+    lam_star = 1  # |u|^2 / n at |u|^2 = n
+    assert t.eta_crit.value == sp.Integer(2) / lam_star
+    assert t.eta_crit.label == "exact"
+    assert t.minimisers == [0]
+
+
+@pytest.mark.parametrize("nn", [16, 64])
+def test_q_model_gd_converges_below_and_not_above_the_derived_eta_crit(nn):
+    from theory.loss import mse
+    ec = float(theory.derive_thresholds(_q_model(), mse()).eta_crit.value)
+    first, last = _q_gd_loss(0.95 * ec, nn)
+    assert last < mpmath.mpf("1e-40") * first or last == 0  # contraction by |1 - 0.95 * 2| = 0.9 per step
+    first, last = _q_gd_loss(1.05 * ec, nn)
+    assert last > first  # the minimum repels (|1 - 2.1| = 1.1): GD leaves the neighbourhood and does not return
+
+
+def test_q_model_labelled_eta_crit_uses_the_ntk_on_the_shifted_manifold():
+    """With a label y the minimum manifold is |u|^2 = n + 2 y sqrt(n), where lam* = 1 + 2y/sqrt(n)."""
+    from theory.loss import mse
+    from theory.symbols import n
+    y = SYMBOLS["y"]
+    t = theory.derive_thresholds(_q_model(), mse("y"))
+    assert is_zero(t.eta_crit.value - 2 / (1 + 2 * y / sp.sqrt(n)))
+
+
+def test_thresholds_api_takes_logistic_and_deep():
+    """Issue #9: the API refused "logistic" and "deep". Linear stability (typed above): 2/(lam0 p (1 - p)), for the
+    uv model and for every depth (the deep reduced map's multiplier is 1 - eta lam l''(f*))."""
+    t = theory.thresholds("uv", "logistic")
+    assert is_zero(t.eta_crit.value - 2 / (lam0 * p * (1 - p)))
+    P = sp.Rational(7, 10)
+    assert is_zero(theory.thresholds("uv", "logistic", p="7/10").eta_crit.value - 2 / (lam0 * P * (1 - P)))
+    td = theory.thresholds("deep", "logistic", p="7/10", depth=3)
+    assert is_zero(td.eta_crit.value - 2 / (lam0 * P * (1 - P)))
+    assert td.eta_max.value is None and td.eta_max.reason
+    with pytest.raises(theory.TheoryInputError, match="depth=L"):
+        theory.thresholds("deep")
+    with pytest.raises(theory.TheoryInputError, match="no parameter p"):
+        theory.thresholds("uv", "mse", p="1/2")

@@ -36,6 +36,7 @@ from dataclasses import dataclass
 import sympy as sp
 
 from .deep import DeepReducedMap, derive_deep_map
+from .errors import TheoryInputError
 from .loss import Loss
 from .parse import exact_value
 from .reduce import SLOPE
@@ -64,16 +65,38 @@ class DeepEtaCrit:
     def at(self, lam0_value, **params):
         """eta_crit as a number (mpmath-ready SymPy Float) at a given lam0 and loss parameters.
 
-        >>> from theory.loss import logistic
+        Parameters are matched to the value's symbols by name (``str(symbol)``), whatever
+        assumptions those symbols carry; a parameter the value still needs raises.
+
+        >>> from theory.loss import Loss, logistic
         >>> float(deep_eta_crit(2, logistic("1/2")).at(2))
         4.0
+        >>> deep_eta_crit(2, Loss.parse("y*(f - 1)**2/2")).at(2, y=2)
+        1/2
+        >>> deep_eta_crit(2, logistic("p")).at(2)
+        Traceback (most recent call last):
+        ...
+        theory.errors.TheoryInputError: eta_crit = -2/(lam0*p*(p - 1)) needs a value for p (a keyword argument)
         """
         if self.value is None:
             return None
-        reps = {lam0: exact_value(lam0_value, "lam0", floats="float", number=False)}
-        reps.update({sp.Symbol(k, positive=True): exact_value(v, k, floats="float", number=False)
-                     for k, v in params.items()})
-        return self.value.subs(reps)
+        given = {"lam0": lam0_value, **params}
+        known = {str(s) for s in self.loss.expr.free_symbols} | {"lam0", "lam"}
+        unknown = sorted(set(given) - known)
+        if unknown:
+            raise TheoryInputError(f"unknown parameter(s) {', '.join(unknown)}: eta_crit of {self.loss.expr} "
+                                   f"takes lam0 and {', '.join(sorted(known - {'lam0', 'lam', 'f'})) or 'nothing else'}")
+        reps = {}
+        for s in self.value.free_symbols:
+            if str(s) in given:
+                v = given[str(s)]
+                reps[s] = exact_value(v, str(s), floats="decimal", number=False)
+        out = self.value.subs(reps)
+        missing = sorted(str(s) for s in out.free_symbols)
+        if missing:
+            raise TheoryInputError(f"eta_crit = {self.value} needs a value for {', '.join(missing)} "
+                                   "(a keyword argument)")
+        return out
 
     def to_json(self) -> dict:
         """Plain-JSON form.

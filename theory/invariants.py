@@ -77,9 +77,22 @@ def derive_invariants(fmap: FunctionSpaceMap) -> list:
     """Derive and prove the multiplicative invariants of a derived map.
 
     Returns a list of :class:`Invariant`; empty when the model's gradient
-    coefficients are not constant (no linear structure to exploit).
+    coefficients are not constant (no linear structure to exploit).  The model is the
+    map's own (``fmap.model_def``), so a model outside the catalogue works:
+
+    >>> import sympy as sp
+    >>> from theory.gram import VectorModel
+    >>> from theory.loss import mse
+    >>> from theory.reduce import derive_map
+    >>> from theory.symbols import n
+    >>> ab = VectorModel("ab", ("a", "b"), lambda G: 3 * G["a", "b"] / sp.sqrt(n))
+    >>> [str(i.expr) for i in derive_invariants(derive_map(ab, mse()))][:1]
+    ['6*f/sqrt(n) + lam']
     """
-    model = get_model(fmap.model)
+    if fmap.model_def is not None:
+        model = fmap.model_def
+    else:  # a map built by hand: look its model up by name
+        model = get_model(fmap.model)
     C = model.coeff_matrix()
     if any(c.free_symbols & set(model.G.symbols) for c in C) or C != C.T:
         return []

@@ -52,6 +52,7 @@ class FunctionSpaceMap:
     Attributes
     ==========
     model, loss : names of the model and the loss
+    model_def : the :class:`VectorModel` itself (what invariants and thresholds are derived from)
     state : list of state symbols (``[f, lam]`` plus any extra Gram symbols)
     update : ``{name: expr}``, the new value of each state coordinate
     exact : True when the map closes on (f, lam) with no term dropped
@@ -68,6 +69,7 @@ class FunctionSpaceMap:
     substitution: dict = field(repr=False)
     label: str = "exact"
     update_slope: dict = field(default=None, repr=False)  # the update with l'(f) kept as the symbol SLOPE
+    model_def: VectorModel | None = field(default=None, repr=False, compare=False)  # the model it was derived from
 
     def __repr__(self):
         lines = [f"FunctionSpaceMap(model={self.model!r}, loss={self.loss.expr}, exact={self.exact})"]
@@ -167,7 +169,8 @@ def derive_map(model: VectorModel, loss: Loss) -> FunctionSpaceMap:
     opaque = dict(updates)
     updates = {k: v.subs(SLOPE, slope) for k, v in updates.items()}
     return FunctionSpaceMap(model.name, loss, state, updates, not leftover, gram_next, sub,
-                            label="exact" if not leftover else "exact (with extra state)", update_slope=opaque)
+                            label="exact" if not leftover else "exact (with extra state)", update_slope=opaque,
+                            model_def=model)
 
 
 def map_json(m: FunctionSpaceMap) -> str:

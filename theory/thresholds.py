@@ -1,11 +1,12 @@
 """Critical learning rates, derived from the function-space map.
 
-* ``eta_crit`` -- linear stability of the manifold of minima {f = f*}: the
-  derived map's Jacobian there is triangular with eigenvalues
-  d f'/d f = 1 - eta lam l''(f*) and d lam'/d lam = 1, so the minimum is
-  stable iff 0 < eta < 2/(lam l''(f*)).  Exact at the curvature lam of the
-  minimum reached; with lam = lam0 it is leading order in 1/n (in the lazy
-  phase lam moves by O(1/n)).
+* ``eta_crit`` -- linear stability of the manifold of minima {F(G) = f*}: the
+  exact Gram step G' = Phi(G, l'(F(G))) linearised there is the identity plus
+  rank one, with eigenvalues 1 (along the manifold) and
+  d f'/d f = 1 - eta lam l''(f*) (derived, also when the map does not close on
+  (f, lam)), so the minimum is stable iff 0 < eta < 2/(lam l''(f*)).  Exact when
+  the NTK is one expression on the whole manifold (lam = that value); otherwise
+  lam = lam0 and it is leading order in 1/n (in the lazy phase lam moves by O(1/n)).
 * ``eta_max`` -- the sign of the lam-drift along a catapult excursion
   |f| -> oo: lim (lam' - lam) n / (eta f^2) is computed with SymPy on each
   side; where it changes sign at a finite eta, excursions stop raising the
@@ -185,7 +186,47 @@ def numeric_zero(expr: sp.Expr, dps: int = 40):
         return sp.Float((a + b) / 2, dps)
 
 
-def _eta_crit(fmap: FunctionSpaceMap, loss: Loss):
+def _manifold_ntk(model: VectorModel, fs):
+    """The NTK on the manifold of minima {F(G) = f*}, if it is one expression there (else None).
+
+    F(G) = f* is solved for each Gram symbol in turn; when the NTK, written on the
+    manifold, has no Gram symbol left, every minimum reached has that curvature.
+    """
+    F, K, gram = model.forward, model.ntk, set(model.G.symbols)
+    for g in model.G.symbols:
+        if not F.has(g):
+            continue
+        try:
+            sols = sp.solve(sp.Eq(F, fs), g, dict=True)
+        except NotImplementedError:
+            continue
+        if len(sols) != 1:
+            continue
+        val = sp.simplify(K.subs(sols[0]))
+        if not (val.free_symbols & gram):
+            return val
+    return None
+
+
+def _transversal_rate(model: VectorModel, fmap: FunctionSpaceMap):
+    """d f'/d s at s = l'(f) = 0, from the exact Gram step, as a multiple of eta*lam (or None).
+
+    One GD step is G' = Phi(G, s) with s = l'(F(G)); on the manifold of minima s = 0 and
+    Phi(G, 0) = G.  The Jacobian there is I + (dPhi/ds) l''(f*) (grad_G F)^T: the identity plus
+    rank one, so its eigenvalues are 1 (along the manifold) and
+    1 + l''(f*) dF(Phi(G, s))/ds|_{s=0}.  Returns dF(Phi)/ds / (eta lam) when SymPy proves it a
+    constant (for GD it is -1: dF/ds = -eta |grad f|^2).
+    """
+    gram_next = fmap.gram_update
+    ident = all(sp.simplify(v.subs(SLOPE, 0) - g) == 0 for g, v in gram_next.items())
+    if not ident:
+        return None
+    dFds = sp.diff(model.forward.subs(gram_next, simultaneous=True), SLOPE).subs(SLOPE, 0)
+    ratio = sp.simplify(dFds / (eta * model.ntk))
+    return ratio if not (ratio.free_symbols & set(model.G.symbols)) else None
+
+
+def _eta_crit(fmap: FunctionSpaceMap, loss: Loss, model: VectorModel):
     zeros = real_zeros(loss.d1)
     if zeros is None:
         z = numeric_zero(loss.d1)
@@ -197,27 +238,37 @@ def _eta_crit(fmap: FunctionSpaceMap, loss: Loss):
         return Threshold("eta_crit", None, LEADING, "",
                          f"l'(f) = {loss.d1} has no real zero: the loss has no minimiser "
                          "(for logistic loss: the data are separable, the infimum is at |f| -> oo)"), []
-    crits, mins = [], []
-    uf = fmap.update_slope["f"]  # f' with the slope s = l'(f) opaque: d f'/d f = (df'/df + df'/ds l''(f)) at s = 0
+    rate = _transversal_rate(model, fmap)
+    if rate is None:
+        return Threshold("eta_crit", None, LEADING, "", "the linearised Gram step at the minimum manifold could not "
+                         "be written as 1 + c eta lam l''(f*) with a constant c"), []
+    crits, mins, exact = [], [], []
     for fs in zeros:
         curv = sp.simplify(loss.d2.subs(f, fs))
         if curv.is_negative or curv.is_zero:
             continue  # a maximum, or a degenerate point: no linear instability
-        jac_ff = sp.simplify((sp.diff(uf, f) + sp.diff(uf, SLOPE) * curv).subs(SLOPE, 0).subs(f, fs))
-        jac_fl = sp.simplify(sp.diff(uf, lam).subs(SLOPE, 0))
         mins.append(fs)
-        assert jac_fl == 0, "the Jacobian at a minimum is triangular"
-        sols = [s for s in sp.solve(sp.Eq(jac_ff, -1), eta, rational=False) if s != 0]  # keep a numeric f*'s digits
-        crits.extend(sp.factor(s.subs(lam, lam0)) for s in sols)
+        jac = 1 + rate * eta * lam * curv  # the transversal eigenvalue d f'/d f at the minimum (derived)
+        sols = [s for s in sp.solve(sp.Eq(jac, -1), eta, rational=False) if s != 0]  # keep a numeric f*'s digits
+        lam_star = _manifold_ntk(model, fs)
+        exact.append(lam_star is not None)
+        lam_at = lam0 if lam_star is None else lam_star
+        crits.extend(sp.factor(s.subs(lam, lam_at)) for s in sols)
     crits = list(dict.fromkeys(crits))
     if len(crits) != 1:
         why = "no minimiser with l''(f*) > 0" if not crits else f"several minimisers with different curvature: {crits}"
         return Threshold("eta_crit", None, LEADING, "", why), mins
-    how = ("d f'/d f = -1 at the minimum f* (triangular Jacobian, lam direction neutral), "
-           "then lam -> lam0 (lam = lam0 + O(1/n) in the lazy phase)")
+    how = (f"the Gram step linearised at the minimum manifold: eigenvalues 1 (along it) and "
+           f"d f'/d f = {sp.factor(1 + rate * eta * lam * sp.Symbol('l2'))} (l2 = l''(f*)) = -1")
+    if all(exact):
+        how += f"; lam = {lam_at}, the NTK on the whole minimum manifold F = f*"
+        label = "exact"
+    else:
+        how += ", then lam -> lam0 (lam = lam0 + O(1/n) in the lazy phase)"
+        label = LEADING
     if any(isinstance(m, sp.Float) for m in mins):
         how += f"; f* = {mins[0]} is a numeric root (40 digits, bisection on a certain sign change)"
-    return Threshold("eta_crit", crits[0], LEADING, how), mins
+    return Threshold("eta_crit", crits[0], label, how), mins
 
 
 _Q = sp.Symbol("q", positive=True)
@@ -283,7 +334,7 @@ def derive_thresholds(model: VectorModel, loss: Loss, fmap: FunctionSpaceMap | N
     (True, True)
     """
     fmap = fmap or derive_map(model, loss)
-    crit, mins = _eta_crit(fmap, loss)
+    crit, mins = _eta_crit(fmap, loss, model)
     emax = _eta_max(fmap)
     assumptions = ["eta > 0", "n > 0", "lam0 > 0 (NTK at initialisation)",
                    "lam0 stands for the curvature at the start of the excursion / at the minimum: "
