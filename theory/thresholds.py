@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 
 import sympy as sp
 
+from .errors import TheoryInputError
 from .gram import VectorModel
 from .loss import Loss
 from .reduce import LATEX_NAMES, SLOPE, FunctionSpaceMap, derive_map
@@ -80,16 +81,29 @@ class Thresholds:
         >>> from theory.loss import mse
         >>> derive_thresholds(uv_model(), mse()).values(2)
         {'eta_crit': 1.0, 'eta_max': 2.0}
+        >>> derive_thresholds(uv_model(), mse()).values(1e-300)["eta_crit"]
+        2e+300
+        >>> derive_thresholds(uv_model(), mse()).values(-1)
+        Traceback (most recent call last):
+        ...
+        theory.errors.TheoryInputError: lam0 must be a finite number > 0, got -1
         """
-        reps = {lam0: sp.nsimplify(lam0_value)}
-        reps.update({SYMBOLS[k]: sp.nsimplify(v) for k, v in params.items()})
+        reps = {lam0: _exact_number(lam0_value, "lam0", positive=True)}
+        reps.update({SYMBOLS[k]: _exact_number(v, k) for k, v in params.items()})
         out = {}
         for t in (self.eta_crit, self.eta_max):
             if t.value is None:
                 out[t.name] = None
                 continue
             v = t.value.subs(reps)
-            out[t.name] = float(v) if not v.free_symbols else str(v)
+            if v.free_symbols:
+                out[t.name] = str(v)
+                continue
+            x = complex(v) if v.is_finite else complex("nan")
+            if x.imag != 0 or not (abs(x.real) < 1e308):
+                raise TheoryInputError(f"{t.name} = {t.value} at lam0 = {lam0_value} is not a finite real float "
+                                       f"({v if v.is_finite is not None else 'undetermined'})")
+            out[t.name] = x.real
         return out
 
     def latex(self) -> str:
@@ -124,6 +138,22 @@ class Thresholds:
         if lam0_value is not None:
             d["values"] = self.values(lam0_value, **params)
         return d
+
+
+def _exact_number(v, what, positive=False):
+    """An exact SymPy number from a float (via its shortest decimal: 1e-300 stays 10**-300, not 0), int or string."""
+    try:
+        if isinstance(v, float):
+            if v != v or v in (float("inf"), float("-inf")):
+                raise ValueError
+            e = sp.Rational(repr(v))
+        else:
+            e = sp.sympify(v, strict=True) if not isinstance(v, str) else sp.Rational(v)
+    except (ValueError, TypeError, ZeroDivisionError, sp.SympifyError):
+        raise TheoryInputError(f"{what} must be a finite number{' > 0' if positive else ''}, got {v!r}") from None
+    if not (e.is_number and e.is_real and e.is_finite) or (positive and not e.is_positive):
+        raise TheoryInputError(f"{what} must be a finite number{' > 0' if positive else ''}, got {v!r}")
+    return e
 
 
 def real_zeros(expr: sp.Expr):
@@ -357,9 +387,18 @@ def divergence_scale(fmap: FunctionSpaceMap) -> Threshold:
     if any(not e.is_finite for e in ends):
         return Threshold("eta_div_scale", None, "derived necessary condition", "",
                          "l' is unbounded: no width scale from the invariant")
+    if sp.calculus.util.continuous_domain(d1, f, sp.S.Reals) != sp.S.Reals:
+        return Threshold("eta_div_scale", None, "derived necessary condition", "",
+                         f"l'(f) = {d1} is not defined and continuous on the whole real line (pole, branch or "
+                         "domain edge): no finite sup |l'|")
     crit = real_zeros(fmap.loss.d2)
     vals = ends + ([d1.subs(f, c) for c in crit] if crit else [])
     G = sp.Max(*[sp.Abs(sp.simplify(v)) for v in vals])
     how = (f"{inv[0].expr} is multiplied by {mu.subs(s, sp.Symbol('s'))} per step, s = l'(f); that exceeds 1 only when "
            f"eta |l'(f)| > {root.subs(s, 1)}; sup |l'| = {G}")
-    return Threshold("eta_div_scale", sp.simplify(root.subs(s, G)), "derived necessary condition", how)
+    value = sp.simplify(root.subs(s, G))
+    if value.has(sp.zoo, sp.oo, -sp.oo, sp.nan, sp.I) or not G.is_positive:
+        return Threshold("eta_div_scale", None, "derived necessary condition", "",
+                         f"sup |l'| = {G} over the limits and critical points is not a positive finite number: "
+                         "no width scale from the invariant")
+    return Threshold("eta_div_scale", value, "derived necessary condition", how)
