@@ -316,7 +316,7 @@ def _sample_data(args, numeric):
 
 def _sample_loss(args):
     from theory import Loss, mse
-    return _checked_loss(Loss.parse(args.loss_expr)) if args.loss_expr is not None else mse("y")
+    return _checked_loss(Loss.parse(_screen_expr(args.loss_expr))) if args.loss_expr is not None else mse("y")
 
 
 def _data(args):
@@ -375,6 +375,80 @@ def _degenerate(z, r):
         raise UsageError(str(exc)) from None
 
 
+#: names a --loss-expr may use: the symbols and the functions every numeric backend evaluates
+EXPR_NAMES = frozenset({"f", "y", "p", "pi", "E", "exp", "log", "sqrt", "sin", "cos", "tan", "sinh", "cosh", "tanh",
+                        "asin", "acos", "atan", "asinh", "acosh", "atanh", "erf", "erfc", "sec", "csc", "cot", "coth",
+                        "sech", "csch"})
+#: longest --loss-expr, and largest literal exponent after ``**`` (parsing evaluates 10**10**10 eagerly)
+MAX_EXPR_CHARS = 500
+MAX_EXPR_EXPONENT = 100
+
+
+def _screen_expr(text, name="--loss-expr"):
+    """Screen a loss expression before any parser sees it: only numbers, + - * / ** ( ) , and the names in
+    EXPR_NAMES; no strings, attributes, subscripts or dunders (nothing of it is ever executed), no exponent
+    above MAX_EXPR_EXPONENT, no a**b**c towers.  A safety net at the CLI boundary; theory.parse is the parser.
+
+    >>> _screen_expr("log(cosh(f - 1))")
+    'log(cosh(f - 1))'
+    >>> _screen_expr("__import__('os').system('ls')")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    verify.cli.UsageError: --loss-expr: '__import__' is not allowed (names: acos, ...)
+    >>> _screen_expr("(9**99)**(9**99)")
+    Traceback (most recent call last):
+    ...
+    verify.cli.UsageError: --loss-expr: an exponent may not itself contain ** (parsing evaluates it eagerly)
+    """
+    import io
+    import tokenize
+    if not str(text).strip():
+        raise UsageError(f"{name} is empty")
+    if len(text) > MAX_EXPR_CHARS:
+        raise UsageError(f"{name} is longer than {MAX_EXPR_CHARS} characters (limit MAX_EXPR_CHARS)")
+    try:
+        toks = [t for t in tokenize.generate_tokens(io.StringIO(text).readline)
+                if t.type not in (tokenize.NEWLINE, tokenize.NL, tokenize.ENDMARKER, tokenize.INDENT, tokenize.DEDENT)]
+    except (tokenize.TokenError, SyntaxError, IndentationError) as exc:
+        raise UsageError(f"{name}: cannot read {text!r} ({exc.args[0] if exc.args else 'syntax'})") from None
+    ops = {"+", "-", "*", "/", "**", "(", ")", ","}
+    for k, t in enumerate(toks):
+        if t.type == tokenize.NAME:
+            if t.string not in EXPR_NAMES:
+                raise UsageError(f"{name}: {t.string!r} is not allowed (names: {', '.join(sorted(EXPR_NAMES, key=str.lower))})")
+        elif t.type == tokenize.NUMBER:
+            if t.string.lower().endswith("j"):
+                raise UsageError(f"{name}: imaginary number {t.string!r} is not allowed")
+        elif t.type == tokenize.OP and t.string in ops:
+            if t.string == "**":
+                nxt = toks[k + 1:k + 3]
+                sign = 1 if nxt and nxt[0].string in ("-", "+") else 0
+                e = toks[k + 1 + sign] if len(toks) > k + 1 + sign else None
+                if e is not None and e.type == tokenize.NUMBER:
+                    try:
+                        big = abs(float(e.string)) > MAX_EXPR_EXPONENT
+                    except ValueError:
+                        big = True
+                    if big:
+                        raise UsageError(f"{name}: exponent {e.string} > {MAX_EXPR_EXPONENT} (limit MAX_EXPR_EXPONENT)")
+                if e is not None and e.string == "(":
+                    depth = 0
+                    for u in toks[k + 1 + sign:]:
+                        depth += (u.string == "(") - (u.string == ")")
+                        if u.string == "**":
+                            raise UsageError(f"{name}: an exponent may not itself contain ** "
+                                             "(parsing evaluates it eagerly)")
+                        if depth == 0:
+                            break
+                after = toks[k + 2 + sign] if len(toks) > k + 2 + sign else None
+                if e is not None and e.type in (tokenize.NUMBER, tokenize.NAME) and after is not None \
+                        and after.string == "**":
+                    raise UsageError(f"{name}: a**b**c towers are not allowed; parenthesise, e.g. (a**b)**c")
+        else:
+            raise UsageError(f"{name}: {t.string!r} is not allowed (only numbers, + - * / ** ( ) , and names)")
+    return text
+
+
 #: largest and smallest nonzero magnitude of a number written in a loss (SymPy stalls on 1e308*f**2)
 MAX_LOSS_NUMBER = 10 ** 30
 
@@ -397,9 +471,7 @@ def _loss(args):
     if data is not None:
         return data.loss()
     if args.loss_expr is not None:
-        if not args.loss_expr.strip():
-            raise UsageError("--loss-expr is empty")
-        loss = _checked_loss(Loss.parse(args.loss_expr))
+        loss = _checked_loss(Loss.parse(_screen_expr(args.loss_expr)))
         if args.label is not None:
             if not loss.expr.has(sp.Symbol("y", real=True)):
                 raise UsageError(f"--label {args.label} given but the loss {loss.expr} has no label y")
