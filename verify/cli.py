@@ -496,6 +496,9 @@ def _numeric_problem(args, width, seed):
     L = _depth(args)
     if L is not None:
         from numerics.deep import DeepLinearModel
+        if args.cmd == "scan" and args.init == "isometric" and width < 2:
+            raise UsageError("scan deep needs --width >= 2: at width 1 the reduced map's coordinates are degenerate "
+                             "(A C = rho^2), so its divergence check cannot run")
         from .bridge import numeric_loss
         _check_cost(args, width * width * L // 10 + width)  # n x n hidden layers: ~7e-9 s per entry-digit
         loss = _loss(args)
@@ -1011,7 +1014,9 @@ def main(argv=None, out=None, err=None):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # float64 overflow is a verdict, not a message
             args = build_parser().parse_args(argv)
-            return COMMANDS[args.cmd](args, out)
+            code = COMMANDS[args.cmd](args, out)
+            out.flush()  # a full disk shows up here, as one line, not as an error at interpreter exit
+            return code
     except BrokenPipeError:  # e.g. piped into `head`
         sys.stderr.close()
         return 0
