@@ -444,19 +444,37 @@ def test_bad_input_exit_status_2_and_one_line_in_a_real_process():
     assert p.returncode == 2 and err.strip().splitlines() == ["catapult: error: --p must be a finite number, got '1/0'"]
 
 
+def _wait_for_cpu(pid, seconds):
+    """Wait until process ``pid`` has used ``seconds`` more CPU time (or, without /proc, that much wall time)."""
+    import time
+    stat = Path(f"/proc/{pid}/stat")
+    if not stat.exists():
+        time.sleep(seconds)
+        return
+
+    def cpu():
+        fields = stat.read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    start = cpu()
+    for _ in range(6000):  # at most ~10 minutes of wall time
+        if cpu() - start >= seconds:
+            return
+        time.sleep(0.1)
+
+
 def test_ctrl_c_gives_one_line_and_exit_130():
     p = _spawn(["scan", "uv", "--width", "256", "--steps", "5000", "--dps", "60"])
     try:
         assert p.stdout.readline().strip() == "ready"
-        import time
-        time.sleep(1.0)  # let it get into the scan (not a timing assertion: any moment inside main is fine)
+        _wait_for_cpu(p.pid, 1.0)  # well inside main (CPU time, so a loaded machine does not make this racy)
         p.send_signal(signal.SIGINT)
         out, err = p.communicate(timeout=120)
     finally:
         if p.poll() is None:
             p.kill()
-    assert p.returncode == 130, err
-    assert err.strip().splitlines() == ["catapult: interrupted"]
+    assert p.returncode == 130, (p.returncode, err[-3000:])
+    assert err.strip().splitlines() == ["catapult: interrupted"], err[-3000:]
 
 
 @pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
