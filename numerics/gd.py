@@ -123,6 +123,9 @@ def run_gd(model, loss, *, eta=None, eta_lam0=None, steps=1000, backend=None, gt
         theta = model.init(B)
         ev = model.evaluate(theta, B, bound)
         lam0 = B.to_mpf(ev.lam)
+        if eta_lam0 is not None and not (lam0 > 0 and mpmath.isfinite(lam0)):
+            raise NumericsInputError(f"the initial NTK is {mpmath.nstr(lam0, 5)}: eta_lam0 (a multiple of 1/lam0) "
+                                     "is undefined; give eta")
         eta_b = B.scalar(eta) if eta is not None else B.scalar(eta_lam0) / ev.lam
         name = B.name + ("-certified" if getattr(B, "certified", False) else "")
         tr = Trajectory(model.name, model.width, model.seed, name, B.dps, B.to_mpf(eta_b), lam0)
@@ -164,6 +167,11 @@ def run_gd(model, loss, *, eta=None, eta_lam0=None, steps=1000, backend=None, gt
             if t == int(steps):
                 tr.stop = "budget"
                 break
-            theta = [B.lincomb(th, eta_b * c, g) for th, (c, g) in zip(theta, ev.moves)]
-            ev = model.evaluate(theta, B, bound)
+            try:
+                theta = [B.lincomb(th, eta_b * c, g) for th, (c, g) in zip(theta, ev.moves)]
+                ev = model.evaluate(theta, B, bound)
+            except (OverflowError, ZeroDivisionError):  # float64 arithmetic raising instead of giving inf
+                tr._record(t + 1, mpmath.inf, mpmath.inf, mpmath.inf, record)
+                tr.stop = "nonfinite"
+                break
     return tr

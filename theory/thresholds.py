@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 
 import sympy as sp
 
+from .errors import TheoryInputError
 from .gram import VectorModel
 from .loss import Loss
 from .parse import exact_params, exact_value
@@ -82,8 +83,14 @@ class Thresholds:
         >>> from theory.loss import mse
         >>> derive_thresholds(uv_model(), mse()).values(2)
         {'eta_crit': 1.0, 'eta_max': 2.0}
+        >>> derive_thresholds(uv_model(), mse()).values(1e-300)["eta_crit"]
+        2e+300
+        >>> derive_thresholds(uv_model(), mse()).values(-1)
+        Traceback (most recent call last):
+        ...
+        theory.errors.TheoryInputError: lam0 must be a finite number > 0, got -1
         """
-        reps = {lam0: exact_value(lam0_value, "lam0")}
+        reps = {lam0: _exact_number(lam0_value, "lam0", positive=True)}
         reps.update(exact_params(params))
         out = {}
         for t in (self.eta_crit, self.eta_max):
@@ -91,7 +98,14 @@ class Thresholds:
                 out[t.name] = None
                 continue
             v = t.value.subs(reps)
-            out[t.name] = float(v) if not v.free_symbols else str(v)
+            if v.free_symbols:
+                out[t.name] = str(v)
+                continue
+            x = complex(v) if v.is_finite else complex("nan")
+            if x.imag != 0 or not (abs(x.real) < 1e308):
+                raise TheoryInputError(f"{t.name} = {t.value} at lam0 = {lam0_value} is not a finite real float "
+                                       f"({v if v.is_finite is not None else 'undetermined'})")
+            out[t.name] = x.real
         return out
 
     def latex(self) -> str:
@@ -126,6 +140,15 @@ class Thresholds:
         if lam0_value is not None:
             d["values"] = self.values(lam0_value, **params)
         return d
+
+
+def _exact_number(v, what, positive=False):
+    """An exact finite real SymPy number (:func:`theory.parse.exact_value`: a float via its shortest decimal, so
+    1e-300 stays 10**-300, not 0; a string through the safe parser), optionally > 0."""
+    e = exact_value(v, what)
+    if positive and not e.is_positive:
+        raise TheoryInputError(f"{what} must be a finite number > 0, got {v!r}")
+    return e
 
 
 def real_zeros(expr: sp.Expr):
@@ -408,9 +431,18 @@ def divergence_scale(fmap: FunctionSpaceMap) -> Threshold:
     if any(not e.is_finite for e in ends):
         return Threshold("eta_div_scale", None, "derived necessary condition", "",
                          "l' is unbounded: no width scale from the invariant")
+    if sp.calculus.util.continuous_domain(d1, f, sp.S.Reals) != sp.S.Reals:
+        return Threshold("eta_div_scale", None, "derived necessary condition", "",
+                         f"l'(f) = {d1} is not defined and continuous on the whole real line (pole, branch or "
+                         "domain edge): no finite sup |l'|")
     crit = real_zeros(fmap.loss.d2)
     vals = ends + ([d1.subs(f, c) for c in crit] if crit else [])
     G = sp.Max(*[sp.Abs(sp.simplify(v)) for v in vals])
     how = (f"{inv[0].expr} is multiplied by {mu.subs(s, sp.Symbol('s'))} per step, s = l'(f); that exceeds 1 only when "
            f"eta |l'(f)| > {root.subs(s, 1)}; sup |l'| = {G}")
-    return Threshold("eta_div_scale", sp.simplify(root.subs(s, G)), "derived necessary condition", how)
+    value = sp.simplify(root.subs(s, G))
+    if value.has(sp.zoo, sp.oo, -sp.oo, sp.nan, sp.I) or not G.is_positive:
+        return Threshold("eta_div_scale", None, "derived necessary condition", "",
+                         f"sup |l'| = {G} over the limits and critical points is not a positive finite number: "
+                         "no width scale from the invariant")
+    return Threshold("eta_div_scale", value, "derived necessary condition", how)

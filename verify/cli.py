@@ -21,6 +21,7 @@ import json
 import math
 import sys
 import time
+from fractions import Fraction
 
 import mpmath
 import sympy as sp
@@ -31,6 +32,62 @@ from theory.errors import TheoryInputError
 
 class UsageError(Exception):
     """Bad command-line input (reported in one line, exit status 2)."""
+
+
+# Limits on the work a command line may ask for: refused up front, with the limit named in the message.
+#: most digits of a high-precision run (cost and memory grow like dps^1.6 per operation)
+MAX_DPS = 2000
+#: fewest digits for ``scan`` (its rise test needs a rounding level 10^(3 - dps) well below the loss changes)
+MIN_SCAN_DPS = 10
+#: smallest --rtol: the first rung of the bisection runs in float64 (53 bits)
+MIN_RTOL = 1e-12
+#: deepest network whose reduced map ``derive``/``thresholds`` derive symbolically (L = 6: ~4 s, cost x3 per layer)
+MAX_SYMBOLIC_DEPTH = 8
+#: largest m*d for a symbolic many-sample map (m = d = 4: ~7 s; 5 x 5 does not finish in minutes)
+MAX_SYMBOLIC_SAMPLES = 16
+#: widest network a numeric run may build
+MAX_WIDTH = 10 ** 6
+#: most samples m times input dimension d for numeric runs
+MAX_SAMPLE_ENTRIES = 10 ** 4
+#: budget of one command: size * steps * (dps + 50) units (~6e-8 s each on one core: about 10 minutes)
+MAX_WORK = 10 ** 10
+#: largest data file read by --data, and most rows
+MAX_DATA_BYTES = 10 ** 7
+MAX_DATA_ROWS = 2000
+#: largest magnitude of a label, a magnitude r_i or a data entry (beyond it float64 losses overflow)
+MAX_ABS_VALUE = 10 ** 6
+
+
+def _number(text, name, *, positive=False, integer=False, low=None, max_abs=MAX_ABS_VALUE):
+    """An exact rational from a command-line number ('3', '-0.25', '1/3', '1e-3'); UsageError otherwise.
+
+    >>> _number("1/3", "--label")
+    Fraction(1, 3)
+    >>> _number("1/0", "--label")
+    Traceback (most recent call last):
+    ...
+    verify.cli.UsageError: --label: division by zero in '1/0'
+    >>> _number("1e7", "--r")
+    Traceback (most recent call last):
+    ...
+    verify.cli.UsageError: --r must have magnitude <= 1000000 (limit MAX_ABS_VALUE for labels and data), got 1e7
+    """
+    from theory.parse import parse_number
+    try:
+        r = parse_number(str(text).strip(), name)   # decimal or a/b, exact; never executed
+    except ValueError as exc:
+        raise UsageError(str(exc).splitlines()[0]) from None
+    q = Fraction(int(r.p), int(r.q))
+    if max_abs is not None and abs(q) > max_abs:
+        why = " (limit MAX_ABS_VALUE for labels and data)" if max_abs == MAX_ABS_VALUE else ""
+        raise UsageError(f"{name} must have magnitude <= {max_abs}{why}, got {text}")
+    if integer and q.denominator != 1:
+        raise UsageError(f"{name} must be an integer, got {text}")
+    if positive and not q > 0:
+        raise UsageError(f"{name} must be > 0, got {text}")
+    if low is not None and q < low:
+        raise UsageError(f"{name} must be >= {low}, got {text}")
+    return q
 
 
 class _Parser(argparse.ArgumentParser):
@@ -50,16 +107,25 @@ def _positive_float(name):
     return conv
 
 
-def _int_at_least(name, low):
+def _int_at_least(name, low, high=None, why=""):
     def conv(text):
         try:
-            v = int(text)
+            v = int(text) if len(text) <= 30 else None
         except ValueError:
+            v = None
+        if v is None:
             raise argparse.ArgumentTypeError(f"{name} must be an integer >= {low}, got {text!r}") from None
         if v < low:
             raise argparse.ArgumentTypeError(f"{name} must be an integer >= {low}, got {text}")
+        if high is not None and v > high:
+            raise argparse.ArgumentTypeError(f"{name} must be <= {high}{why}, got {text}")
         return v
     return conv
+
+
+def _band_restarts_max():
+    from .deep_limit import RESTARTS
+    return len(RESTARTS)
 
 
 def _add_loss(p, numeric=False):
@@ -79,12 +145,14 @@ def _add_loss(p, numeric=False):
     lg.add_argument("--r", nargs="+", metavar="R", help="magnitudes r_i > 0 (with --z)")
     dg = p.add_argument_group("deep linear networks (model 'deep')")
     dg.add_argument("--depth", metavar="L", help="depth L >= 2 (L = 2 is the uv model)")
-    dg.add_argument("--init", choices=["isometric", "gaussian"], default="isometric",
-                    help="hidden-layer init (isometric: exact reduced map)")
+    dg.add_argument("--init", choices=["isometric", "gaussian"], default=None,
+                    help="hidden-layer init (default isometric: exact reduced map)")
     sg = p.add_argument_group("many samples in dimension d (squared loss unless --loss-expr in f and y)")
-    sg.add_argument("--samples", type=_int_at_least("--samples", 1), metavar="M", help="number of samples m")
-    sg.add_argument("--dim", type=_int_at_least("--dim", 1), metavar="D", help="input dimension d")
-    sg.add_argument("--data-seed", type=int, default=None, metavar="S",
+    sg.add_argument("--samples", type=_int_at_least("--samples", 1, MAX_SAMPLE_ENTRIES, " (limit MAX_SAMPLE_ENTRIES)"),
+                    metavar="M", help="number of samples m")
+    sg.add_argument("--dim", type=_int_at_least("--dim", 1, MAX_SAMPLE_ENTRIES, " (limit MAX_SAMPLE_ENTRIES)"),
+                    metavar="D", help="input dimension d")
+    sg.add_argument("--data-seed", type=_int_at_least("--data-seed", 0, 2 ** 63), default=None, metavar="S",
                     help="seeded random dyadic data X (m x d), labels Y" + ("" if numeric else " (default: symbolic data)"))
 
 
@@ -103,8 +171,8 @@ def build_parser():
     t.add_argument("model")
     _add_loss(t)
     t.add_argument("--lam0", type=_positive_float("--lam0"), help="evaluate at this initial NTK")
-    t.add_argument("--band-restarts", type=_int_at_least("--band-restarts", 0), default=2, metavar="R",
-                   help="deep, L >= 3: grid restarts for the divergence band of the n -> oo limit (0: skip)")
+    t.add_argument("--band-restarts", type=_int_at_least("--band-restarts", 0), default=None, metavar="R",
+                   help="deep, L >= 3: grid restarts for the divergence band of the n -> oo limit (default 2; 0: skip)")
     fmt = t.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true")
     fmt.add_argument("--latex", action="store_true")
@@ -113,23 +181,25 @@ def build_parser():
     r.add_argument("model")
     r.add_argument("--eta", type=_positive_float("--eta"), help="learning rate")
     r.add_argument("--eta-lam0", type=_positive_float("--eta-lam0"), help="learning rate as a multiple of 1/lam0")
-    r.add_argument("--width", type=_int_at_least("--width", 1), required=True)
+    r.add_argument("--width", type=_int_at_least("--width", 1, MAX_WIDTH, " (limit MAX_WIDTH)"), required=True)
     r.add_argument("--steps", type=_int_at_least("--steps", 1), default=5000)
-    r.add_argument("--dps", type=_int_at_least("--dps", 5), default=50)
-    r.add_argument("--seed", type=int, default=0)
-    r.add_argument("--trace", type=int, default=0, metavar="K", help="print every K-th step")
+    r.add_argument("--dps", type=_int_at_least("--dps", 5, MAX_DPS, " (limit MAX_DPS)"), default=50)
+    r.add_argument("--seed", type=_int_at_least("--seed", 0, 2 ** 63), default=0)
+    r.add_argument("--trace", type=_int_at_least("--trace", 0), default=0, metavar="K",
+                   help="print every K-th step (0: none)")
     r.add_argument("--json", action="store_true")
     _add_loss(r, numeric=True)
 
     s = sub.add_parser("scan", help="measured thresholds, each under its criterion: loss-rise onset, linear stability "
                                           "threshold of the minimum, divergence onset at width n")
     s.add_argument("model")
-    s.add_argument("--width", type=_int_at_least("--width", 1), required=True)
-    s.add_argument("--dps", type=_int_at_least("--dps", 5), default=50)
-    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--width", type=_int_at_least("--width", 1, MAX_WIDTH, " (limit MAX_WIDTH)"), required=True)
+    s.add_argument("--dps", type=_int_at_least("--dps", MIN_SCAN_DPS, MAX_DPS // 4,
+                                               " (limit MAX_DPS/4: the ladder goes up to 4*dps)"), default=50)
+    s.add_argument("--seed", type=_int_at_least("--seed", 0, 2 ** 63), default=0)
     s.add_argument("--rtol", type=_positive_float("--rtol"), default=1e-6)
     s.add_argument("--steps", type=_int_at_least("--steps", 1), default=2000, help="horizon of each run")
-    s.add_argument("--widths", type=_int_at_least("--widths", 1), nargs="+",
+    s.add_argument("--widths", type=_int_at_least("--widths", 1, MAX_WIDTH, " (limit MAX_WIDTH)"), nargs="+",
                    help="also locate the divergence threshold at these widths and fit eta_div ~ n^a")
     s.add_argument("--json", action="store_true")
     _add_loss(s, numeric=True)
@@ -141,39 +211,112 @@ def build_parser():
     return p
 
 
+def _read_table(path, name="--data"):
+    """A real, finite float64 table (rows x columns) from a CSV/whitespace text file or a .npy array.
+
+    Reads at most MAX_DATA_BYTES bytes and MAX_DATA_ROWS rows (a device such as /dev/zero is refused,
+    not read to exhaustion); complex, string or object entries are refused, never coerced.
+    """
+    import io
+    import numpy as np
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_DATA_BYTES + 1)
+    except OSError as exc:
+        raise UsageError(f"cannot read {name} {path}: {exc.strerror or exc}") from None
+    if len(raw) > MAX_DATA_BYTES:
+        raise UsageError(f"{name} {path} is larger than {MAX_DATA_BYTES} bytes (limit MAX_DATA_BYTES)")
+    if str(path).endswith(".npy"):
+        try:
+            a = np.load(io.BytesIO(raw), allow_pickle=False)
+        except (OSError, ValueError, EOFError) as exc:
+            raise UsageError(f"cannot read {name} {path}: {str(exc).splitlines()[0] if str(exc) else 'not a .npy'}") from None
+        if not isinstance(a, np.ndarray) or a.dtype.kind not in "iuf":
+            kind = {"c": "complex", "U": "string", "S": "string", "O": "object", "b": "boolean"}.get(
+                getattr(getattr(a, "dtype", None), "kind", "?"), str(getattr(a, "dtype", type(a).__name__)))
+            raise UsageError(f"{name} {path}: entries must be real numbers, got {kind} entries")
+        a = a.astype(float)
+        if a.ndim == 1:
+            a = a[None, :]
+    else:
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise UsageError(f"{name} {path}: not a text table (CSV/whitespace) or a .npy file") from None
+        rows = []
+        for k, line in enumerate(text.splitlines()):
+            if not line.strip() or line.lstrip().startswith("#"):
+                continue
+            try:
+                rows.append([float(x) for x in line.replace(",", " ").split()])
+            except ValueError:
+                raise UsageError(f"{name} {path}, line {k + 1}: entries must be real numbers, got {line.strip()[:40]!r}") from None
+            if len(rows) > MAX_DATA_ROWS:
+                break
+        if not rows:
+            raise UsageError(f"{name} {path} has no rows")
+        if len({len(r) for r in rows}) != 1:
+            raise UsageError(f"{name} {path}: rows have different numbers of columns")
+        a = np.array(rows, dtype=float)
+    if a.ndim != 2 or a.size == 0:
+        raise UsageError(f"{name} {path} must be a table (rows x columns), got shape {a.shape}")
+    if a.shape[0] > MAX_DATA_ROWS:
+        raise UsageError(f"{name} {path} has more than {MAX_DATA_ROWS} rows (limit MAX_DATA_ROWS)")
+    if not np.all(np.isfinite(a)):
+        raise UsageError(f"{name} {path} contains nan or inf")
+    if np.max(np.abs(a)) > MAX_ABS_VALUE:
+        raise UsageError(f"{name} {path}: entries must have magnitude <= {MAX_ABS_VALUE} "
+                         f"(limit MAX_ABS_VALUE), got {np.max(np.abs(a)):g}")
+    return a
+
+
 def _sample_data(args, numeric):
     """(m, d, X, Y) for the many-sample options, or None.  X, Y are None for symbolic data."""
-    import numpy as np
     if args.samples is None and args.dim is None:
         return None
     if args.loss == "logistic":
         raise UsageError("--samples/--dim go with squared loss or --loss-expr, not --loss logistic")
+    for opt, val in (("--p", args.p), ("--label", args.label), ("--z", args.z), ("--r", args.r)):
+        if val is not None:
+            raise UsageError(f"{opt} does not go with --samples/--dim (labels are the last column of --data, "
+                             "or seeded by --data-seed)")
+    if args.separable:
+        raise UsageError("--separable does not go with --samples/--dim")
     if args.data:
-        try:
-            a = np.load(args.data) if args.data.endswith(".npy") else np.loadtxt(args.data, delimiter=",", ndmin=2)
-        except (OSError, ValueError) as exc:
-            raise UsageError(f"cannot read --data {args.data}: {exc}") from None
-        if a.ndim != 2 or a.shape[1] < 2:
+        a = _read_table(args.data)
+        if a.shape[1] < 2:
             raise UsageError(f"--data {args.data}: need rows x_1..x_d, y (at least 2 columns)")
         X, Y = a[:, :-1], a[:, -1]
         m, d = X.shape
         if (args.samples not in (None, m)) or (args.dim not in (None, d)):
             raise UsageError(f"--data has m={m}, d={d}, which does not match --samples/--dim")
-        if not (np.all(np.isfinite(X)) and np.all(np.isfinite(Y))):
-            raise UsageError("--data contains nan or inf")
+        if args.data_seed is not None:
+            raise UsageError("give --data or --data-seed, not both")
+    else:
+        if args.samples is None or args.dim is None:
+            raise UsageError("give both --samples and --dim (or --data)")
+        m, d = args.samples, args.dim
+        X = Y = None
+    if not numeric and X is None and args.data_seed is None and m * d > MAX_SYMBOLIC_SAMPLES:
+        raise UsageError(f"symbolic data with m*d = {m * d} > {MAX_SYMBOLIC_SAMPLES} (limit MAX_SYMBOLIC_SAMPLES: "
+                         "4 x 4 takes ~7 s, the cost grows steeply); give --data-seed S for numeric data")
+    if not numeric and m * d > 4 * MAX_SYMBOLIC_SAMPLES:
+        raise UsageError(f"m*d = {m * d} > {4 * MAX_SYMBOLIC_SAMPLES} for a symbolic map "
+                         "(limit 4*MAX_SYMBOLIC_SAMPLES)")
+    if m * d > MAX_SAMPLE_ENTRIES:
+        raise UsageError(f"m*d = {m * d} > {MAX_SAMPLE_ENTRIES} (limit MAX_SAMPLE_ENTRIES)")
+    if X is not None:
         return m, d, X, Y
-    if args.samples is None or args.dim is None:
-        raise UsageError("give both --samples and --dim (or --data)")
     if args.data_seed is None and not numeric:
-        return args.samples, args.dim, None, None
+        return m, d, None, None
     from .checks_samples import random_data
-    X, Y = random_data(args.samples, args.dim, 0 if args.data_seed is None else args.data_seed)
-    return args.samples, args.dim, X, Y
+    X, Y = random_data(m, d, 0 if args.data_seed is None else args.data_seed)
+    return m, d, X, Y
 
 
 def _sample_loss(args):
     from theory import Loss, mse
-    return Loss.parse(args.loss_expr) if args.loss_expr is not None else mse("y")
+    return _checked_loss(Loss.parse(args.loss_expr)) if args.loss_expr is not None else mse("y")
 
 
 def _data(args):
@@ -183,30 +326,66 @@ def _data(args):
         return None
     if args.loss != "logistic":
         if args.p is not None or args.separable or args.z or args.data or args.r:
-            raise UsageError("--p/--separable/--z/--r/--data go with --loss logistic")
+            raise UsageError("--p/--separable/--z/--r/--data go with --loss logistic (or --data with --samples)")
+        if args.data_seed is not None:
+            raise UsageError("--data-seed goes with --samples/--dim")
         return None
     if args.label is not None:
         raise UsageError("--label goes with mse or --loss-expr, not with --loss logistic")
+    if args.data_seed is not None:
+        raise UsageError("--data-seed goes with --samples/--dim")
+    if args.r and not args.z:
+        raise UsageError("--z and --r go together")
     if args.separable:
         return DegenerateData.equal(1)
     if args.z or args.r:
         if not (args.z and args.r):
             raise UsageError("--z and --r go together")
-        return DegenerateData(args.z, args.r)
+        if len(args.z) > MAX_DATA_ROWS:
+            raise UsageError(f"more than {MAX_DATA_ROWS} points (limit MAX_DATA_ROWS)")
+        z = [_number(v, "--z", integer=True) for v in args.z]
+        r = [_number(v, "--r", positive=True) for v in args.r]
+        return _degenerate(z, r)
     if args.data:
-        try:
-            return DegenerateData.from_file(args.data)
-        except OSError as exc:
-            raise UsageError(f"cannot read --data {args.data}: {exc.strerror}") from None
+        a = _read_table(args.data)
+        if a.shape[1] != 2:
+            raise UsageError(f"--data {args.data} must have two columns z, r; got {a.shape[1]}")
+        return _degenerate([Fraction(float(v)) for v in a[:, 0]], [Fraction(float(v)) for v in a[:, 1]])
     if args.p is None:
         raise UsageError("--loss logistic needs --p P, --separable, --z/--r or --data")
     if args.p == "p":
         return "p"
-    from theory.parse import parse_number
-    pv = parse_number(args.p, "--p")  # decimal or a/b, exact; never executed
+    pv = _number(args.p, "--p")
     if not 0 < pv < 1:
         raise UsageError(f"--p must be in (0, 1) (use --separable for separable data), got {args.p}")
-    return DegenerateData.equal(pv)
+    try:
+        return DegenerateData.equal(pv)
+    except ValueError as exc:
+        raise UsageError(f"--p {args.p}: {exc}") from None
+
+
+def _degenerate(z, r):
+    from .degenerate import DegenerateData
+    for v in r:
+        if v < Fraction(1, MAX_ABS_VALUE):
+            raise UsageError(f"every r_i must be >= 1/{MAX_ABS_VALUE} (limit MAX_ABS_VALUE), got {float(v):g}")
+    try:
+        return DegenerateData(z, r)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+
+
+#: largest / smallest magnitude of a number written in a loss (SymPy stalls on 1e308*f**2; limit named in the message)
+MAX_LOSS_NUMBER = 10 ** 30
+
+
+def _checked_loss(loss):
+    """Refuse a loss whose written numbers are astronomically large or small (named limit)."""
+    for a in loss.expr.atoms(sp.Number):
+        if a != 0 and not (sp.Rational(1, MAX_LOSS_NUMBER) <= abs(a) <= MAX_LOSS_NUMBER):
+            raise UsageError(f"the loss contains the number {sp.N(a, 5)}, outside [1e-30, 1e30] in magnitude "
+                             "(limit MAX_LOSS_NUMBER)")
+    return loss
 
 
 def _loss(args):
@@ -218,16 +397,19 @@ def _loss(args):
     if data is not None:
         return data.loss()
     if args.loss_expr is not None:  # "" is an error, not mse
-        loss = Loss.parse(args.loss_expr)
+        loss = _checked_loss(Loss.parse(args.loss_expr))
         if args.label is not None:
-            loss = loss.subs({"y": _label_value(args.label)}) if loss.expr.has(sp.Symbol("y", real=True)) else loss
+            if not loss.expr.has(sp.Symbol("y", real=True)):
+                raise UsageError(f"--label {args.label} given but the loss {loss.expr} has no label y")
+            if args.label != "y":
+                loss = loss.subs({"y": _label_value(args.label)})
         return loss
     return mse(0 if args.label is None else ("y" if args.label == "y" else _label_value(args.label)))
 
 
 def _label_value(text):
-    from theory.parse import parse_number
-    return parse_number(text, "--label")  # decimal or a/b, exact; never executed
+    q = _number(text, "--label")
+    return sp.Rational(q.numerator, q.denominator)
 
 
 def _model(name):
@@ -240,9 +422,15 @@ def _numeric_problem(args, width, seed):
     L = _depth(args)
     if L is not None:
         from numerics.deep import DeepLinearModel
+        if args.cmd == "scan" and args.init == "isometric" and width < 2:
+            raise UsageError("scan deep needs --width >= 2: at width 1 the reduced map's coordinates are degenerate "
+                             "(A C = rho^2), so its divergence check cannot run")
         from .bridge import numeric_loss
+        _check_cost(args, width * width * L // 10 + width)  # n x n hidden layers: ~7e-9 s per entry-digit
         loss = _loss(args)
-        return DeepLinearModel(width, L, seed=seed, init=args.init), numeric_loss(loss), loss
+        nl = numeric_loss(loss)
+        _check_evaluable(nl, loss, args.dps)
+        return DeepLinearModel(width, L, seed=seed, init=args.init), nl, loss
     if args.model != "uv":
         raise UsageError(f"unknown model {args.model!r}; known: uv, deep")
     from numerics.losses import DataLoss
@@ -251,48 +439,121 @@ def _numeric_problem(args, width, seed):
     sd = _sample_data(args, numeric=True)
     if sd is not None:
         m, d, X, Y = sd
+        _check_cost(args, width * (m * (d + 1) + 1))
         model = UVDataModel(width, X, seed=seed)
         L = _sample_loss(args)
-        return model, DataLoss([numeric_loss(L, y=sp.nsimplify(float(v))) for v in Y]), L
+        nl = DataLoss([numeric_loss(L, y=sp.nsimplify(float(v))) for v in Y])
+        _check_evaluable(nl, L, args.dps)
+        return model, nl, L
     data = _data(args)
     if data == "p":
         raise UsageError("numeric runs need a number for --p")
     if data is not None:
+        _check_cost(args, width * (2 * data.m + 1))
         model, nl = data.numeric(width, seed)
         return model, nl, data.loss()
+    _check_cost(args, width)
     loss = _loss(args)
-    return UVModel(width, seed), numeric_loss(loss), loss
+    nl = numeric_loss(loss)
+    _check_evaluable(nl, loss, args.dps)
+    return UVModel(width, seed), nl, loss
 
 
-def _depth(args):
-    from theory.deep import check_depth
+#: outputs f at which a run's loss must be real, finite and computable (float64 and arb)
+_PROBE = ("-3", "-1", "-1/2", "-1/1024", "0", "1/1024", "1/2", "1", "3")
+
+
+def _check_evaluable(nl, loss, dps):
+    """Refuse, before any run, a loss that the numeric backends cannot evaluate or that is not real and
+    finite on the real line (log(f), sqrt(f), 1/f, f**(1/3) at f < 0 ...): GD on it has no verdict."""
+    from numerics.backends import get_backend
+    parts = getattr(nl, "losses", [nl])
+    uniq = list({p.name: p for p in parts}.values())[:4]
+    for B in (get_backend("float64"), get_backend("arb", min(dps, 60))):
+        with B.context():
+            for part in uniq:
+                try:
+                    value, slope = part.bind(B)
+                except Exception as exc:  # a user expression that cannot be compiled for this backend
+                    raise UsageError(f"cannot compile the loss {loss.expr} for {B!r}: {type(exc).__name__}") from None
+                for t in _PROBE:
+                    x = float(Fraction(t)) if B.name == "float64" else B.scalar(mpmath.mpf(Fraction(t).numerator) /
+                                                                                Fraction(t).denominator)
+                    try:
+                        vals = (value(x), slope(x))
+                    except (OverflowError, FloatingPointError):
+                        continue
+                    except ZeroDivisionError:
+                        vals = (float("nan"),)
+                    except Exception as exc:  # e.g. a special function the backend lacks
+                        raise UsageError(f"cannot evaluate the loss {loss.expr} numerically ({B!r}: "
+                                         f"{type(exc).__name__}: {str(exc)[:80]})") from None
+                    for v in vals:
+                        ok = _finite_real(v, B.name)
+                        if not ok:
+                            raise UsageError(f"the loss {loss.expr} is not real and finite at f = {t}: run/scan need "
+                                             "a loss defined on the whole real line")
+
+
+def _finite_real(v, backend_name):
+    """A real, non-nan value (float64 may overflow to inf: a divergence, not an undefined loss)."""
+    if backend_name != "float64":
+        return hasattr(v, "is_finite") and v.is_finite()
+    if isinstance(v, complex) or getattr(getattr(v, "dtype", None), "kind", "f") == "c":
+        return False
+    try:
+        return not math.isnan(float(v))
+    except (TypeError, ValueError):
+        return False
+
+
+def _check_cost(args, per_step):
+    """Refuse a run whose cost (per_step * steps * (dps + 50) digit-operations) exceeds MAX_WORK."""
+    runs = 1 if args.cmd == "run" else 60  # scan: grid + bisections + re-checks
+    work = per_step * args.steps * (args.dps + 50) * runs
+    if work > MAX_WORK:
+        raise UsageError(f"estimated work {work:.2g} > {MAX_WORK:.0e} (limit MAX_WORK: size x steps x (dps + 50)"
+                         f"{' x 60 runs' if runs > 1 else ''}, ~10 min): reduce --width, --steps or --dps")
+
+
+def _depth(args, symbolic=False):
     if args.model != "deep":
         if args.depth is not None:
             raise UsageError("--depth goes with the model 'deep'")
+        if args.init is not None:
+            raise UsageError("--init goes with the model 'deep'")
         return None
     if args.depth is None:
         raise UsageError("model 'deep' needs --depth L")
-    try:
-        val = float(args.depth)
-    except ValueError:
-        raise UsageError(f"depth must be an integer >= 2, got {args.depth}") from None
-    return check_depth(int(val) if val == int(val) else val)
+    for opt, val in (("--samples", args.samples), ("--dim", args.dim), ("--data-seed", args.data_seed)):
+        if val is not None:
+            raise UsageError(f"{opt} does not go with the model 'deep' (single input x = 1)")
+    if args.init is None:
+        args.init = "isometric"
+    L = int(_number(args.depth, "--depth", integer=True, low=2, max_abs=None if not symbolic else 10 ** 6))
+    if symbolic and L > MAX_SYMBOLIC_DEPTH:
+        raise UsageError(f"--depth {L} > {MAX_SYMBOLIC_DEPTH} (limit MAX_SYMBOLIC_DEPTH: the symbolic reduced map "
+                         "costs ~x3 per layer, 21 s at L = 8)")
+    if not symbolic and L > 1000:
+        raise UsageError(f"--depth {L} > 1000 (limit for numeric runs)")
+    return L
 
 
 def cmd_derive(args, out):
     from theory import derive_invariants, derive_map
-    L = _depth(args)
+    L = _depth(args, symbolic=True)
     if L is not None:
         from theory.deep import derive_deep_map
         if args.init == "gaussian":
-            d = {"model": f"deep(L={L}, gaussian)", "exact": False, "state": None, "update": None,
-                 "reason": "with Gaussian hidden layers W W^T/n is not I (Marchenko-Pastur), so the orbit does not "
-                           "stay in 2-dimensional subspaces: no exact finite reduction; use --init isometric"}
-            print(json.dumps(d, sort_keys=True) if args.json else d["reason"], file=out)
-            return 0
+            raise UsageError("no exact map for --init gaussian: with Gaussian hidden layers W W^T/n is not I "
+                             "(Marchenko-Pastur), so the orbit does not stay in 2-dimensional subspaces; "
+                             "use --init isometric")
         dm = derive_deep_map(L, _loss(args))
         if args.json:
             print(json.dumps(dm.to_json(), sort_keys=True), file=out)
+        elif args.latex:
+            rows = [f"{sp.latex(sp.Symbol(str(k)))}' &= {sp.latex(e)} \\\\" for k, e in dm.update.items()]
+            print("\\begin{aligned}\n" + "\n".join(rows) + "\n\\end{aligned}", file=out)
         else:
             print(f"deep linear network L={L}, isometric hidden layers, loss {dm.loss.expr}   [exact reduced map, "
                   f"{len(dm.state)} coordinates, independent of n; derived in {dm.seconds:.2f} s]", file=out)
@@ -341,6 +602,8 @@ def _sample_thresholds(args, sd, out):
     import numpy as np
     from theory.samples import derive_sample_map
     m_, d_, X, Y = sd
+    if args.lam0 is not None or args.latex:
+        raise UsageError("--lam0 and --latex are not available with --samples/--dim (eta_crit is 2/lam_max(Theta H))")
     if X is None and m_ > d_:
         raise UsageError(f"m = {m_} samples in d = {d_} dimensions: Theta has rank <= d < m, no interpolating "
                          "minimum, so the eta_crit statement (all slopes zero at the minimum) does not apply")
@@ -413,7 +676,16 @@ def _deep_thresholds(args, L, out):
 def cmd_thresholds(args, out):
     from theory import derive_thresholds
     from theory.thresholds import divergence_scale
-    L = _depth(args)
+    L = _depth(args, symbolic=True)
+    if L is not None and args.latex:
+        raise UsageError("--latex is not available for the model 'deep' in thresholds (use --json)")
+    if L is None and args.band_restarts is not None:
+        raise UsageError("--band-restarts goes with the model 'deep'")
+    if args.band_restarts is None:
+        args.band_restarts = 2
+    if L is not None and args.band_restarts > _band_restarts_max():
+        raise UsageError(f"--band-restarts must be <= {_band_restarts_max()} (the number of grids in "
+                         f"verify.deep_limit.RESTARTS), got {args.band_restarts}")
     if L is not None:
         return _deep_thresholds(args, L, out)
     sd = _sample_data(args, numeric=False)
@@ -439,30 +711,75 @@ def cmd_thresholds(args, out):
     return 0
 
 
+def _nonfinite(v):
+    """True for nan/inf values (floats, mpf, or their printed forms) -- never printed as numbers."""
+    if isinstance(v, (float, mpmath.mpf)):
+        return not mpmath.isfinite(v)
+    if isinstance(v, str):
+        return v.strip().lower().lstrip("+-") in ("nan", "inf", "infinity", "zoo", "oo")
+    return False
+
+
+def _null_nonfinite(ev, reasons):
+    """Replace nan/inf evidence by None, recording why in ``reasons`` (the JSON contract: no NaN/Infinity)."""
+    for k, v in list(ev.items()):
+        if isinstance(v, list):
+            bad = [i for i, x in enumerate(v) if _nonfinite(x) or x is None]
+            if bad:
+                ev[k] = [None if i in bad else x for i, x in enumerate(v)]
+                reasons.setdefault(k, f"entries {bad} not finite (undefined or overflowed)")
+        elif _nonfinite(v):
+            ev[k] = None
+            reasons.setdefault(k, "not finite (the run overflowed)" if k.startswith(("loss", "lam", "f"))
+                               else "not finite")
+    return ev
+
+
+def _json_number(o):
+    """JSON for mpmath numbers: a float when finite and in range, else its decimal string."""
+    if isinstance(o, mpmath.mpf) and mpmath.isfinite(o) and abs(o) < 1e300:
+        return float(o)
+    return str(o)
+
+
 def cmd_run(args, out):
     from numerics.backends import get_backend
     from numerics.gd import run_gd
     from numerics.phase import agreed_phase
-    from .bridge import numeric_loss
     if (args.eta is None) == (args.eta_lam0 is None):
         raise UsageError("give exactly one of --eta and --eta-lam0")
     model, nl, loss = _numeric_problem(args, args.width, args.seed)
     kw = dict(eta=args.eta, eta_lam0=args.eta_lam0, steps=args.steps)
     r = agreed_phase(model, nl, dps=args.dps, **kw)
     ev = r.evidence
-    curv = sp.lambdify(sp.Symbol("f", real=True), loss.d2, "mpmath")
+    reasons = {}
+    if ev.get("loss0") == 0:
+        ev["loss_peak_ratio"] = None
+        reasons["loss_peak_ratio"] = "loss0 = 0 (the run starts at a minimum): the ratio loss_peak/loss0 is undefined"
     with mpmath.workdps(args.dps):
         traj = r.trajectory
-        if traj is not None and mpmath.isfinite(traj.f[-1]):
-            ev["sharpness_final"] = ev["eta"] * ev["lam_final"] * curv(traj.f[-1])  # eta lam l''(f) at the end
+        if traj is not None and mpmath.isfinite(traj.f[-1]) and loss.d2.free_symbols <= {sp.Symbol("f", real=True)}:
+            try:
+                curv = sp.lambdify(sp.Symbol("f", real=True), loss.d2, "mpmath")
+                ev["sharpness_final"] = ev["eta"] * ev["lam_final"] * curv(traj.f[-1])  # eta lam l''(f) at the end
+            except (TypeError, ValueError, ZeroDivisionError, OverflowError, AttributeError, NameError):
+                reasons["sharpness_final"] = f"l''(f) = {loss.d2} could not be evaluated at the final f"
+            else:
+                if not isinstance(ev["sharpness_final"], mpmath.mpf):  # complex: l'' not real there
+                    ev["sharpness_final"] = None
+                    reasons["sharpness_final"] = "l''(f) is not real at the final f"
     sd = _sample_data(args, numeric=True)
     if sd is not None:
-        ev.update(_mode_report(model, nl, kw, args.dps, sd[3]))
+        ev.update(_mode_report(model, nl, kw, args.dps, sd[3], reasons))
         ev.pop("sharpness_final", None)
+    _null_nonfinite(ev, reasons)
     d = r.to_json()
+    _null_nonfinite(d, reasons)
     d.update({"model": args.model, "loss": str(loss.expr)})
+    if reasons:
+        d["null_reasons"] = reasons
     if args.json:
-        print(json.dumps(d, sort_keys=True, default=str), file=out)
+        print(json.dumps(d, sort_keys=True, default=_json_number, allow_nan=False), file=out)
     else:
         print(f"phase: {r.phase.value}   [measured: parameter GD, n={args.width}, seed={args.seed}, "
               f"{args.dps} and {2 * args.dps} digits agree: {'agreed_dps' in ev}]", file=out)
@@ -474,8 +791,11 @@ def cmd_run(args, out):
                 continue
             v = ev.get(k)
             if isinstance(v, list):
-                v = "[" + ", ".join(mpmath.nstr(x, 6) for x in v) + "]"
-            print(f"  {k:16s} {mpmath.nstr(v, 12) if isinstance(v, mpmath.mpf) else v}", file=out)
+                v = "[" + ", ".join("n/a" if x is None else mpmath.nstr(x, 6) for x in v) + "]"
+            elif v is None:
+                v = "n/a"
+            print(f"  {k:16s} {mpmath.nstr(v, 12) if isinstance(v, mpmath.mpf) else v}"
+                  + (f"   ({reasons[k]})" if k in reasons else ""), file=out)
         if "mode_growth" in ev:
             print("  (modes: eigenvectors of the initial NTK matrix Theta = J J^T/m, largest first; growth = "
                   "max_t |e_i.(f_t - y)| / |e_i.(f_0 - y)|: > 1 means the mode catapulted)", file=out)
@@ -487,11 +807,10 @@ def cmd_run(args, out):
     return 0
 
 
-def _mode_report(model, nl, kw, dps, Y):
+def _mode_report(model, nl, kw, dps, Y, reasons):
     """Per-eigendirection evidence from a run that records all outputs and the NTK matrix (measured)."""
     from numerics.backends import get_backend
     from numerics.gd import run_gd
-    import numpy as np
     tr = run_gd(model, nl, backend=get_backend("arb", dps), observe=True, **kw)
     with mpmath.workdps(dps):
         T0 = mpmath.matrix(tr.observed[0]["ntk"])
@@ -504,15 +823,31 @@ def _mode_report(model, nl, kw, dps, Y):
         for obs in tr.observed:
             r = mpmath.matrix([o - y for o, y in zip(obs["outputs"], ys)])
             comps.append([abs((Q[:, i].T * r)[0]) for i in order])
-        growth = [max(c[j] for c in comps) / comps[0][j] if comps[0][j] != 0 else mpmath.inf
+        tiny = mpmath.mpf(10) ** (-dps // 2) * max([mpmath.mpf(1)] + comps[0])
+        growth = [max(c[j] for c in comps) / comps[0][j] if comps[0][j] > tiny else None
                   for j in range(len(order))]
+        if None in growth:
+            reasons["mode_growth"] = (f"modes {[j for j, g in enumerate(growth) if g is None]} start with a zero "
+                                      "residual component: growth undefined")
         return {"ntk_eigs_initial": [E[i] for i in order], "ntk_eigs_final": list(Ef),
                 "eta_times_eigs_initial": [tr.eta * E[i] for i in order], "mode_growth": growth}
 
 
 def cmd_scan(args, out):
     from numerics.search import scan
-    from .bridge import numeric_loss
+    if not args.rtol < 1:
+        raise UsageError(f"--rtol must be < 1, got {args.rtol}")
+    floor = max(MIN_RTOL, 10.0 ** (5 - args.dps))
+    if args.rtol < floor:
+        raise UsageError(f"--rtol {args.rtol:g} < {floor:g}: the bisection cannot resolve it (limit MIN_RTOL = "
+                         f"{MIN_RTOL:g}, float64 first rung, and 10^(5 - dps) at dps = {args.dps})")
+    if args.widths:
+        if len(set(args.widths)) < 2:
+            raise UsageError("--widths needs at least two distinct widths to fit eta_div ~ n^a")
+        if len(args.widths) > 12:
+            raise UsageError("--widths takes at most 12 widths")
+        for w in set(args.widths):
+            _check_cost(args, w)
     model, nl, loss = _numeric_problem(args, args.width, args.seed)
     s = scan(model, nl, rtol=args.rtol, dps=args.dps, steps=args.steps)
     d = s.to_json()
@@ -544,7 +879,7 @@ def cmd_scan(args, out):
         law = _divergence_law(args, s)
         d["divergence_law"] = law
     if args.json:
-        print(json.dumps(d, sort_keys=True), file=out)
+        print(json.dumps(d, sort_keys=True, allow_nan=False), file=out)
     else:
         print(f"scan {args.model}, loss {loss.expr}, n={args.width}, seed={args.seed}   [measured]", file=out)
         print(f"  lam0 = {mpmath.nstr(s.lam0, 15)}", file=out)
@@ -567,7 +902,8 @@ def cmd_scan(args, out):
                   f"{r['bracket'][1]:.10g}]; full-width GD has the same verdicts at both ends: "
                   f"{r['full_width_agrees_at_ends']}", file=out)
         if law:
-            print(f"  divergence law (divergence onset at width n): eta_div*lam0 = C n^a with a = {law['exponent']:.4f} +/- {law['stderr']:.4f} "
+            pm = "(no error estimate: 2 widths)" if law["stderr"] is None else f"+/- {law['stderr']:.4f}"
+            print(f"  divergence law (divergence onset at width n): eta_div*lam0 = C n^a with a = {law['exponent']:.4f} {pm} "
                   f"over n = {law['widths']} [measured]", file=out)
             for w, x in zip(law["widths"], law["eta_lam0"]):
                 print(f"    n={w}: eta_div*lam0 = {x:.6g}", file=out)
@@ -597,9 +933,12 @@ def _divergence_law(args, first):
     coef, *_ = np.linalg.lstsq(A, np.log(xs), rcond=None)
     resid = np.log(xs) - A @ coef
     dof = max(1, len(xs) - 2)
-    se = float(np.sqrt(resid @ resid / dof * np.linalg.inv(A.T @ A)[1, 1])) if len(xs) > 2 else float("nan")
-    return {"widths": list(args.widths), "eta_lam0": xs, "exponent": float(coef[1]), "stderr": se,
-            "exactness": "measured"}
+    se = float(np.sqrt(resid @ resid / dof * np.linalg.inv(A.T @ A)[1, 1])) if len(xs) > 2 else None
+    law = {"widths": list(args.widths), "eta_lam0": xs, "exponent": float(coef[1]), "stderr": se,
+           "exactness": "measured"}
+    if se is None:
+        law["reasons"] = {"stderr": "two widths determine the line exactly: no residual, no error estimate"}
+    return law
 
 
 def cmd_verify(args, out):
@@ -621,16 +960,38 @@ COMMANDS = {"derive": cmd_derive, "thresholds": cmd_thresholds, "run": cmd_run, 
 
 
 def main(argv=None, out=None, err=None):
-    """Entry point of the ``catapult`` console script; returns the exit status."""
+    """Entry point of the ``catapult`` console script; returns the exit status.
+
+    Bad input: one line ``catapult: error: ...`` on ``err`` and status 2; Ctrl-C: ``catapult: interrupted``
+    and status 130; an unexpected exception: one line ``catapult: internal error: ...`` and status 2.
+    """
+    import warnings
     out = out or sys.stdout
     err = err or sys.stderr
     try:
-        args = build_parser().parse_args(argv)
-        return COMMANDS[args.cmd](args, out)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # float64 overflow is a verdict, not a message
+            args = build_parser().parse_args(argv)
+            code = COMMANDS[args.cmd](args, out)
+            out.flush()  # a full disk shows up here, as one line, not as an error at interpreter exit
+            return code
     except BrokenPipeError:  # e.g. piped into `head`
         sys.stderr.close()
         return 0
+    except KeyboardInterrupt:
+        print("catapult: interrupted", file=err)
+        return 130
     except (UsageError, TheoryInputError, NumericsInputError, ValueError) as exc:
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         print(f"catapult: error: {msg}", file=err)
+        return 2
+    except MemoryError:
+        print("catapult: error: out of memory (reduce --width, --samples/--dim or --dps)", file=err)
+        return 2
+    except OSError as exc:  # e.g. writing the output to a full disk
+        print(f"catapult: error: {exc.strerror or type(exc).__name__}", file=err)
+        return 2
+    except Exception as exc:  # last resort: one line, never a traceback (the fuzz test counts these as failures)
+        msg = str(exc).splitlines()[0][:200] if str(exc) else ""
+        print(f"catapult: internal error: {type(exc).__name__}: {msg}", file=err)
         return 2

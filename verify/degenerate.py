@@ -75,12 +75,21 @@ class DegenerateData:
     def equal(cls, p, max_denominator=1000):
         """Equal magnitudes with a fraction p of z = +1 (p = a/b gives b points).
 
+        p is taken exactly (0.7 is 7/10); a p whose denominator exceeds ``max_denominator`` is refused,
+        never rounded (rounding turned 0.9999 into separable data and 0.0001 into p = 0).
+
         >>> DegenerateData.equal("1/3").z
         [1, -1, -1]
+        >>> DegenerateData.equal("0.9999")
+        Traceback (most recent call last):
+        ...
+        ValueError: p = 9999/10000 needs 10000 points, more than max_denominator = 1000
         """
-        q = _fraction(p, "p").limit_denominator(max_denominator)
+        q = _fraction(p, "p")
         if not 0 < q <= 1:
             raise ValueError(f"p must be in (0, 1] (1 = separable), got {p}")
+        if q.denominator > max_denominator:
+            raise ValueError(f"p = {q} needs {q.denominator} points, more than max_denominator = {max_denominator}")
         return cls([1] * q.numerator + [-1] * (q.denominator - q.numerator), [1] * q.denominator)
 
     @classmethod
