@@ -139,3 +139,20 @@ def test_deep_scan_scaled_loss_reduced_map_and_full_width_agree():
     m = _json(["scan", "deep", "--depth", "3", "--width", "16", "--json"])
     assert d["divergence_onset_at_width"]["eta_lam0"] == pytest.approx(
         m["divergence_onset_at_width"]["eta_lam0"] / 4, rel=2e-6)
+
+
+def test_deep_thresholds_text_prints_the_values_at_lam0():
+    import io
+    out = io.StringIO()
+    assert main(["thresholds", "deep", "--depth", "2", "--loss-expr", "2*f**2", "--lam0", "2"], out=out) == 0
+    assert "values: {'eta_crit': 0.25, 'eta_max': 0.5}" in out.getvalue()   # 1/(2 lam0), 1/lam0 at lam0 = 2
+
+
+def test_deep_scan_reduced_map_on_a_non_interval_divergent_set():
+    """At n = 4, L = 3, horizon 50 the divergent set has a sliver 1e-3 below the first edge: the reduced map
+    is then decided at full-width GD's own bracket ends, and agrees with full-width GD pointwise there."""
+    d = _json(["scan", "deep", "--depth", "3", "--width", "4", "--steps", "50", "--json"])
+    red = d["divergence_onset_reduced_map"]
+    assert red["eta_lam0"] is not None and red["full_width_agrees_at_ends"] and red["precisions_agree"]
+    full = d["divergence_onset_at_width"]["bracket"]
+    assert full[0] <= red["eta_lam0"] <= full[1]

@@ -128,7 +128,7 @@ def _reduced_diverges(dm, consts, n, x, dps, steps=2000):
     return False
 
 
-def reduced_threshold(model, lo, hi, rtol=1e-6, dps=30, loss=None):
+def reduced_threshold(model, lo, hi, rtol=1e-6, dps=30, loss=None, steps=2000):
     """Divergence threshold (eta*lam0) of the reduced map under ``loss`` (default f^2/2) with this network's
     invariants, by bisection; both bracket ends are confirmed at 2*dps digits.  Raises ValueError when
     ``[lo, hi]`` does not straddle the reduced map's verdict.
@@ -141,16 +141,16 @@ def reduced_threshold(model, lo, hi, rtol=1e-6, dps=30, loss=None):
     dm, consts = reduced_for(model, 2 * dps, loss)
     n = model.width
     lo, hi = mpmath.mpf(lo), mpmath.mpf(hi)
-    if _reduced_diverges(dm, consts, n, lo, dps) or not _reduced_diverges(dm, consts, n, hi, dps):
+    if _reduced_diverges(dm, consts, n, lo, dps, steps) or not _reduced_diverges(dm, consts, n, hi, dps, steps):
         raise ValueError(f"bracket [{float(lo):.6g}, {float(hi):.6g}] of eta*lam0 does not straddle the reduced "
                          f"map's divergence threshold under {dm.loss.expr}")
     while hi - lo > rtol * hi:
         mid = (lo + hi) / 2
-        if _reduced_diverges(dm, consts, n, mid, dps):
+        if _reduced_diverges(dm, consts, n, mid, dps, steps):
             hi = mid
         else:
             lo = mid
-    agree = (not _reduced_diverges(dm, consts, n, lo, 2 * dps)) and _reduced_diverges(dm, consts, n, hi, 2 * dps)
+    agree = (not _reduced_diverges(dm, consts, n, lo, 2 * dps, steps)) and _reduced_diverges(dm, consts, n, hi, 2 * dps, steps)
     return lo, hi, agree
 
 

@@ -664,8 +664,8 @@ def _deep_thresholds(args, L, out):
     if args.json:
         print(json.dumps(d, sort_keys=True, default=str), file=out)
     else:
-        for k in ("model", "eta_crit", "eta_max", "band", "band_bounds", "band_reason", "band_spread", "band_init",
-                  "lam_drift"):
+        for k in ("model", "eta_crit", "eta_max", "values", "band", "band_bounds", "band_reason", "band_spread",
+                  "band_init", "lam_drift"):
             if k in d:
                 print(f"  {k}: {d[k]}", file=out)
         for k, v in d["reasons"].items():
@@ -853,21 +853,7 @@ def cmd_scan(args, out):
     d = s.to_json()
     div = s.divergence_onset_at_width
     if getattr(model, "name", "") == "deep" and model.init_kind == "isometric" and getattr(div, "lo", None) is not None:
-        from numerics.backends import get_backend
-        from numerics.search import diverges as gd_diverges
-        from .checks_deep import reduced_threshold
-        lo, hi, agree = reduced_threshold(model, div.lo * (1 - 1e-3), div.hi * (1 + 1e-3),
-                                          rtol=args.rtol, dps=max(30, args.dps // 2), loss=loss)
-        # the divergent set need not be an interval: the two bisections may land on different edges, so the
-        # full-width verdicts at the reduced map's bracket ends are checked pointwise (float64, same horizon)
-        B = get_backend("float64")
-        pointwise = (not gd_diverges(model, nl, float(lo), B, args.steps)) and gd_diverges(model, nl, float(hi), B,
-                                                                                            args.steps)
-        d["divergence_onset_reduced_map"] = {
-            "eta_lam0": float((lo + hi) / 2), "bracket": [float(lo), float(hi)], "precisions_agree": agree,
-            "criterion": "divergence onset at width n (run_gd's runaway/nonfinite verdict), on the exact reduced "
-                         f"map of {loss.expr} with this network's invariants",
-            "full_width_agrees_at_ends": pointwise, "exactness": "exact map, iterated numerically"}
+        d["divergence_onset_reduced_map"] = _reduced_onset(model, nl, loss, div, args)
     d["loss"] = str(loss.expr)
     if getattr(div, "lo", None) is not None and _quadratic(loss) and getattr(model, "name", "") != "deep":
         d["eta_max"] = {"estimated_by": "divergence_onset_at_width", "eta": float(div.eta),
@@ -896,8 +882,10 @@ def cmd_scan(args, out):
                 print(f"    (squared loss: estimates the width-independent eta_max; {d['eta_max']['why']})", file=out)
         for note in s.notes:
             print(f"  note: {note}", file=out)
-        if "divergence_onset_reduced_map" in d:
-            r = d["divergence_onset_reduced_map"]
+        r = d.get("divergence_onset_reduced_map")
+        if r is not None and r["eta_lam0"] is None:
+            print(f"  reduced map (exact, same network): divergence onset not located: {r['reason']}", file=out)
+        elif r is not None:
             print(f"  reduced map (exact, same network): divergence onset eta*lam0 in [{r['bracket'][0]:.10g}, "
                   f"{r['bracket'][1]:.10g}]; full-width GD has the same verdicts at both ends: "
                   f"{r['full_width_agrees_at_ends']}", file=out)
@@ -908,6 +896,36 @@ def cmd_scan(args, out):
             for w, x in zip(law["widths"], law["eta_lam0"]):
                 print(f"    n={w}: eta_div*lam0 = {x:.6g}", file=out)
     return 0
+
+
+def _reduced_onset(model, nl, loss, div, args):
+    """The divergence onset of the exact reduced map (the loss asked, this network's invariants, the same horizon)
+    next to full-width GD's; null with the reason when its verdict does not straddle full-width GD's bracket."""
+    from numerics.backends import get_backend
+    from numerics.search import diverges as gd_diverges
+    from .checks_deep import reduced_threshold
+    kw = dict(rtol=args.rtol, dps=max(30, args.dps // 2), loss=loss, steps=args.steps)
+    note = "bisected from full-width GD's bracket widened by 1e-3 on each side"
+    try:
+        lo, hi, agree = reduced_threshold(model, div.lo * (1 - 1e-3), div.hi * (1 + 1e-3), **kw)
+    except ValueError:
+        # the widened ends can fall on a sliver or window (the divergent set is not an interval): decide the
+        # reduced map at full-width GD's own bracket ends instead
+        note = "the widened bracket does not straddle (slivers); decided at full-width GD's own bracket ends"
+        try:
+            lo, hi, agree = reduced_threshold(model, div.lo, div.hi, **kw)
+        except ValueError as exc:
+            return {"eta_lam0": None, "reason": f"{exc} (nor at full-width GD's bracket ends: the reduced map "
+                                                "and full-width GD disagree there)"}
+    # the divergent set need not be an interval: the two bisections may land on different edges, so the
+    # full-width verdicts at the reduced map's bracket ends are checked pointwise (float64, same horizon)
+    B = get_backend("float64")
+    pointwise = (not gd_diverges(model, nl, float(lo), B, args.steps)) and gd_diverges(model, nl, float(hi), B,
+                                                                                        args.steps)
+    return {"eta_lam0": float((lo + hi) / 2), "bracket": [float(lo), float(hi)], "precisions_agree": agree,
+            "criterion": "divergence onset at width n (run_gd's runaway/nonfinite verdict), on the exact reduced "
+                         f"map of {loss.expr} with this network's invariants",
+            "full_width_agrees_at_ends": pointwise, "bracket_from": note, "exactness": "exact map, iterated numerically"}
 
 
 def _quadratic(loss):
