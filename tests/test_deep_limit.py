@@ -4,7 +4,7 @@ limit_multipliers, lambda_drift; verify.deep_limit)."""
 import numpy as np
 import pytest
 import sympy as sp
-from hypothesis import example, given, settings, strategies as st
+from hypothesis import assume, example, given, settings, strategies as st
 
 from theory.deep import lambda_drift, limit_multipliers, width_scaling
 from theory.symbols import eta
@@ -54,6 +54,9 @@ def test_deep_drift_zero_below_four_and_matches_full_width_gd(L):
 @example(x=4.0 - 1e-6, psi=0.3)
 @example(x=4.0 + 1e-6, psi=0.7)
 def test_uv_limit_verdict_is_the_sign_of_eta_lam_minus_4(x, psi):
+    # x = 4 itself is the knife edge: the exact lam-drift eta g^2 (eta lam - 4) vanishes there (divergent in exact
+    # arithmetic, eta >= 4/lam0), and the float64 verdict depends on how eta*lam rounds -- not asserted
+    assume(abs(x - 4) > 1e-9)
     assert limit_verdict(2, x, psi) is (x > 4)
 
 
