@@ -80,3 +80,14 @@ def test_bad_input_is_one_line_and_exit_2():
                  ["derive", "mlp"], ["thresholds", "uv", "--loss", "logistic", "--p", "1.5"], ["nonsense"]):
         code, out, err = run(argv)
         assert code == 2 and out == "" and len(err.strip().splitlines()) == 1, argv
+
+
+def test_data_labels_are_taken_as_given_not_recognised_as_constants(tmp_path):
+    """A label 1.4142135623730951 in a data file is that binary number, not sqrt(2) (review of issue 9)."""
+    import io
+    f = tmp_path / "xy.csv"
+    f.write_text("1.0,1.4142135623730951\n")
+    out = io.StringIO()
+    assert main(["derive", "uv", "--samples", "1", "--dim", "1", "--data", str(f), "--json"], out=out) == 0
+    text = out.getvalue()
+    assert "sqrt(2)" not in text and "6369051672525773/4503599627370496" in text   # 1.4142135623730951 = m/2^52

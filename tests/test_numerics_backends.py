@@ -203,9 +203,8 @@ def test_float64_is_not_asserted_on_the_chaotic_edge_eta_lam0_4(width, seed):
     assert _conditioning(r50, r100)[-1] > mpmath.mpf(3) ** 40
     assert r100.stop == "budget" and max(r100.lam) < 2 * r100.lam0
     runs = [run_gd(m, L, backend=B, **kw) for B in FLOAT64_MACHINES]
-    # the machines really disagree (the hazard this guards against is real) ...
-    assert len({(r.stop, r.steps, float(r.lam[-1])) for r in runs}) > 1
-    # ... and none of them is held to the 100-digit orbit
+    # whether the summation orders disagree here is itself machine behaviour at the knife edge: not asserted;
+    # what is asserted is that none of them is held to the 100-digit orbit
     for run in runs:
         assert not _check_against_reference(run, U64, r50, r100, 1e-12)
     assert _check_against_reference(run_gd(m, L, backend=get_backend("mpmath", 50), **kw), U50, r50, r100, 1e-45)

@@ -108,6 +108,8 @@ def thresholds(model="uv", loss="mse", *, p=None, depth=None) -> Thresholds:
     >>> t = thresholds("deep", "mse", depth=3)
     >>> t.eta_crit.value, t.eta_max.value
     (2/lam0, None)
+    >>> thresholds("deep", "2*f**2", depth=2).eta_max.value
+    1/lam0
     """
     vm, L = _model_and_depth(model, depth)
     lo = as_loss(loss, p)
@@ -116,10 +118,14 @@ def thresholds(model="uv", loss="mse", *, p=None, depth=None) -> Thresholds:
     from .deep_logistic import deep_eta_crit
     r = deep_eta_crit(L, lo)
     crit = Threshold("eta_crit", r.value, r.label, r.derivation, r.reason)
-    why = ("not derived from the reduced map: L = 2 is the uv model (thresholds('uv', ...)); for L >= 3 the state "
+    why = ("not derived from the reduced map: for L >= 3 the state "
            "does not close on (f, lam) and the divergence edge of eta*lam0 depends on the width (measured: "
            "`catapult thresholds deep --depth L`, verify/deep_limit.py)")
     emax = Threshold("eta_max", None, "not derived", "", why)
+    if L == 2:   # the depth-2 reduced map induces exactly the uv (f, lam) map (verify row D-b1): its eta_max holds
+        u = derive_thresholds(get_model("uv"), lo).eta_max
+        emax = Threshold("eta_max", u.value, u.label, "L = 2 is the uv model (the reduced map induces exactly the uv "
+                         "map): " + u.derivation, u.reason)
     assumptions = ["eta > 0", "n > 0", "lam0 > 0 (NTK at initialisation)",
                    "isometric hidden layers (the reduced map is exact)"]
     return Thresholds(f"deep(L={L}, isometric)", lo, crit, emax, [] if r.minimiser is None else [r.minimiser],

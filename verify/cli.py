@@ -314,6 +314,26 @@ def _sample_data(args, numeric):
     return m, d, X, Y
 
 
+class OutputError(RuntimeError):
+    """A result that cannot be written as strict JSON (a NaN or inf where a number is promised): a defect of the
+    tool, reported as an internal error -- never disguised as bad input."""
+
+
+def _dumps(d, default=None, sort_keys=True):
+    """Strict JSON (no NaN / Infinity tokens, which non-Python readers reject)."""
+    try:
+        return json.dumps(d, sort_keys=sort_keys, default=default, allow_nan=False)
+    except ValueError as exc:
+        raise OutputError(f"non-finite number in the output ({exc})") from None
+
+
+def _data_label(v):
+    """A label read from a data file, exactly as the float it is (never 'recognised': nsimplify turned
+    1.4142135623730951 into sqrt(2)); the same value the numeric runs use (mpf(float(v)))."""
+    from theory.parse import exact_value
+    return exact_value(float(v), "label", floats="binary")
+
+
 def _sample_loss(args):
     from theory import Loss, mse
     return _checked_loss(Loss.parse(args.loss_expr)) if args.loss_expr is not None else mse("y")
@@ -442,7 +462,7 @@ def _numeric_problem(args, width, seed):
         _check_cost(args, width * (m * (d + 1) + 1))
         model = UVDataModel(width, X, seed=seed)
         L = _sample_loss(args)
-        nl = DataLoss([numeric_loss(L, y=sp.nsimplify(float(v))) for v in Y])
+        nl = DataLoss([numeric_loss(L, y=_data_label(v)) for v in Y])
         _check_evaluable(nl, L, args.dps)
         return model, nl, L
     data = _data(args)
@@ -550,7 +570,7 @@ def cmd_derive(args, out):
                              "use --init isometric")
         dm = derive_deep_map(L, _loss(args))
         if args.json:
-            print(json.dumps(dm.to_json(), sort_keys=True), file=out)
+            print(_dumps(dm.to_json()), file=out)
         elif args.latex:
             rows = [f"{sp.latex(sp.Symbol(str(k)))}' &= {sp.latex(e)} \\\\" for k, e in dm.update.items()]
             print("\\begin{aligned}\n" + "\n".join(rows) + "\n\\end{aligned}", file=out)
@@ -568,9 +588,9 @@ def cmd_derive(args, out):
         from theory.samples import derive_sample_map
         m_, d_, X, Y = sd
         sm = derive_sample_map(m_, d_, _sample_loss(args), None if X is None else X.tolist(),
-                               None if Y is None else [sp.nsimplify(float(v)) for v in Y])
+                               None if Y is None else [_data_label(v) for v in Y])
         if args.json:
-            print(json.dumps(sm.to_json(), sort_keys=True), file=out)
+            print(_dumps(sm.to_json()), file=out)
         elif args.latex:
             print(sm.latex(), file=out)
         else:
@@ -586,7 +606,7 @@ def cmd_derive(args, out):
     if args.json:
         d = m.to_json()
         d["invariants"] = [i.to_json() for i in invs]
-        print(json.dumps(d, sort_keys=True), file=out)
+        print(_dumps(d), file=out)
     elif args.latex:
         print(m.latex(), file=out)
     else:
@@ -611,7 +631,7 @@ def _sample_thresholds(args, sd, out):
         raise UsageError(f"rank-deficient data (rank {np.linalg.matrix_rank(X)} < m = {m_}): no interpolating "
                          "minimum, so the eta_crit statement (all slopes zero at the minimum) does not apply")
     sm = derive_sample_map(m_, d_, _sample_loss(args), None if X is None else X.tolist(),
-                           None if Y is None else [sp.nsimplify(float(v)) for v in Y])
+                           None if Y is None else [_data_label(v) for v in Y])
     J, H = sm.stability_matrix()
     d = {"model": f"uv(m={m_}, d={d_})", "loss": str(sm.loss.expr),
          "eta_crit": "2/lam_max(Theta*H)", "eta_max": None,
@@ -625,7 +645,7 @@ def _sample_thresholds(args, sd, out):
                                 "(Lewkowycz et al. appendix); use `catapult scan` for the measured value"},
          "assumptions": ["eta > 0", "n > 0", "Theta = J J^T / m at the minimum reached (= Theta_0 + O(1/n) lazy)"]}
     if args.json:
-        print(json.dumps(d, sort_keys=True), file=out)
+        print(_dumps(d), file=out)
     else:
         print(f"uv model, m={m_}, d={d_}: eta_crit = 2/lam_max(Theta H)   [{d['labels']['eta_crit']}]", file=out)
         print(f"  d f'/d f at a minimum = {J.tolist()}  (H = diag(l''))", file=out)
@@ -644,6 +664,7 @@ def _deep_thresholds(args, L, out):
         r = deep_eta_crit(L, loss)
         if r.value is not None:
             d["eta_crit"] = str(r.value)
+        d["labels"]["eta_crit"] = r.label
         d["reasons"]["eta_crit"] = (f"derived from the depth-{L} reduced map ({r.label}): {r.derivation}"
                                     + (f"; {r.reason}" if r.reason else ""))
     else:
@@ -662,7 +683,7 @@ def _deep_thresholds(args, L, out):
     if d.get("band") is not None:
         d["band_init"] = {"A": "n (|w_1|^2)", "C": "n (|w_L|^2)", "f0": 1}
     if args.json:
-        print(json.dumps(d, sort_keys=True, default=str), file=out)
+        print(_dumps(d, default=str), file=out)
     else:
         for k in ("model", "eta_crit", "eta_max", "values", "band", "band_bounds", "band_reason", "band_spread",
                   "band_init", "lam_drift"):
@@ -699,7 +720,7 @@ def cmd_thresholds(args, out):
             d["divergence_scale"] = None if scale.value is None else str(scale.value)
             d["reasons"]["divergence_scale"] = scale.reason or scale.derivation
             d["labels"]["divergence_scale"] = scale.label
-        print(json.dumps(d, sort_keys=True), file=out)
+        print(_dumps(d), file=out)
     elif args.latex:
         print(t.latex(), file=out)
     else:
@@ -779,7 +800,7 @@ def cmd_run(args, out):
     if reasons:
         d["null_reasons"] = reasons
     if args.json:
-        print(json.dumps(d, sort_keys=True, default=_json_number, allow_nan=False), file=out)
+        print(_dumps(d, default=_json_number), file=out)
     else:
         print(f"phase: {r.phase.value}   [measured: parameter GD, n={args.width}, seed={args.seed}, "
               f"{args.dps} and {2 * args.dps} digits agree: {'agreed_dps' in ev}]", file=out)
@@ -865,7 +886,7 @@ def cmd_scan(args, out):
         law = _divergence_law(args, s)
         d["divergence_law"] = law
     if args.json:
-        print(json.dumps(d, sort_keys=True, allow_nan=False), file=out)
+        print(_dumps(d), file=out)
     else:
         print(f"scan {args.model}, loss {loss.expr}, n={args.width}, seed={args.seed}   [measured]", file=out)
         print(f"  lam0 = {mpmath.nstr(s.lam0, 15)}", file=out)
@@ -919,13 +940,16 @@ def _reduced_onset(model, nl, loss, div, args):
                                                 "and full-width GD disagree there)"}
     # the divergent set need not be an interval: the two bisections may land on different edges, so the
     # full-width verdicts at the reduced map's bracket ends are checked pointwise (float64, same horizon)
-    B = get_backend("float64")
-    pointwise = (not gd_diverges(model, nl, float(lo), B, args.steps)) and gd_diverges(model, nl, float(hi), B,
-                                                                                        args.steps)
+    verdicts = []
+    for B in (get_backend("float64"), get_backend("arb", max(30, args.dps // 2))):   # two precisions (rule 7)
+        verdicts.append((not gd_diverges(model, nl, float(lo), B, args.steps))
+                        and gd_diverges(model, nl, float(hi), B, args.steps))
+    pointwise = verdicts[0] if verdicts[0] == verdicts[1] else None
     return {"eta_lam0": float((lo + hi) / 2), "bracket": [float(lo), float(hi)], "precisions_agree": agree,
             "criterion": "divergence onset at width n (run_gd's runaway/nonfinite verdict), on the exact reduced "
                          f"map of {loss.expr} with this network's invariants",
-            "full_width_agrees_at_ends": pointwise, "bracket_from": note, "exactness": "exact map, iterated numerically"}
+            "full_width_agrees_at_ends": pointwise, "full_width_precisions": ["float64", f"arb{max(30, args.dps // 2)}"],
+            "bracket_from": note, "exactness": "exact map, iterated numerically"}
 
 
 def _quadratic(loss):
@@ -967,7 +991,7 @@ def cmd_verify(args, out):
     wall = time.perf_counter() - t0
     failed = [r for r in rows if not r.passed]
     if args.json:
-        print(json.dumps({"rows": [r.to_json() for r in rows], "passed": not failed, "seconds": wall}), file=out)
+        print(_dumps({"rows": [r.to_json() for r in rows], "passed": not failed, "seconds": wall}, sort_keys=False), file=out)
     else:
         print(render(rows), file=out)
         print(f"\n{len(rows) - len(failed)} passed, {len(failed)} failed  ({wall:.1f} s)", file=out)
