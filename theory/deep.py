@@ -300,7 +300,8 @@ def lambda_drift(L: int, loss: Loss | None = None, f0=1):
     coef, lam0 = _drift_coefficient(check_depth(L))
     loss = loss or mse()
     x = sp.Symbol("x")
-    f0v = sp.sympify(f0)
+    from .parse import exact_value
+    f0v = exact_value(f0, "f0")
     s0v = loss.d1.subs(F, f0v)
     D = sp.expand(coef.subs({S0: s0v, F0: f0v}) / eta)
     D = sp.expand(sp.nsimplify(D) if D.has(sp.Float) else D).subs(eta, x / lam0)

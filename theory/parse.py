@@ -61,7 +61,6 @@ MAX_RESULT_DIGITS = 600    #: digits of the numerator/denominator of any number 
 MAX_EXPONENT = 1000        #: |exponent| of a power of a symbol, e.g. f**1000
 MAX_COMPOUND_EXPONENT = 64  #: |exponent| of a power of anything else, e.g. (f + 1)**64
 
-_ORDINARY_BINOPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**"}
 _OTHER_BINOPS = {ast.Mod: "%", ast.FloorDiv: "//", ast.MatMult: "@", ast.LShift: "<<", ast.RShift: ">>",
                  ast.BitAnd: "&", ast.BitOr: "|", ast.BitXor: "^"}
 _CONSTRUCTS = {

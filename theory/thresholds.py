@@ -104,7 +104,7 @@ class Thresholds:
             x = complex(v) if v.is_finite else complex("nan")
             if x.imag != 0 or not (abs(x.real) < 1e308):
                 raise TheoryInputError(f"{t.name} = {t.value} at lam0 = {lam0_value} is not a finite real float "
-                                       f"({v if v.is_finite is not None else 'undetermined'})")
+                                       f"({sp.N(v, 5) if v.is_finite is not None else 'undetermined'})")
             out[t.name] = x.real
         return out
 
