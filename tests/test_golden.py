@@ -1,0 +1,90 @@
+"""The CLI contract (golden JSON files in tests/golden/) holds field by field across refactors.
+
+Derived fields (strings, exact values, booleans, keys) must be identical.  Numbers, bare or inside prose, are
+compared to a stated relative tolerance: 1e-5 for numeric fields (some are float64 measurements, e.g. a
+bisection bracket next to the knife edge eta*lam0 = 4, whose last steps may round differently on another CPU) and
+2e-2 for numbers inside a verify row's ``measured`` prose (float64 rows there too); other strings exactly.  Wall-clock fields
+are skipped.  An intended contract change regenerates the file (``python tests/golden/cases.py NAME``) and says so
+in its commit message.
+"""
+
+import json
+import math
+import os
+import re
+import sys
+
+import pytest
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "golden"))
+from cases import CASES, VOLATILE, path, run_case  # noqa: E402
+
+NUMBER = re.compile(r"[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?")
+
+
+def _volatile(key):
+    return key in VOLATILE or key.endswith("seconds")
+
+
+def _close(a, b, rtol):
+    return a == b or (math.isfinite(a) and math.isfinite(b) and abs(a - b) <= rtol * max(abs(a), abs(b), 1e-300))
+
+
+def _compare_text(a, b, rtol, where):
+    if rtol == 0 or a == b:
+        assert a == b, where
+        return
+    assert NUMBER.sub("#", a) == NUMBER.sub("#", b), f"{where}: {a!r} != {b!r}"
+    for x, y in zip(NUMBER.findall(a), NUMBER.findall(b)):
+        assert _close(float(x), float(y), rtol), f"{where}: {a!r} != {b!r}"
+
+
+def compare(got, want, where="", rtol=1e-5, text_rtol=0.0):
+    """Field-by-field comparison with the tolerances of the module docstring."""
+    if isinstance(want, dict):
+        assert isinstance(got, dict), where
+        assert sorted(k for k in got if not _volatile(k)) == sorted(k for k in want if not _volatile(k)), \
+            f"{where}: keys differ"
+        for k in want:
+            if not _volatile(k):
+                compare(got[k], want[k], f"{where}.{k}", rtol, 2e-2 if k == "measured" else text_rtol)
+    elif isinstance(want, list):
+        assert isinstance(got, list) and len(got) == len(want), f"{where}: lengths differ"
+        for i, (g, w) in enumerate(zip(got, want)):
+            compare(g, w, f"{where}[{i}]", rtol, text_rtol)
+    elif isinstance(want, bool) or want is None:
+        assert got is want, f"{where}: {got!r} != {want!r}"
+    elif isinstance(want, (int, float)):
+        assert isinstance(got, (int, float)) and not isinstance(got, bool), where
+        assert _close(float(got), float(want), rtol), f"{where}: {got!r} != {want!r}"
+    else:
+        assert isinstance(got, str), where
+        _compare_text(got, want, text_rtol, where)
+
+
+def test_compare_catches_a_changed_value_and_a_renamed_key():
+    """The comparison is not vacuous."""
+    compare({"a": 1.0, "s": "4/lam0"}, {"a": 1.0 + 1e-9, "s": "4/lam0"})
+    with pytest.raises(AssertionError):
+        compare({"a": 1.001}, {"a": 1.0})
+    with pytest.raises(AssertionError):
+        compare({"b": 1.0}, {"a": 1.0})
+    with pytest.raises(AssertionError):
+        compare({"s": "2/lam0"}, {"s": "4/lam0"})
+    compare({"measured": "58.9 digits"}, {"measured": "59.0 digits"})
+    with pytest.raises(AssertionError):
+        compare({"measured": "40.0 digits"}, {"measured": "59.0 digits"})
+
+
+@pytest.mark.parametrize("name", [c for c in CASES if c != "verify"])
+def test_cli_json_matches_golden(name):
+    with open(path(name)) as fh:
+        want = json.load(fh)
+    compare(run_case(name), want, name)
+
+
+@pytest.mark.slow
+def test_verify_rows_match_golden():
+    with open(path("verify")) as fh:
+        want = json.load(fh)
+    compare(run_case("verify"), want, "verify")
