@@ -1,6 +1,6 @@
 """Root conftest: doctests in the packages get the same precision-restoring fixture as tests/.
 
-Hypothesis runs under the ``catapult`` settings profile (registered in :mod:`verify.strategies`: no
+Hypothesis runs under the ``catapult`` settings profile (registered in :mod:`catapult.verify.strategies`: no
 deadline, too_slow / filter_too_much health checks off); ``HYPOTHESIS_PROFILE=catapult-ci`` adds
 derandomize=True and no example database.
 """
@@ -12,7 +12,7 @@ import mpmath
 import pytest
 from hypothesis import settings
 
-import verify.strategies  # noqa: F401  (registers the profiles)
+import catapult.verify.strategies  # noqa: F401  (registers the profiles)
 
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "catapult"))
 

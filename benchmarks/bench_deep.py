@@ -8,7 +8,7 @@ Usage: python benchmarks/bench_deep.py
 import statistics
 import time
 
-from theory.deep import derive_deep_map
+from catapult.theory.deep import derive_deep_map
 
 
 def median_time(fn, repeats=3):
@@ -27,9 +27,9 @@ def main():
         t = median_time(lambda: derive_deep_map(L))
         print(f"derive reduced map  L={L}: median {t:.3f} s" + (f"   ratio to 2 s target: {t / 2:.2f}" if L == 8 else ""))
     try:
-        from verify.deep_band import threshold
+        from catapult.verify.deep_band import threshold
     except ImportError:
-        print("verify.deep_band not available: threshold timing skipped")
+        print("catapult.verify.deep_band not available: threshold timing skipped")
         return
     for L, n in ((3, 10**4), (4, 10**4)):
         t = median_time(lambda: threshold(L, n), repeats=1)

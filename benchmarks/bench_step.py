@@ -1,6 +1,6 @@
 """Cost of one parameter-GD step at high precision, relative to float64 (measured in the same run).
 
-Times ``numerics.gd.run_gd(..., steps=K, record=False, gtol=0)`` for the uv model with the squared
+Times ``catapult.numerics.gd.run_gd(..., steps=K, record=False, gtol=0)`` for the uv model with the squared
 loss, minus a ``steps=0`` run (initialisation), divided by K; the median over repeats is reported.
 eta*lam0 = 0.01 so the run neither converges nor runs away and every step costs the same.
 
@@ -15,10 +15,10 @@ import argparse
 import statistics
 import time
 
-from numerics.backends import get_backend
-from numerics.gd import run_gd
-from numerics.losses import squared
-from numerics.models import UVModel
+from catapult.numerics.backends import get_backend
+from catapult.numerics.gd import run_gd
+from catapult.numerics.losses import squared
+from catapult.numerics.models import UVModel
 
 X = 0.01
 

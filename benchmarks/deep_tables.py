@@ -27,11 +27,11 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from numerics.backends import get_backend  # noqa: E402
-from numerics.deep import DeepLinearModel  # noqa: E402
-from numerics.losses import squared  # noqa: E402
-from numerics.search import diverges as gd_diverges  # noqa: E402
-from verify.checks_deep import (full_width_scan_edge, iso_threshold_pair, network_invariants,  # noqa: E402
+from catapult.numerics.backends import get_backend  # noqa: E402
+from catapult.numerics.deep import DeepLinearModel  # noqa: E402
+from catapult.numerics.losses import squared  # noqa: E402
+from catapult.numerics.search import diverges as gd_diverges  # noqa: E402
+from catapult.verify.checks_deep import (full_width_scan_edge, iso_threshold_pair, network_invariants,  # noqa: E402
                                 reduced_first_edge, reduced_gap)
 
 ISO_CELLS = [(L, n) for n in (64, 256) for L in range(2, 9)] + [(L, 1024) for L in (2, 3, 4)]
@@ -91,9 +91,9 @@ def markdown(results) -> str:
            "|f| > 1e8 sqrt(n) or lam > 1e4 lam0; converged when |f| sqrt(lam) < 1e-12.  Threshold = the FIRST "
            "divergent x above 2 (the divergent set is not an interval).", "",
            "## Table 1: isometric hidden layers, reduced map vs full-width GD (seed 0); Gaussian beside", "",
-           "Reduced map: the exact map of `theory.deep` with the network's own (A, C, rho); 0.01 grid 2..4L, the "
+           "Reduced map: the exact map of `catapult.theory.deep` with the network's own (A, C, rho); 0.01 grid 2..4L, the "
            "unit below the first divergent point at 1e-4, float64 bisection to 1e-9, both ends re-decided at 30 "
-           "and 60 digits.  Full width: `numerics.search.locate` on the n x n matrices (float64 bisection, "
+           "and 60 digits.  Full width: `catapult.numerics.search.locate` on the n x n matrices (float64 bisection, "
            "both ends confirmed in arb at 30 digits), bracket = [reduced grid bracket - 0.05, reduced grid "
            "point above], after float64 GD was checked non-divergent at x = 2.5, 3.0, ... below it.  "
            "Gaussian: full-width GD of the Gaussian network with the same seed, scan 2.5 + 0.1k to the first "

@@ -195,7 +195,7 @@ def get_backend(name="arb", dps=50, certified=False):
     >>> get_backend("quad")
     Traceback (most recent call last):
     ...
-    numerics.errors.NumericsInputError: unknown backend 'quad'; known: arb, float64, mpmath
+    catapult.numerics.errors.NumericsInputError: unknown backend 'quad'; known: arb, float64, mpmath
     """
     if name not in BACKENDS:
         raise NumericsInputError(f"unknown backend {name!r}; known: {', '.join(sorted(BACKENDS))}")

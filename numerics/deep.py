@@ -10,7 +10,7 @@ exact dyadic numbers).  Vectors w_1, w_L are N(0,1).
 
 Examples
 ========
->>> from numerics.backends import get_backend
+>>> from catapult.numerics.backends import get_backend
 >>> m = DeepLinearModel(16, 3, seed=0, init="isometric")
 >>> Q = m.W0[0] / 4
 >>> bool(abs(Q @ Q.T - np.eye(16)).max() == 0)   # exactly orthogonal in float64

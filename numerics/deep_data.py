@@ -7,14 +7,14 @@ loss is L = (1/m) sum_a l_a(x_a F) and its parameter gradient is
     grad_theta L = [(1/m) sum_a x_a l_a'(x_a F)] grad_theta F,
 
 so one GD step is the network's own step with the combined slope.  :class:`DeepDataModel` wraps
-:class:`numerics.deep.DeepLinearModel` (same init, same seed) and evaluates exactly that; what is
+:class:`catapult.numerics.deep.DeepLinearModel` (same init, same seed) and evaluates exactly that; what is
 recorded is F = f(1) and the NTK lam = |grad_theta F|^2 at the probe x = 1.  Nothing here knows a
-derived formula: the per-sample losses come in as a :class:`numerics.losses.DataLoss`.
+derived formula: the per-sample losses come in as a :class:`catapult.numerics.losses.DataLoss`.
 
 Examples
 ========
->>> from numerics.backends import get_backend
->>> from numerics.losses import DataLoss, squared
+>>> from catapult.numerics.backends import get_backend
+>>> from catapult.numerics.losses import DataLoss, squared
 >>> m = DeepDataModel(16, 3, [1.0, -2.0], seed=0, init="isometric")
 >>> B = get_backend("float64")
 >>> ev = m.evaluate(m.init(B), B, DataLoss([squared(1), squared(-1)]).bind(B))
@@ -39,7 +39,7 @@ class DeepDataModel:
     >>> DeepDataModel(16, 2, [[1.0, 2.0]])
     Traceback (most recent call last):
     ...
-    numerics.errors.NumericsInputError: data must be m >= 1 finite scalars (degenerate data on one line), got shape (1, 2)
+    catapult.numerics.errors.NumericsInputError: data must be m >= 1 finite scalars (degenerate data on one line), got shape (1, 2)
     """
 
     name = "deep-data"
@@ -78,7 +78,7 @@ class DeepDataModel:
     def invariants(self, B):
         """|w_1|^2, |w_L|^2 and sqrt(n) F0 at initialisation (see :meth:`DeepLinearModel.invariants`).
 
-        >>> from numerics.backends import get_backend
+        >>> from catapult.numerics.backends import get_backend
         >>> A, C, rho = DeepDataModel(16, 3, [1.0], seed=0, init="isometric").invariants(get_backend("float64"))
         >>> A > 0 and C > 0
         True
@@ -122,7 +122,7 @@ class WarmStart:
     if the minimum is linearly unstable at the new step size.  ``lam_cold`` is the NTK at the cold
     init, ``lam_warm`` at the warm start, ``warm_steps`` the warm-up length.
 
-    >>> from numerics.losses import DataLoss, squared
+    >>> from catapult.numerics.losses import DataLoss, squared
     >>> m = DeepDataModel(16, 3, [1.0, -1.0], seed=0, init="isometric")
     >>> w = WarmStart(m, DataLoss([squared(1), squared(1)]), gtol=1e-8)
     >>> w.warm_steps > 0 and w.grad_norm < 1e-8 and abs(w.lam_warm / w.lam_cold - 1) < 0.2

@@ -1,7 +1,7 @@
 """Full-batch gradient descent on the actual parameter vectors, at any precision.
 
 :func:`run_gd` steps ``theta <- theta - eta * l'(f) * grad_theta f`` for a
-model from :mod:`numerics.models`, records (step, loss, f, lam) with
+model from :mod:`catapult.numerics.models`, records (step, loss, f, lam) with
 lam = |grad_theta f|^2 (the NTK, from its definition), and stops on
 
 * ``nonfinite`` -- inf/nan appeared (float64 overflow);
@@ -14,9 +14,9 @@ lam = |grad_theta f|^2 (the NTK, from its definition), and stops on
 
 Examples
 ========
->>> from numerics.models import UVModel
->>> from numerics.losses import squared
->>> from numerics.backends import get_backend
+>>> from catapult.numerics.models import UVModel
+>>> from catapult.numerics.losses import squared
+>>> from catapult.numerics.backends import get_backend
 >>> tr = run_gd(UVModel(64, seed=1), squared(), eta_lam0=1.0, steps=200, backend=get_backend("arb", 50))
 >>> tr.stop, tr.steps < 200
 ('converged', True)
@@ -96,8 +96,8 @@ def run_gd(model, loss, *, eta=None, eta_lam0=None, steps=1000, backend=None, gt
            observe=False) -> Trajectory:
     """Run GD on ``model``'s parameters under ``loss``.
 
-    ``loss`` is a :class:`numerics.losses.NumericLoss` of the output for single-input
-    models, or a :class:`numerics.losses.DataLoss` (one loss per sample) for data models.
+    ``loss`` is a :class:`catapult.numerics.losses.NumericLoss` of the output for single-input
+    models, or a :class:`catapult.numerics.losses.DataLoss` (one loss per sample) for data models.
     The recorded f and lam are the output and the NTK |grad_theta f|^2 at the model's
     probe input (the input itself for single-input models).
 

@@ -7,7 +7,7 @@ NTK is *measured* from the gradients; nothing here knows any derived formula.
 
 Examples
 ========
->>> from numerics.backends import get_backend
+>>> from catapult.numerics.backends import get_backend
 >>> m = UVModel(4, seed=0)
 >>> B = get_backend("float64")
 >>> theta = m.init(B)
@@ -47,7 +47,7 @@ def check_width(width) -> int:
     >>> check_width(0)
     Traceback (most recent call last):
     ...
-    numerics.errors.NumericsInputError: width must be an integer >= 1, got 0
+    catapult.numerics.errors.NumericsInputError: width must be an integer >= 1, got 0
     """
     try:
         w = int(width)
@@ -101,11 +101,11 @@ class UVModel:
 class UVDataModel:
     """f(x) = n^{-1/2} v.(u x) with u in R^{n x d}, v in R^n, trained on data X (m x d) with per-sample losses.
 
-    The training loss is L = (1/m) sum_a l_a(f(x_a)) (a :class:`numerics.losses.DataLoss`).
+    The training loss is L = (1/m) sum_a l_a(f(x_a)) (a :class:`catapult.numerics.losses.DataLoss`).
     What is recorded is the output and the NTK at the ``probe`` input (default: the
     unit vector of the first data point): F = f(probe), lam = |grad_theta F|^2.
 
-    >>> from numerics.backends import get_backend
+    >>> from catapult.numerics.backends import get_backend
     >>> m = UVDataModel(8, [[1.0], [-2.0]], seed=0)
     >>> m.d, m.m, m.probe.tolist()
     (1, 2, [1.0])

@@ -1,6 +1,6 @@
 """Phase verdicts from measured trajectories.
 
-Criteria (applied to a :class:`numerics.gd.Trajectory`; nothing derived is used):
+Criteria (applied to a :class:`catapult.numerics.gd.Trajectory`; nothing derived is used):
 
 * ``divergent``    -- the run hit inf/nan, or ran away (|f|/sqrt(n) or lam/lam0
   beyond the run's bounds).
@@ -20,8 +20,8 @@ runs both and returns ``undetermined`` when they do not.
 
 Examples
 ========
->>> from numerics.models import UVModel
->>> from numerics.losses import squared
+>>> from catapult.numerics.models import UVModel
+>>> from catapult.numerics.losses import squared
 >>> r = classify_run(UVModel(256, seed=0), squared(), eta_lam0=3.0)
 >>> r.phase, r.evidence["lam_ratio"] < 2 / 3.0
 (<Phase.CATAPULT: 'catapult'>, True)
@@ -177,8 +177,8 @@ def agreed_phase(model, loss, *, eta=None, eta_lam0=None, steps=5000, dps=50, pa
 
     ``pair`` may name the two backends instead, e.g. ``(get_backend("float64"), get_backend("arb", 50))``.
 
-    >>> from numerics.models import UVModel
-    >>> from numerics.losses import squared
+    >>> from catapult.numerics.models import UVModel
+    >>> from catapult.numerics.losses import squared
     >>> r = agreed_phase(UVModel(64, seed=2), squared(), eta_lam0=2.5, dps=30)
     >>> r.phase.value, r.evidence["agreed_dps"]
     ('catapult', [30, 60])

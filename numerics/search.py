@@ -13,7 +13,7 @@ its own name (``CRITERIA``), never a derived one's:
   claim; it is reported in units of 1/lam0 and of 1/(lam* l''(f*)) (measured at the minimum).
 * ``divergence_onset_at_width`` ("divergence onset at width n", predicate :func:`diverges`) -- the run
   hits inf/nan or runs away (|f|/sqrt(n) or lam/lam0 past the escape bounds of
-  :func:`numerics.gd.run_gd`) within ``steps`` steps.  For squared loss it estimates the derived
+  :func:`catapult.numerics.gd.run_gd`) within ``steps`` steps.  For squared loss it estimates the derived
   width-independent eta_max; for losses with a bounded slope (logistic) there is no such eta_max and the
   divergence onset grows with n.
 
@@ -25,8 +25,8 @@ that agreed.  :func:`scan` finds the brackets on a geometric grid first.
 
 Examples
 ========
->>> from numerics.models import UVModel
->>> from numerics.losses import squared
+>>> from catapult.numerics.models import UVModel
+>>> from catapult.numerics.losses import squared
 >>> s = scan(UVModel(64, seed=0), squared(), rtol=1e-6, dps=30)
 >>> 1.99 < s.loss_rise_onset.eta_lam0 < 2.1 and 3.9 < s.divergence_onset_at_width.eta_lam0 < 4.1
 True
@@ -227,8 +227,8 @@ def locate(name, model, loss, lo, hi, *, rtol=1e-6, dps=50, steps=2000) -> Thres
 
     Requires the predicate False at ``lo`` and True at ``hi`` (checked at the first rung).
 
-    >>> from numerics.models import UVModel
-    >>> from numerics.losses import squared
+    >>> from catapult.numerics.models import UVModel
+    >>> from catapult.numerics.losses import squared
     >>> e = locate("divergence_onset_at_width", UVModel(64, 0), squared(), 3.5, 4.5, rtol=1e-4, dps=20)
     >>> e.criterion, e.lo <= 4 <= e.hi * (1 + 1e-12)
     ('divergence onset at width n', True)
@@ -248,12 +248,12 @@ def output_loss(model, loss, B):
     """``(value, slope)`` of the training loss as a function of the probe output F, or None.
 
     Defined when the training loss depends on the parameters only through F: a one-output loss
-    (:class:`numerics.losses.NumericLoss`) on a one-input model, or per-sample losses on data on one line
+    (:class:`catapult.numerics.losses.NumericLoss`) on a one-input model, or per-sample losses on data on one line
     (inputs x_a, the model linear in x: f(x_a) = (x_a/probe) F).  Then the parameter Hessian at a minimum
     is L''(F*) grad F grad F^T: one nonzero mode, with eigenvalue lam* L''(F*).
 
-    >>> from numerics.models import UVModel, UVDataModel
-    >>> from numerics.losses import DataLoss, squared
+    >>> from catapult.numerics.models import UVModel, UVDataModel
+    >>> from catapult.numerics.losses import DataLoss, squared
     >>> value, slope = output_loss(UVDataModel(8, [[1.0], [-2.0]]), DataLoss([squared(1), squared(1)]), None)
     >>> slope(1.0)   # ((1 - 1) * 1 + (-2 - 1) * (-2)) / 2
     3.0
@@ -327,8 +327,8 @@ def warm_minimum(model, loss, *, eta_lam0=1.0, rel_gtol=1e-11, max_steps=20000, 
     """GD in float64 at ``eta_lam0`` (halved while the loss ever rises above its initial value or the run
     blows up) until |grad L| < ``rel_gtol`` |grad L_0|.  Returns ``(Minimum, None)`` or ``(None, reason)``.
 
-    >>> from numerics.models import UVModel
-    >>> from numerics.losses import squared
+    >>> from catapult.numerics.models import UVModel
+    >>> from catapult.numerics.losses import squared
     >>> w, why = warm_minimum(UVModel(64, 0), squared())
     >>> why is None and abs(w.f) < 1e-10 and w.grad_norm < 1e-10
     True
@@ -441,8 +441,8 @@ def stability_threshold(model, loss, *, rtol=1e-6, dps=50, steps=None, grid=None
     Returns :class:`NotMeasured` (with the reason) when there is no minimum to perturb.
 
     >>> import mpmath
-    >>> from numerics.models import UVModel
-    >>> from numerics.losses import NumericLoss
+    >>> from catapult.numerics.models import UVModel
+    >>> from catapult.numerics.losses import NumericLoss
     >>> r = stability_threshold(UVModel(64, 1), NumericLoss("exp(-f)", lambda x: mpmath.exp(-x),
     ...                         lambda x: -mpmath.exp(-x)), rtol=1e-4, dps=20)
     >>> r.reason.startswith("the loss has no minimiser (l' never 0)")

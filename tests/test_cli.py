@@ -5,8 +5,8 @@ import json
 
 import sympy as sp
 
-from theory.symbols import SYMBOLS
-from verify.cli import main
+from catapult.theory.symbols import SYMBOLS
+from catapult.verify.cli import main
 
 
 def run(argv):

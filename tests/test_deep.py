@@ -29,17 +29,17 @@ import sympy as sp
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from numerics.backends import get_backend
-from numerics.deep import DeepLinearModel, exact_orthogonal
-from numerics.errors import NumericsInputError
-from numerics.gd import run_gd
-from numerics.losses import squared
-from theory import mse
-from theory.deep import derive_deep_map
-from theory.symbols import eta, n
-from verify.checks_deep import (compare_deep, iso_threshold_pair, network_invariants, reduced_codes,
+from catapult.numerics.backends import get_backend
+from catapult.numerics.deep import DeepLinearModel, exact_orthogonal
+from catapult.numerics.errors import NumericsInputError
+from catapult.numerics.gd import run_gd
+from catapult.numerics.losses import squared
+from catapult.theory import mse
+from catapult.theory.deep import derive_deep_map
+from catapult.theory.symbols import eta, n
+from catapult.verify.checks_deep import (compare_deep, iso_threshold_pair, network_invariants, reduced_codes,
                                 reduced_diverges64, reduced_first_edge, reduced_threshold)
-from verify.cli import main
+from catapult.verify.cli import main
 
 SETTINGS = dict(deadline=None, derandomize=True, database=None, suppress_health_check=[HealthCheck.too_slow])
 DPS = 60
@@ -288,7 +288,7 @@ def test_L2_reduced_map_is_the_lewkowycz_map(label):
 def test_reduced_map_initial_state_is_the_network(L):
     """At init f = rho/sqrt(n) and lam = C/n + (L-2) A C/n^2 + A/n  (isometric layers keep every norm)."""
     dm = deep_map(L)
-    from theory.deep import A, C, RHO
+    from catapult.theory.deep import A, C, RHO
     s0 = {dm.symbols[k]: v for k, v in dm.init.items()}
     f0 = sp.simplify(dm.f.subs(s0))
     lam0 = sp.simplify(dm.lam.subs(s0))
@@ -455,7 +455,7 @@ def test_divergent_set_is_not_an_interval_at_full_width():
     robust = [k for k in range(1, len(xs) - 1) if c[k - 1] == c[k] == c[k + 1]]
     j = next(k for k in robust if c[k] == 1)
     k = next(k for k in robust if k > j and c[k] == 0)
-    from verify.checks_deep import reduced_diverges_mp
+    from catapult.verify.checks_deep import reduced_diverges_mp
     assert reduced_diverges_mp(7, 64, inv, float(xs[j]), 30) and not reduced_diverges_mp(7, 64, inv, float(xs[k]), 30)
     assert gd_diverges(model, float(xs[j])) and not gd_diverges(model, float(xs[k]))
 
@@ -463,6 +463,6 @@ def test_divergent_set_is_not_an_interval_at_full_width():
 @pytest.mark.parametrize("width", [100, 8, 32])
 def test_isometric_width_must_be_a_power_of_four(width):
     # sqrt(n) must be an integer (scaled orthogonal layers W = sqrt(n) Q) and n a power of 2 (dyadic Q)
-    from numerics.errors import NumericsInputError
+    from catapult.numerics.errors import NumericsInputError
     with pytest.raises(NumericsInputError, match="power of 4"):
         DeepLinearModel(width, 3, init="isometric")

@@ -1,16 +1,16 @@
-"""The width dependence of the deep-linear divergence threshold (theory.deep width_scaling,
-limit_multipliers, lambda_drift; verify.deep_limit)."""
+"""The width dependence of the deep-linear divergence threshold (catapult.theory.deep width_scaling,
+limit_multipliers, lambda_drift; catapult.verify.deep_limit)."""
 
 import numpy as np
 import pytest
 import sympy as sp
 from hypothesis import assume, example, given, settings, strategies as st
 
-from theory.deep import lambda_drift, limit_multipliers, width_scaling
-from theory.symbols import eta
-from verify.checks_deep_limit import _gd_drift
-from verify.deep_band import verdicts
-from verify.deep_limit import band_limit, confirm_witness, limit_verdict, phase_picture
+from catapult.theory.deep import lambda_drift, limit_multipliers, width_scaling
+from catapult.theory.symbols import eta
+from catapult.verify.checks_deep_limit import _gd_drift
+from catapult.verify.deep_band import verdicts
+from catapult.verify.deep_limit import band_limit, confirm_witness, limit_verdict, phase_picture
 
 X = sp.Symbol("x")
 

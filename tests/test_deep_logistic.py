@@ -27,19 +27,19 @@ import sympy as sp
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from numerics.backends import get_backend
-from numerics.deep_data import DeepDataModel, WarmStart
-from numerics.errors import NumericsInputError
-from numerics.gd import run_gd
-from numerics.losses import DataLoss, NumericLoss
-from theory import derive_map, uv_model
-from theory.deep import A, C, RHO, derive_deep_map
-from theory.deep_logistic import deep_eta_crit
-from theory.loss import degenerate_logistic, logistic
-from theory.reduce import SLOPE
-from theory.symbols import eta, f, lam, lam0, n
-from verify.checks_deep_logistic import compare_map, reduced_divergence
-from verify.degenerate import DegenerateData
+from catapult.numerics.backends import get_backend
+from catapult.numerics.deep_data import DeepDataModel, WarmStart
+from catapult.numerics.errors import NumericsInputError
+from catapult.numerics.gd import run_gd
+from catapult.numerics.losses import DataLoss, NumericLoss
+from catapult.theory import derive_map, uv_model
+from catapult.theory.deep import A, C, RHO, derive_deep_map
+from catapult.theory.deep_logistic import deep_eta_crit
+from catapult.theory.loss import degenerate_logistic, logistic
+from catapult.theory.reduce import SLOPE
+from catapult.theory.symbols import eta, f, lam, lam0, n
+from catapult.verify.checks_deep_logistic import compare_map, reduced_divergence
+from catapult.verify.degenerate import DegenerateData
 
 SETTINGS = dict(deadline=None, derandomize=True, database=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -95,7 +95,7 @@ def test_eta_crit_depth4_symbolic_p():
 def test_at_substitutes_parameters_by_name_whatever_their_assumptions():
     """Issue #9: the loss's y is real (not positive), and at(2, y=2) returned 1/y. For l = y (f - 1)^2/2,
     l''(f*) = y, so eta_crit = 2/(lam0 y) (linear stability, typed here) = 1/2 at lam0 = y = 2."""
-    from theory.loss import Loss
+    from catapult.theory.loss import Loss
     r = deep_eta_crit(2, Loss.parse("y*(f - 1)**2/2"))
     assert r.at(2, y=2) == sp.Rational(1, 2)
     assert r.at(2, y=0.5) == 2  # a float is taken exactly
@@ -104,7 +104,7 @@ def test_at_substitutes_parameters_by_name_whatever_their_assumptions():
 
 
 def test_at_names_a_missing_or_unknown_parameter():
-    from theory.errors import TheoryInputError
+    from catapult.theory.errors import TheoryInputError
     q = deep_eta_crit(2, logistic("p"))
     with pytest.raises(TheoryInputError, match="needs a value for p"):
         q.at(2)

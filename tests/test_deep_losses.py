@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from theory import Loss, mse
-from theory.deep import band_limit_loss, lambda_drift
-from theory.loss import logistic
-from verify.cli import main
-from verify.deep_limit import band_ends, band_summary
+from catapult.theory import Loss, mse
+from catapult.theory.deep import band_limit_loss, lambda_drift
+from catapult.theory.loss import logistic
+from catapult.verify.cli import main
+from catapult.verify.deep_limit import band_ends, band_summary
 
 
 def net3_first_step(n, x, slope):
@@ -91,8 +91,8 @@ def test_band_of_scaled_loss_is_the_squared_band_divided_by_c():
 
 def test_depth2_band_agrees_with_eta_max_for_every_quadratic_loss():
     """At L = 2 the band [4/c, 4/c] and the uv eta_max = 4/(c lam0) are one statement."""
-    from theory import thresholds
-    from theory.symbols import lam0
+    from catapult.theory import thresholds
+    from catapult.theory.symbols import lam0
     for text, c in (("2*f**2", 4), ("(f - 1)**2/2", 1), ("3*f**2/2", 3)):
         band = band_summary(2, Loss.parse(text))["band"]
         assert band[0] == band[1] == pytest.approx(4 / c)

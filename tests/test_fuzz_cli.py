@@ -6,7 +6,7 @@ parsers: no NaN/Infinity tokens, null + a reason where a value is not derived), 
 (the last-resort handler exists, but reaching it is a bug), never executing a user string.  Ctrl-C gives one line
 ``catapult: interrupted`` and exit status 130.
 
-Runs in-process (``verify.cli.main(argv, out, err)``) for speed; a few tests use a subprocess for exit codes/SIGINT.
+Runs in-process (``catapult.verify.cli.main(argv, out, err)``) for speed; a few tests use a subprocess for exit codes/SIGINT.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from verify.cli import main
+from catapult.verify.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 SETTINGS = dict(deadline=None, derandomize=True, database=None,
@@ -286,9 +286,9 @@ def test_p_close_to_0_and_to_1_are_treated_alike():
 
 
 def test_label_equal_to_f0_gives_a_null_ratio_with_a_reason():
-    from numerics.backends import get_backend
-    from numerics.losses import squared
-    from numerics.models import UVModel
+    from catapult.numerics.backends import get_backend
+    from catapult.numerics.losses import squared
+    from catapult.numerics.models import UVModel
     B = get_backend("arb", 200)
     with B.context():
         m = UVModel(4, seed=0)
@@ -323,11 +323,11 @@ def test_divergence_law_over_two_widths_is_strict_json_with_a_null_stderr():
 
 def test_float64_overflow_is_a_divergence_verdict_not_a_crash():
     # exp(f**2) in float64: (1e200)**2 raises OverflowError in Python arithmetic; GD diverged, which is a verdict
-    from numerics.backends import get_backend
-    from numerics.gd import run_gd
-    from numerics.models import UVModel
-    from theory import Loss
-    from verify.bridge import numeric_loss
+    from catapult.numerics.backends import get_backend
+    from catapult.numerics.gd import run_gd
+    from catapult.numerics.models import UVModel
+    from catapult.theory import Loss
+    from catapult.verify.bridge import numeric_loss
     tr = run_gd(UVModel(16, 0), numeric_loss(Loss.parse("exp(f**2)")), eta_lam0=50.0, steps=200,
                 backend=get_backend("float64"), record=False)
     assert tr.stop in ("nonfinite", "runaway")
@@ -429,7 +429,7 @@ def test_fuzzed_invocations_keep_the_contract(argv, tmp_path, monkeypatch):
 
 # ---- subprocess: real exit statuses and Ctrl-C -----------------------------------------------------------
 
-_ENTRY = "import sys; from verify.cli import main; print('ready', flush=True); sys.exit(main(sys.argv[1:]))"
+_ENTRY = "import sys; from catapult.verify.cli import main; print('ready', flush=True); sys.exit(main(sys.argv[1:]))"
 
 
 def _spawn(argv):
@@ -481,7 +481,7 @@ def test_ctrl_c_gives_one_line_and_exit_130():
 @pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
 def test_output_to_a_full_disk_is_one_line_and_exit_2():
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    entry = "import sys; from verify.cli import main; sys.exit(main(sys.argv[1:]))"
+    entry = "import sys; from catapult.verify.cli import main; sys.exit(main(sys.argv[1:]))"
     with open("/dev/full", "w") as full:
         p = subprocess.run([sys.executable, "-c", entry, "derive", "uv", "--json"], cwd=ROOT, env=env, text=True,
                            stdout=full, stderr=subprocess.PIPE, timeout=120)

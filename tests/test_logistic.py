@@ -36,20 +36,20 @@ import sympy as sp
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from numerics.backends import get_backend
-from numerics.gd import run_gd
-from numerics.reduced import iterate_map
-from theory import derive_map, derive_thresholds, mse, uv_model
-from theory.errors import TheoryInputError
-from theory.infinite_width import infinite_width
-from theory.loss import degenerate_logistic, logistic
-from theory.symbols import SYMBOLS, eta, f, lam, lam0, n
-from theory.symbols import p as P_SYM
-from theory.thresholds import divergence_scale
-from verify.bridge import map_step
-from verify.cli import main
-from verify.degenerate import DegenerateData
-from verify.strategies import degenerate_data, logistic_p, seeds
+from catapult.numerics.backends import get_backend
+from catapult.numerics.gd import run_gd
+from catapult.numerics.reduced import iterate_map
+from catapult.theory import derive_map, derive_thresholds, mse, uv_model
+from catapult.theory.errors import TheoryInputError
+from catapult.theory.infinite_width import infinite_width
+from catapult.theory.loss import degenerate_logistic, logistic
+from catapult.theory.symbols import SYMBOLS, eta, f, lam, lam0, n
+from catapult.theory.symbols import p as P_SYM
+from catapult.theory.thresholds import divergence_scale
+from catapult.verify.bridge import map_step
+from catapult.verify.cli import main
+from catapult.verify.degenerate import DegenerateData
+from catapult.verify.strategies import degenerate_data, logistic_p, seeds
 
 SETTINGS = dict(deadline=None, derandomize=True, database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
@@ -331,7 +331,7 @@ def test_no_two_cycle_at_or_below_the_flip(p, k):
     assert w.two_cycle(eta_value=as_rational(x), lam0_value=1) is None
 
 
-# ----------------------------------------------------------------- verify.degenerate
+# ----------------------------------------------------------------- catapult.verify.degenerate
 
 @pytest.mark.parametrize("z, r", [([], []), ([1, 0], [1, 1]), ([1], [0]), ([1, -1], [1, "-1/4"]), ([1, -1], [1])])
 def test_degenerate_logistic_rejects_bad_data(z, r):

@@ -30,12 +30,12 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from numerics.backends import get_backend
-from numerics.errors import NumericsInputError
-from numerics.gd import run_gd
-from numerics.losses import NumericLoss, squared
-from numerics.models import UVModel
-from numerics.phase import Phase, classify
+from catapult.numerics.backends import get_backend
+from catapult.numerics.errors import NumericsInputError
+from catapult.numerics.gd import run_gd
+from catapult.numerics.losses import NumericLoss, squared
+from catapult.numerics.models import UVModel
+from catapult.numerics.phase import Phase, classify
 
 SETTINGS = dict(deadline=None, derandomize=True, database=None,
                 suppress_health_check=[HealthCheck.too_slow])

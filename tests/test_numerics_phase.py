@@ -31,11 +31,11 @@ import pytest
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
-from numerics.backends import get_backend
-from numerics.gd import run_gd
-from numerics.losses import squared
-from numerics.models import UVModel
-from numerics.phase import Phase, agreed_phase, classify, classify_run
+from catapult.numerics.backends import get_backend
+from catapult.numerics.gd import run_gd
+from catapult.numerics.losses import squared
+from catapult.numerics.models import UVModel
+from catapult.numerics.phase import Phase, agreed_phase, classify, classify_run
 
 SETTINGS = dict(deadline=None, derandomize=True, database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
@@ -248,7 +248,7 @@ def test_lazy_reason_does_not_claim_a_monotone_loss_that_rises_between_steps():
     # logistic p = 0.3, n = 1024, seed 2, eta*lam0 = 9.3 < 2/(p(1-p)) = 9.52: the minimum is stable and the loss
     # never exceeds its initial value, but it rises at steps 2, 4, 6, ... (the old reason said "monotonically")
     import sympy as sp
-    from verify.degenerate import DegenerateData
+    from catapult.verify.degenerate import DegenerateData
     model, nl = DegenerateData.equal(sp.Rational(3, 10)).numeric(1024, 2)
     tr = run_gd(model, nl, eta_lam0=9.3, steps=6, gtol=0, backend=get_backend("arb", 60))  # recorded in full
     assert tr.loss[2] > tr.loss[1] and tr.loss[4] > tr.loss[3]  # independent: the loss itself, step by step

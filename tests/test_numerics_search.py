@@ -18,13 +18,13 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from numerics.backends import get_backend
-from numerics.errors import NumericsInputError
-from numerics.gd import run_gd
-from numerics.losses import squared
-from numerics.models import UVModel
-from numerics.reduced import iterate_map
-from numerics.search import (ALIASES, NotMeasured, default_grid, diverges, locate, output_loss, rises, scan,
+from catapult.numerics.backends import get_backend
+from catapult.numerics.errors import NumericsInputError
+from catapult.numerics.gd import run_gd
+from catapult.numerics.losses import squared
+from catapult.numerics.models import UVModel
+from catapult.numerics.reduced import iterate_map
+from catapult.numerics.search import (ALIASES, NotMeasured, default_grid, diverges, locate, output_loss, rises, scan,
                              stability_threshold)
 
 SETTINGS = dict(deadline=None, derandomize=True, database=None,
@@ -215,7 +215,7 @@ def test_iterate_map_reproduces_parameter_gd():
 
 def _logistic(p, n, seed):
     import sympy as sp
-    from verify.degenerate import DegenerateData
+    from catapult.verify.degenerate import DegenerateData
     return DegenerateData.equal(sp.Rational(p)).numeric(n, seed)
 
 
@@ -257,7 +257,7 @@ def test_squared_loss_stability_threshold_is_two_over_the_ntk_at_the_minimum(wid
 
 
 def test_stability_threshold_without_a_minimiser_says_so():
-    from numerics.losses import NumericLoss
+    from catapult.numerics.losses import NumericLoss
     loss = NumericLoss("exp(-f)", lambda x: mpmath.exp(-x), lambda x: -mpmath.exp(-x))
     r = stability_threshold(UVModel(64, 1), loss, rtol=1e-4, dps=20)
     assert isinstance(r, NotMeasured) and r.criterion == "linear stability threshold"
@@ -267,8 +267,8 @@ def test_stability_threshold_without_a_minimiser_says_so():
 
 def test_output_loss_of_data_on_a_line_matches_the_per_sample_mean():
     # f(x_a) = x_a F for the uv model on 1-D inputs (probe x = 1): L(F) = mean_a l_a(x_a F)
-    from numerics.losses import DataLoss
-    from numerics.models import UVDataModel
+    from catapult.numerics.losses import DataLoss
+    from catapult.numerics.models import UVDataModel
     model = UVDataModel(8, [[1.0], [-1.0], [1.0]], seed=0, probe=[1.0])
     loss = DataLoss([squared(1), squared(-1), squared(0)])
     value, slope = output_loss(model, loss, None)
@@ -283,8 +283,8 @@ def test_stability_threshold_of_several_samples_is_two_over_the_top_ntk_eigenval
     # modes: a perturbation just above the threshold grows, saturates and catapults to a flatter minimum within
     # the horizon, so growth must be caught before that (a verdict on the end state alone gave eta lam_1 = 4).
     import numpy as np
-    from numerics.search import _Start, warm_minimum
-    from verify.checks_samples import problem
+    from catapult.numerics.search import _Start, warm_minimum
+    from catapult.verify.checks_samples import problem
     X, Y = np.array([[1.0, 0.5], [0.25, -1.0], [0.5, 0.75]]), np.zeros(3)
     model, L = problem(X, Y, 64, 0)
     est = stability_threshold(model, L, rtol=1e-6, dps=30)

@@ -1,4 +1,4 @@
-"""Tests of theory.parse: user strings become SymPy without ever being executed, within named size caps.
+"""Tests of catapult.theory.parse: user strings become SymPy without ever being executed, within named size caps.
 
 Facts asserted: a string that would run code if evaluated raises TheoryInputError (API) or exits 2 with one
 stderr line (CLI), and leaves no file behind; the grammar's numbers are the exact rationals of their decimal
@@ -16,14 +16,14 @@ import sympy as sp
 from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
-from theory import Loss, TheoryInputError, as_loss, mse
-from theory.loss import logistic
-from theory.parse import FUNCTIONS, MAX_COMPOUND_EXPONENT, MAX_DEPTH, MAX_EXPONENT, MAX_LENGTH, \
+from catapult.theory import Loss, TheoryInputError, as_loss, mse
+from catapult.theory.loss import logistic
+from catapult.theory.parse import FUNCTIONS, MAX_COMPOUND_EXPONENT, MAX_DEPTH, MAX_EXPONENT, MAX_LENGTH, \
     exact_value, parse_expression, parse_number
-from theory.samples import data_matrix
-from theory.symbols import f, p, y
-from verify.bridge import numeric_loss
-from verify.cli import main
+from catapult.theory.samples import data_matrix
+from catapult.theory.symbols import f, p, y
+from catapult.verify.bridge import numeric_loss
+from catapult.verify.cli import main
 
 LOSS_NAMES = {"f": f, "y": y, "p": p}
 
@@ -287,7 +287,7 @@ def test_every_whitelisted_function_is_evaluated_by_every_backend(name):
     pytest.importorskip("flint")
     import mpmath
 
-    from numerics.backends import get_backend
+    from catapult.numerics.backends import get_backend
     loss = Loss.parse(f"{name}({_INSIDE.get(name, f)}) + f**2")
     x = sp.Rational(3, 10)
     want = [sp.N(e.subs(f, x), 30) for e in (loss.expr, loss.d1)]   # SymPy's own evaluation: the oracle

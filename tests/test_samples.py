@@ -33,15 +33,15 @@ import sympy as sp
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from numerics.backends import get_backend
-from numerics.gd import run_gd
-from numerics.losses import DataLoss, squared
-from numerics.models import UVDataModel
-from theory.samples import derive_sample_map
-from theory.symbols import eta, n
-from verify.checks_samples import compare_samples, initial_invariants, problem, random_data
-from verify.cli import main
-from verify.strategies_data import small_datasets
+from catapult.numerics.backends import get_backend
+from catapult.numerics.gd import run_gd
+from catapult.numerics.losses import DataLoss, squared
+from catapult.numerics.models import UVDataModel
+from catapult.theory.samples import derive_sample_map
+from catapult.theory.symbols import eta, n
+from catapult.verify.checks_samples import compare_samples, initial_invariants, problem, random_data
+from catapult.verify.cli import main
+from catapult.verify.strategies_data import small_datasets
 
 SETTINGS = dict(deadline=None, derandomize=True, database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
@@ -228,7 +228,7 @@ def test_initial_invariants_are_exact():
     (2, 1, [[1], [2]], [0], "labels"),
 ])
 def test_derive_sample_map_rejects_bad_input(m, d, X, Y, needle):
-    from theory.errors import TheoryInputError
+    from catapult.theory.errors import TheoryInputError
     with pytest.raises(TheoryInputError, match=needle):
         derive_sample_map(m, d, X=X, Y=Y)
 
@@ -420,7 +420,7 @@ def test_stability_matrix_is_I_minus_eta_theta_H(sm22):
 
 def test_stability_matrix_numeric_data():
     """Same identity with numeric data X and a non-quadratic loss (H is left symbolic: diag(l''))."""
-    from theory import Loss
+    from catapult.theory import Loss
     Xv = [[2, sp.Rational(1, 4)], [sp.Rational(-1, 4), 1]]
     sm = derive_sample_map(2, 2, loss=Loss.parse("log(cosh(f - y))"), X=Xv, Y=[0, sp.Rational(1, 2)])
     V, Gm, w = invariant_symbols(sm, 2)

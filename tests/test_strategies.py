@@ -1,9 +1,9 @@
-"""The hypothesis strategies of verify.strategies draw what they promise.
+"""The hypothesis strategies of catapult.verify.strategies draw what they promise.
 
 Oracles: the exact first-step onset of a loss rise for the uv model (typed here from the literature map
 f' = (1 - eta lam + eta^2 f^2/n) f: at step 1, f1/f0 = 1 - x + a x^2 with x = eta lam0, a = f0^2/(n lam0^2), so the
 loss rises iff a x^2 - x + 2 < 0), computed in exact rational arithmetic on the float64 draws; and the phase that
-high-precision GD measures (numerics.phase.agreed_phase, 30 and 60 digits).
+high-precision GD measures (catapult.numerics.phase.agreed_phase, 30 and 60 digits).
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from numerics.losses import squared
-from numerics.models import UVModel
-from numerics.phase import Phase, agreed_phase
-from verify.strategies import eta_lam0_in, uv_phase_points, widths
+from catapult.numerics.losses import squared
+from catapult.numerics.models import UVModel
+from catapult.numerics.phase import Phase, agreed_phase
+from catapult.verify.strategies import eta_lam0_in, uv_phase_points, widths
 
 SETTINGS = dict(deadline=None, derandomize=True, database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])

@@ -1,4 +1,4 @@
-"""Tests of the multiplicative invariants (theory.derive_invariants).
+"""Tests of the multiplicative invariants (catapult.theory.derive_invariants).
 
 Oracles typed here.  With a = u + v, b = u - v the GD step of the uv model is
 a' = (1 - eta*g/sqrt(n)) a,  b' = (1 + eta*g/sqrt(n)) b  (g = l'(f)), hence
@@ -21,15 +21,15 @@ import sympy as sp
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-import theory
-from theory.symbols import eta, f, lam, n, p, y
+import catapult.theory
+from catapult.theory.symbols import eta, f, lam, n, p, y
 
 SETTINGS = settings(max_examples=10, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 
 LOGISTIC = "p*log(1+exp(-f))+(1-p)*log(1+exp(f))"
-LOSSES = {  # name -> (argument for theory.derive, loss expression typed here)
+LOSSES = {  # name -> (argument for catapult.theory.derive, loss expression typed here)
     "mse": ("mse", f**2 / 2),
-    "mse_y": (theory.mse("y"), (f - y) ** 2 / 2),
+    "mse_y": (catapult.theory.mse("y"), (f - y) ** 2 / 2),
     "logcosh": ("log(cosh(f-1))", sp.log(sp.cosh(f - 1))),
     "exp": ("exp(-f)", sp.exp(-f)),
     "logistic": (LOGISTIC, p * sp.log(1 + sp.exp(-f)) + (1 - p) * sp.log(1 + sp.exp(f))),
@@ -65,7 +65,7 @@ def find(invs, expr):
 @pytest.mark.parametrize("name", sorted(LOSSES))
 def test_state_invariants_present_with_literature_multipliers(name):
     arg, loss = LOSSES[name]
-    invs = theory.derive_invariants(theory.derive("uv", arg))
+    invs = catapult.theory.derive_invariants(catapult.theory.derive("uv", arg))
     g = sp.diff(loss, f)
     for expr, mult in expected_state_invariants(g):
         inv = find(invs, expr)
@@ -77,7 +77,7 @@ def test_state_invariants_present_with_literature_multipliers(name):
 def test_all_returned_invariants_are_proved_and_true(name):
     """Every state invariant returned must really satisfy I' = m I on the hand-typed map."""
     arg, loss = LOSSES[name]
-    invs = theory.derive_invariants(theory.derive("uv", arg))
+    invs = catapult.theory.derive_invariants(catapult.theory.derive("uv", arg))
     assert invs, "the uv model has a linear gradient structure: invariants must be found"
     h = hand_map(sp.diff(loss, f))
     for inv in invs:
@@ -99,7 +99,7 @@ def test_expected_invariants_hold_on_hand_map_independently():
 
 def test_gram_invariant_on_explicit_vectors():
     """Any 'gram' invariant returned: check |v|^2 - |u|^2 scaling on concrete vectors."""
-    invs = theory.derive_invariants(theory.derive("uv", "mse"))
+    invs = catapult.theory.derive_invariants(catapult.theory.derive("uv", "mse"))
     gram = [i for i in invs if i.kind == "gram"]
     assert len(gram) == 1
     u = sp.Matrix([1, 2, sp.Rational(-1, 2), 3])
@@ -122,12 +122,12 @@ def test_gram_invariant_on_explicit_vectors():
 
 
 def test_to_json_of_invariants():
-    invs = theory.derive_invariants(theory.derive("uv", "mse"))
+    invs = catapult.theory.derive_invariants(catapult.theory.derive("uv", "mse"))
     for inv in invs:
         d = inv.to_json()
         assert set(d) >= {"expr", "multiplier", "kind", "proved"}
         assert d["proved"] is True
-        from theory.symbols import SYMBOLS
+        from catapult.theory.symbols import SYMBOLS
         if inv.kind == "state":
             assert is_zero(sp.sympify(d["expr"], locals=SYMBOLS) - inv.expr)
             assert is_zero(sp.sympify(d["multiplier"], locals=SYMBOLS) - inv.multiplier)
@@ -148,7 +148,7 @@ def _slope(name):
 
 @functools.lru_cache(maxsize=None)
 def _product_invariant(arg):
-    return find(theory.derive_invariants(theory.derive("uv", arg)), lam**2 - 4 * f**2 / n)
+    return find(catapult.theory.derive_invariants(catapult.theory.derive("uv", arg)), lam**2 - 4 * f**2 / n)
 
 
 @settings(max_examples=15, deadline=None, derandomize=True)
@@ -198,9 +198,9 @@ def test_invariants_of_a_model_outside_the_catalogue():
     """Issue #9: derive_invariants looked the model up by name and failed for any model not in the catalogue.
     Oracle (typed here): for f = 3 a.b/sqrt(n), a' = a - 3 eta g b/sqrt(n), b' = b - 3 eta g a/sqrt(n), so
     (a + b)' = (1 - 3 eta g/sqrt(n)) (a + b) and |a + b|^2 (9/n) = lam + 6 f/sqrt(n) with lam = 9(|a|^2 + |b|^2)/n."""
-    from theory.gram import VectorModel
+    from catapult.theory.gram import VectorModel
     ab = VectorModel("ab", ("a", "b"), lambda G: 3 * G["a", "b"] / sp.sqrt(n))
-    invs = theory.derive_invariants(theory.derive_map(ab, theory.mse()))
+    invs = catapult.theory.derive_invariants(catapult.theory.derive_map(ab, catapult.theory.mse()))
     assert invs and all(i.proved for i in invs)
     hit = [i for i in invs if is_zero(i.expr - (lam + 6 * f / sp.sqrt(n)))]
     assert len(hit) == 1

@@ -1,6 +1,6 @@
-"""Tests of loss parsing and validation (theory.loss, theory.as_loss).
+"""Tests of loss parsing and validation (catapult.theory.loss, catapult.theory.as_loss).
 
-Every bad input must raise theory.TheoryInputError (a ValueError); every
+Every bad input must raise catapult.theory.TheoryInputError (a ValueError); every
 good input must carry l', l'' equal to derivatives computed here with sympy.diff.
 """
 
@@ -9,9 +9,9 @@ import sympy as sp
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-import theory
-from theory import Loss, TheoryInputError, as_loss, mse
-from theory.symbols import f, p, y
+import catapult.theory
+from catapult.theory import Loss, TheoryInputError, as_loss, mse
+from catapult.theory.symbols import f, p, y
 
 
 def test_error_type_is_value_error():
@@ -154,14 +154,14 @@ def test_latex_of_loss():
 def test_derive_rejects_bad_loss_through_top_level_api():
     for bad in ("f + q", "foo(f)", "abs(f)", "3", "f +* 2"):
         with pytest.raises(TheoryInputError):
-            theory.derive("uv", bad)
+            catapult.theory.derive("uv", bad)
         with pytest.raises(TheoryInputError):
-            theory.thresholds("uv", bad)
+            catapult.theory.thresholds("uv", bad)
 
 
 def test_unknown_model_raises():
     with pytest.raises(TheoryInputError):
-        theory.derive("mlp", "mse")
+        catapult.theory.derive("mlp", "mse")
 
 
 @settings(max_examples=25, deadline=None, derandomize=True)

@@ -1,4 +1,4 @@
-"""Tests of the derived one-step function-space map (theory.derive / theory.derive_map).
+"""Tests of the derived one-step function-space map (catapult.theory.derive / catapult.theory.derive_map).
 
 Oracles, all typed here (never imported from theory/):
 
@@ -21,8 +21,8 @@ import sympy as sp
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-import theory
-from theory.symbols import SYMBOLS, eta, f, lam, n, p, y
+import catapult.theory
+from catapult.theory.symbols import SYMBOLS, eta, f, lam, n, p, y
 
 SETTINGS = settings(max_examples=12, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 
@@ -57,7 +57,7 @@ GENERIC_LOSSES = {
 # ----------------------------------------------------------------- mse, label 0
 
 def test_mse_label0_is_lewkowycz_map_exactly():
-    m = theory.derive("uv", "mse")
+    m = catapult.theory.derive("uv", "mse")
     assert m.exact is True
     assert m.state == [f, lam]
     assert set(m.update) == {"f", "lam"}
@@ -69,22 +69,22 @@ def test_mse_label0_is_lewkowycz_map_exactly():
 
 
 def test_derive_map_matches_derive():
-    m1 = theory.derive("uv", "mse")
-    m2 = theory.derive_map(theory.uv_model(), theory.mse())
+    m1 = catapult.theory.derive("uv", "mse")
+    m2 = catapult.theory.derive_map(catapult.theory.uv_model(), catapult.theory.mse())
     for k in ("f", "lam"):
         assert is_zero(m1.update[k] - m2.update[k])
 
 
 def test_mse_label0_drift_factorises_as_literature():
     # lam' - lam = (eta f^2 / n)(eta lam - 4): the sign of the drift flips at eta*lam = 4
-    m = theory.derive("uv", "mse")
+    m = catapult.theory.derive("uv", "mse")
     assert is_zero(m.drift("lam") - (eta * f**2 / n) * (eta * lam - 4))
     assert is_zero(m.drift("f") - (-eta * lam + eta**2 * f**2 / n) * f)
 
 
 def test_mse_label0_fixed_points_and_lam_sign_change():
     # independent facts of the literature map: f = 0 is a fixed line; at eta*lam = 4 lam is frozen
-    m = theory.derive("uv", "mse")
+    m = catapult.theory.derive("uv", "mse")
     assert m.update["f"].subs(f, 0) == 0
     assert is_zero(m.update["lam"].subs(f, 0) - lam)
     assert is_zero(m.update["lam"].subs(lam, 4 / eta) - 4 / eta)
@@ -93,7 +93,7 @@ def test_mse_label0_fixed_points_and_lam_sign_change():
 # ----------------------------------------------------------------- mse, symbolic label
 
 def test_mse_symbolic_label_map():
-    m = theory.derive("uv", theory.mse("y"))
+    m = catapult.theory.derive("uv", catapult.theory.mse("y"))
     assert m.exact is True
     assert m.state == [f, lam]
     want_f = f - eta * (f - y) * lam + eta**2 * (f - y) ** 2 * f / n
@@ -107,7 +107,7 @@ def test_mse_symbolic_label_map():
 
 
 def test_mse_numeric_label_map():
-    m = theory.derive("uv", theory.mse(sp.Rational(3, 2)))
+    m = catapult.theory.derive("uv", catapult.theory.mse(sp.Rational(3, 2)))
     h = hand_map(f - sp.Rational(3, 2))
     for k in ("f", "lam"):
         assert is_zero(m.update[k] - h[k])
@@ -117,10 +117,10 @@ def test_mse_numeric_label_map():
 
 @pytest.mark.parametrize("text", sorted(GENERIC_LOSSES))
 def test_generic_loss_map_is_hand_formula(text):
-    m = theory.derive("uv", text)
+    m = catapult.theory.derive("uv", text)
     assert m.exact is True
     assert m.state == [f, lam]
-    g = sp.diff(GENERIC_LOSSES[text], f)  # slope computed here, independently of theory.loss
+    g = sp.diff(GENERIC_LOSSES[text], f)  # slope computed here, independently of catapult.theory.loss
     h = hand_map(g)
     for k in ("f", "lam"):
         assert is_zero(m.update[k] - h[k]), (text, k)
@@ -135,7 +135,7 @@ polys = st.lists(st.integers(-4, 4), min_size=1, max_size=5).filter(lambda cs: a
 @example([-1, 0, 0, 1])   # -f + f**4
 def test_random_polynomial_loss_map(coeffs):
     loss = sum(c * f ** (k + 1) for k, c in enumerate(coeffs))
-    m = theory.derive("uv", str(loss))
+    m = catapult.theory.derive("uv", str(loss))
     assert m.exact is True
     h = hand_map(sp.diff(loss, f))
     for k in ("f", "lam"):
@@ -173,7 +173,7 @@ def test_explicit_vectors_mse_rational_exact(u, v, el):
     u, v, el = [sp.Rational(x) for x in u], [sp.Rational(x) for x in v], sp.Rational(el)
     if all(x == 0 for x in u + v):
         return
-    m = theory.derive("uv", "mse")
+    m = catapult.theory.derive("uv", "mse")
     loss = f**2 / 2
     lam_val = (sum(x * x for x in u) + sum(x * x for x in v)) / 4
     eta_val = el / lam_val  # eta*lam0 = el, pinned at 2 and 4
@@ -194,7 +194,7 @@ def test_explicit_vectors_polynomial_loss_rational_exact(u, v, el, coeffs):
     if all(x == 0 for x in u + v):
         return
     loss = sum(c * f ** (k + 1) for k, c in enumerate(coeffs))
-    m = theory.derive("uv", str(loss))
+    m = catapult.theory.derive("uv", str(loss))
     lam_val = (sum(x * x for x in u) + sum(x * x for x in v)) / 4
     eta_val = el / lam_val
     fval, lamval, f2, lam2 = explicit_step(u, v, eta_val, loss)
@@ -210,7 +210,7 @@ def test_explicit_vectors_symbolic_label_n3():
     loss = (f - y) ** 2 / 2
     eta_val = sp.Rational(7, 5)
     fval, lamval, f2, lam2 = explicit_step(u, v, eta_val, loss)
-    m = theory.derive("uv", theory.mse("y"))
+    m = catapult.theory.derive("uv", catapult.theory.mse("y"))
     reps = {f: fval, lam: lamval, eta: eta_val, n: 3}
     assert sp.expand(m.update["f"].subs(reps) - f2) == 0
     assert sp.expand(m.update["lam"].subs(reps) - lam2) == 0
@@ -222,7 +222,7 @@ def test_explicit_vectors_transcendental_losses(text):
     eta_val = sp.Rational(5, 7)
     expr = GENERIC_LOSSES[text].subs(p, sp.Rational(7, 10))
     fval, lamval, f2, lam2 = explicit_step(u, v, eta_val, expr)
-    m = theory.derive("uv", text)
+    m = catapult.theory.derive("uv", text)
     reps = {f: fval, lam: lamval, eta: eta_val, n: 4, p: sp.Rational(7, 10)}
     for got, want in ((m.update["f"].subs(reps), f2), (m.update["lam"].subs(reps), lam2)):
         assert is_zero(got - want)
@@ -233,7 +233,7 @@ def test_explicit_vectors_transcendental_losses(text):
 
 @pytest.mark.parametrize("loss", ["mse", "log(cosh(f-1))", "exp(-f)", LOGISTIC, "(f - y)**2/2", "f**4/4 - f"])
 def test_json_round_trip(loss):
-    m = theory.derive("uv", loss)
+    m = catapult.theory.derive("uv", loss)
     d = m.to_json()
     json.loads(json.dumps(d))  # serialisable
     assert d["exact"] is True
@@ -249,7 +249,7 @@ def test_json_round_trip(loss):
 
 
 def test_latex_contains_lambda_and_eta():
-    tex = theory.derive("uv", "mse").latex()
+    tex = catapult.theory.derive("uv", "mse").latex()
     assert r"\lambda" in tex
     assert r"\eta" in tex
     assert tex.startswith(r"\begin{aligned}") and tex.rstrip().endswith(r"\end{aligned}")
@@ -263,7 +263,7 @@ def test_derive_accepts_the_logistic_name(pv):
     """derive("uv", "logistic") failed in the API while `catapult derive uv --loss logistic` worked. The map is the
     hand formula with the slope of p log(1 + e^-f) + (1 - p) log(1 + e^f) typed here (p symbolic or 7/10)."""
     P = p if pv is None else sp.Rational(7, 10)
-    m = theory.derive("uv", "logistic") if pv is None else theory.derive("uv", "logistic", p=pv)
+    m = catapult.theory.derive("uv", "logistic") if pv is None else catapult.theory.derive("uv", "logistic", p=pv)
     g = sp.diff(P * sp.log(1 + sp.exp(-f)) + (1 - P) * sp.log(1 + sp.exp(f)), f)
     h = hand_map(g)
     for k in ("f", "lam"):
@@ -271,10 +271,10 @@ def test_derive_accepts_the_logistic_name(pv):
 
 
 def test_derive_deep_needs_and_takes_a_depth():
-    with pytest.raises(theory.TheoryInputError, match="depth"):
-        theory.derive("deep")
-    with pytest.raises(theory.TheoryInputError, match="depth"):
-        theory.derive("uv", depth=3)
-    dm = theory.derive("deep", "mse", depth=3)
+    with pytest.raises(catapult.theory.TheoryInputError, match="depth"):
+        catapult.theory.derive("deep")
+    with pytest.raises(catapult.theory.TheoryInputError, match="depth"):
+        catapult.theory.derive("uv", depth=3)
+    dm = catapult.theory.derive("deep", "mse", depth=3)
     # depth 3: (a1, a2, b1, b2) and one hidden layer's 2x2 block; squared loss
     assert dm.L == 3 and len(dm.state) == 8 and dm.loss.expr == f**2 / 2

@@ -1,4 +1,4 @@
-"""Tests of the derived critical learning rates (theory.thresholds / theory.derive_thresholds).
+"""Tests of the derived critical learning rates (catapult.theory.thresholds / catapult.theory.derive_thresholds).
 
 Oracles typed here:
 * Lewkowycz et al. (2020): mse, uv model: eta_crit = 2/lam0, eta_max = 4/lam0.
@@ -22,15 +22,15 @@ import sympy as sp
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-import theory
-from theory.symbols import SYMBOLS, lam0, p
+import catapult.theory
+from catapult.theory.symbols import SYMBOLS, lam0, p
 
 LOGISTIC = "p*log(1+exp(-f))+(1-p)*log(1+exp(f))"
 
 
 @functools.lru_cache(maxsize=None)
 def thr(loss):
-    return theory.thresholds("uv", loss)
+    return catapult.theory.thresholds("uv", loss)
 
 
 def is_zero(expr):
@@ -48,12 +48,12 @@ def test_mse_thresholds_are_lewkowycz():
 
 
 def test_derive_thresholds_function_agrees():
-    t = theory.derive_thresholds(theory.uv_model(), theory.mse())
+    t = catapult.theory.derive_thresholds(catapult.theory.uv_model(), catapult.theory.mse())
     assert t.eta_crit.value == 2 / lam0 and t.eta_max.value == 4 / lam0
 
 
 def test_mse_symbolic_label_same_thresholds():
-    t = theory.thresholds("uv", theory.mse("y"))
+    t = catapult.theory.thresholds("uv", catapult.theory.mse("y"))
     assert is_zero(t.eta_crit.value - 2 / lam0)
     assert is_zero(t.eta_max.value - 4 / lam0)
     assert t.minimisers == [SYMBOLS["y"]]
@@ -274,7 +274,7 @@ def test_scaled_loss_finite_width_eta_max():
 
 
 def test_logistic_float_coefficients():
-    t = theory.thresholds("uv", "0.7*log(1+exp(-f))+0.3*log(1+exp(f))")
+    t = catapult.theory.thresholds("uv", "0.7*log(1+exp(-f))+0.3*log(1+exp(f))")
     val = float(t.eta_crit.value.subs(lam0, 2))
     assert val == pytest.approx(2 / (2 * 0.7 * 0.3), rel=1e-9)
 
@@ -283,8 +283,8 @@ def test_logistic_float_coefficients():
 
 def _q_model():
     """f = (|u|^2 - n) / (2 sqrt(n)), u in R^n: the map needs |u|^2 as state (it does not close on (f, lam))."""
-    from theory.gram import VectorModel
-    from theory.symbols import n
+    from catapult.theory.gram import VectorModel
+    from catapult.theory.symbols import n
     return VectorModel("q", ("u",), lambda G: (G["u", "u"] - n) / (2 * sp.sqrt(n)))
 
 
@@ -314,8 +314,8 @@ def _q_gd_loss(eta_v, nn, steps=3000, eps=1e-3, seed=0):
 def test_eta_crit_of_a_model_not_closing_on_f_lam_is_two_over_the_ntk_at_the_minimum():
     """Issue #9: the derivation gave n/uu (~1); linear stability needs 2/lam*, with lam* = |grad f|^2 = |u|^2/n = 1 on
     the whole minimum manifold |u|^2 = n (by hand: grad_u f = u/sqrt(n))."""
-    from theory.loss import mse
-    t = theory.derive_thresholds(_q_model(), mse())
+    from catapult.theory.loss import mse
+    t = catapult.theory.derive_thresholds(_q_model(), mse())
     lam_star = 1  # |u|^2 / n at |u|^2 = n
     assert t.eta_crit.value == sp.Integer(2) / lam_star
     assert t.eta_crit.label == "exact"
@@ -324,8 +324,8 @@ def test_eta_crit_of_a_model_not_closing_on_f_lam_is_two_over_the_ntk_at_the_min
 
 @pytest.mark.parametrize("nn", [16, 64])
 def test_q_model_gd_converges_below_and_not_above_the_derived_eta_crit(nn):
-    from theory.loss import mse
-    ec = float(theory.derive_thresholds(_q_model(), mse()).eta_crit.value)
+    from catapult.theory.loss import mse
+    ec = float(catapult.theory.derive_thresholds(_q_model(), mse()).eta_crit.value)
     first, last = _q_gd_loss(0.95 * ec, nn)
     assert last < mpmath.mpf("1e-40") * first or last == 0  # contraction by |1 - 0.95 * 2| = 0.9 per step
     first, last = _q_gd_loss(1.05 * ec, nn)
@@ -334,24 +334,24 @@ def test_q_model_gd_converges_below_and_not_above_the_derived_eta_crit(nn):
 
 def test_q_model_labelled_eta_crit_uses_the_ntk_on_the_shifted_manifold():
     """With a label y the minimum manifold is |u|^2 = n + 2 y sqrt(n), where lam* = 1 + 2y/sqrt(n)."""
-    from theory.loss import mse
-    from theory.symbols import n
+    from catapult.theory.loss import mse
+    from catapult.theory.symbols import n
     y = SYMBOLS["y"]
-    t = theory.derive_thresholds(_q_model(), mse("y"))
+    t = catapult.theory.derive_thresholds(_q_model(), mse("y"))
     assert is_zero(t.eta_crit.value - 2 / (1 + 2 * y / sp.sqrt(n)))
 
 
 def test_thresholds_api_takes_logistic_and_deep():
     """Issue #9: the API refused "logistic" and "deep". Linear stability (typed above): 2/(lam0 p (1 - p)), for the
     uv model and for every depth (the deep reduced map's multiplier is 1 - eta lam l''(f*))."""
-    t = theory.thresholds("uv", "logistic")
+    t = catapult.theory.thresholds("uv", "logistic")
     assert is_zero(t.eta_crit.value - 2 / (lam0 * p * (1 - p)))
     P = sp.Rational(7, 10)
-    assert is_zero(theory.thresholds("uv", "logistic", p="7/10").eta_crit.value - 2 / (lam0 * P * (1 - P)))
-    td = theory.thresholds("deep", "logistic", p="7/10", depth=3)
+    assert is_zero(catapult.theory.thresholds("uv", "logistic", p="7/10").eta_crit.value - 2 / (lam0 * P * (1 - P)))
+    td = catapult.theory.thresholds("deep", "logistic", p="7/10", depth=3)
     assert is_zero(td.eta_crit.value - 2 / (lam0 * P * (1 - P)))
     assert td.eta_max.value is None and td.eta_max.reason
-    with pytest.raises(theory.TheoryInputError, match="depth=L"):
-        theory.thresholds("deep")
-    with pytest.raises(theory.TheoryInputError, match="no parameter p"):
-        theory.thresholds("uv", "mse", p="1/2")
+    with pytest.raises(catapult.theory.TheoryInputError, match="depth=L"):
+        catapult.theory.thresholds("deep")
+    with pytest.raises(catapult.theory.TheoryInputError, match="no parameter p"):
+        catapult.theory.thresholds("uv", "mse", p="1/2")

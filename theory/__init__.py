@@ -1,7 +1,7 @@
 """catapult.theory -- SymPy derivation of function-space GD maps, invariants and thresholds.
 
-Everything here is derived from a model definition (:mod:`theory.models`) and
-a loss expression (:class:`theory.loss.Loss`); nothing is typed in from the
+Everything here is derived from a model definition (:mod:`catapult.theory.models`) and
+a loss expression (:class:`catapult.theory.loss.Loss`); nothing is typed in from the
 literature.  This package never imports :mod:`numerics`.
 
 Examples
@@ -29,7 +29,7 @@ def as_loss(loss, p=None) -> Loss:
     """A :class:`Loss` from a Loss, the names ``"mse"`` / ``"logistic"``, or an expression string in f.
 
     ``"logistic"`` is the degenerate-data logistic loss with class fraction ``p``
-    (symbolic unless ``p`` is given, see :func:`theory.loss.logistic`); ``p`` given
+    (symbolic unless ``p`` is given, see :func:`catapult.theory.loss.logistic`); ``p`` given
     with another loss replaces that loss's symbol p.
 
     >>> as_loss("mse").expr
@@ -41,7 +41,7 @@ def as_loss(loss, p=None) -> Loss:
     >>> as_loss("mse", p=0.5)
     Traceback (most recent call last):
     ...
-    theory.errors.TheoryInputError: p = 0.5 given, but the loss f**2/2 has no parameter p
+    catapult.theory.errors.TheoryInputError: p = 0.5 given, but the loss f**2/2 has no parameter p
     """
     from .loss import logistic
     if isinstance(loss, Loss):
@@ -74,8 +74,8 @@ def derive(model="uv", loss="mse", *, p=None, depth=None):
     """Derive the exact one-step map of a model under a loss.
 
     ``model`` is a catalogue name, ``"deep"`` (with ``depth=L``: the exact reduced map of a
-    depth-L linear network with isometric hidden layers, a :class:`theory.deep.DeepReducedMap`)
-    or a :class:`theory.gram.VectorModel`.  ``loss`` as in :func:`as_loss`.
+    depth-L linear network with isometric hidden layers, a :class:`catapult.theory.deep.DeepReducedMap`)
+    or a :class:`catapult.theory.gram.VectorModel`.  ``loss`` as in :func:`as_loss`.
 
     >>> derive("uv", "log(cosh(f))").exact
     True
@@ -86,7 +86,7 @@ def derive(model="uv", loss="mse", *, p=None, depth=None):
     >>> derive("deep")
     Traceback (most recent call last):
     ...
-    theory.errors.TheoryInputError: model 'deep' needs depth=L (an integer >= 2)
+    catapult.theory.errors.TheoryInputError: model 'deep' needs depth=L (an integer >= 2)
     """
     vm, L = _model_and_depth(model, depth)
     if L is not None:
@@ -99,7 +99,7 @@ def thresholds(model="uv", loss="mse", *, p=None, depth=None) -> Thresholds:
     """Derive eta_crit and eta_max of a model under a loss (arguments as in :func:`derive`).
 
     For ``"deep"``, eta_crit comes from the depth-L reduced map itself
-    (:func:`theory.deep_logistic.deep_eta_crit`); eta_max is not derived there (None, with the reason).
+    (:func:`catapult.theory.deep_logistic.deep_eta_crit`); eta_max is not derived there (None, with the reason).
 
     >>> thresholds("uv", "mse").eta_crit.value
     2/lam0

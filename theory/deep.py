@@ -56,7 +56,7 @@ def check_depth(L) -> int:
     >>> check_depth(2.5)
     Traceback (most recent call last):
     ...
-    theory.errors.TheoryInputError: depth must be an integer >= 2, got 2.5
+    catapult.theory.errors.TheoryInputError: depth must be an integer >= 2, got 2.5
     """
     try:
         ok = int(L) == L and int(L) >= 2
@@ -315,7 +315,7 @@ def lambda_drift(L: int, loss: Loss | None = None, f0=1):
 
 @dataclass(frozen=True)
 class LimitLoss:
-    """The loss of the n -> oo limit map of the deep band (:mod:`verify.deep_limit`), or why there is none.
+    """The loss of the n -> oo limit map of the deep band (:mod:`catapult.verify.deep_limit`), or why there is none.
 
     In the width-1 form f = sqrt(n) g the loss enters as l(sqrt(n) g)/n; the band of eta*lam0 is a
     statement about the limit l_inf(g) = lim_n l(sqrt(n) g)/n.  ``loss`` is l_inf as a :class:`Loss`

@@ -1,6 +1,6 @@
 """eta_crit of a depth-L isometric linear network under any loss with a minimiser, from the reduced map.
 
-Derivation (SymPy, on :func:`theory.deep.derive_deep_map`).  The reduced map is x' = x + s u(x)
+Derivation (SymPy, on :func:`catapult.theory.deep.derive_deep_map`).  The reduced map is x' = x + s u(x)
 with s = l'(f(x)) (the slope kept opaque in ``update_slope``: every coordinate update is linear in
 s).  On the manifold of minima {f(x) = f*} the slope vanishes, so its Jacobian there is
 
@@ -19,7 +19,7 @@ statement: a minimum GD converges to has eta lam_inf l''(f*) <= 2.
 
 Examples
 ========
->>> from theory.loss import logistic
+>>> from catapult.theory.loss import logistic
 >>> r = deep_eta_crit(3, logistic("7/10"))
 >>> r.value, r.minimiser, r.curvature
 (200/(21*lam0), log(7/3), 21/100)
@@ -68,7 +68,7 @@ class DeepEtaCrit:
         Parameters are matched to the value's symbols by name (``str(symbol)``), whatever
         assumptions those symbols carry; a parameter the value still needs raises.
 
-        >>> from theory.loss import Loss, logistic
+        >>> from catapult.theory.loss import Loss, logistic
         >>> float(deep_eta_crit(2, logistic("1/2")).at(2))
         4.0
         >>> deep_eta_crit(2, Loss.parse("y*(f - 1)**2/2")).at(2, y=2)
@@ -76,7 +76,7 @@ class DeepEtaCrit:
         >>> deep_eta_crit(2, logistic("p")).at(2)
         Traceback (most recent call last):
         ...
-        theory.errors.TheoryInputError: eta_crit = -2/(lam0*p*(p - 1)) needs a value for p (a keyword argument)
+        catapult.theory.errors.TheoryInputError: eta_crit = -2/(lam0*p*(p - 1)) needs a value for p (a keyword argument)
         """
         if self.value is None:
             return None
@@ -101,7 +101,7 @@ class DeepEtaCrit:
     def to_json(self) -> dict:
         """Plain-JSON form.
 
-        >>> from theory.loss import logistic
+        >>> from catapult.theory.loss import logistic
         >>> deep_eta_crit(2, logistic(1)).to_json()["eta_crit"] is None
         True
         """
@@ -126,7 +126,7 @@ def stability_multiplier(dm: DeepReducedMap, curvature) -> sp.Expr:
     Checks that x' = x + s u(x) exactly (so d x'/d x = I at s = 0) and proves grad f . u = -eta lam
     (raises otherwise); the proof depends only on L (the slope is opaque), so it is cached per depth.
 
-    >>> from theory.loss import mse
+    >>> from catapult.theory.loss import mse
     >>> stability_multiplier(derive_deep_map(3, mse()), 1)
     -eta*lam + 1
     """
@@ -153,7 +153,7 @@ def _identity_proved(L: int) -> bool:
 def deep_eta_crit(L: int, loss: Loss, dm: DeepReducedMap | None = None) -> DeepEtaCrit:
     """Derive eta_crit for depth ``L`` under ``loss`` from the Jacobian of the reduced map at a minimum.
 
-    >>> from theory.loss import logistic, degenerate_logistic
+    >>> from catapult.theory.loss import logistic, degenerate_logistic
     >>> deep_eta_crit(4, logistic("p")).value
     -2/(lam0*p*(p - 1))
     >>> print(deep_eta_crit(3, degenerate_logistic([1, 1], [1, 2])).reason)

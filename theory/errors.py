@@ -10,7 +10,7 @@ class TheoryInputError(ValueError):
 
     Examples
     ========
-    >>> from theory.errors import TheoryInputError
+    >>> from catapult.theory.errors import TheoryInputError
     >>> issubclass(TheoryInputError, ValueError)
     True
     """

@@ -11,8 +11,8 @@ approximation enters: n stays a symbol.
 Examples
 ========
 >>> import sympy as sp
->>> from theory.gram import VectorModel
->>> from theory.symbols import n
+>>> from catapult.theory.gram import VectorModel
+>>> from catapult.theory.symbols import n
 >>> m = VectorModel("uv", ("u", "v"), lambda G: G["u", "v"] / sp.sqrt(n))
 >>> m.forward
 uv/sqrt(n)
@@ -91,7 +91,7 @@ class VectorModel:
 
         Uses d(a.b)/da = b, d(a.b)/db = a, d(a.a)/da = 2a.
 
-        >>> from theory.models import uv_model
+        >>> from catapult.theory.models import uv_model
         >>> uv_model().grad_coeffs()["v"]
         {'u': 1/sqrt(n)}
         """
@@ -112,7 +112,7 @@ class VectorModel:
     def coeff_matrix(self, expr=None) -> sp.Matrix:
         """The matrix C with d f/d p = sum_q C[p, q] q (``expr`` defaults to the output f).
 
-        >>> from theory.models import uv_model
+        >>> from catapult.theory.models import uv_model
         >>> uv_model().coeff_matrix()
         Matrix([
         [        0, 1/sqrt(n)],
@@ -143,7 +143,7 @@ class VectorModel:
 
         Returns ``{gram_symbol: new_value}``.
 
-        >>> from theory.models import uv_model
+        >>> from catapult.theory.models import uv_model
         >>> import sympy as sp
         >>> s = sp.Symbol("s")
         >>> m = uv_model()
@@ -155,7 +155,7 @@ class VectorModel:
     def gd_step_samples(self, outputs, slopes, weight) -> dict:
         """The exact Gram step for the loss weight * sum_a l_a(f_a): M = I - eta * weight * sum_a s_a C_a.
 
-        >>> from theory.models import uv_model
+        >>> from catapult.theory.models import uv_model
         >>> import sympy as sp
         >>> m = uv_model(); s = sp.Symbol("s")
         >>> m.gd_step_samples([m.forward], [s], 1) == m.gd_step(s)

@@ -8,9 +8,9 @@ symbolically when SymPy can, else numerically (``nsolve`` from both sides of F*)
 
 Examples
 ========
->>> from theory.loss import mse, logistic
->>> from theory.reduce import derive_map
->>> from theory.models import uv_model
+>>> from catapult.theory.loss import mse, logistic
+>>> from catapult.theory.reduce import derive_map
+>>> from catapult.theory.models import uv_model
 >>> w = infinite_width(derive_map(uv_model(), mse()))
 >>> w.g
 -eta*f*lam0 + f

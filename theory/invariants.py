@@ -11,9 +11,9 @@ are invariants of the extra (Gram) state.  Every invariant returned here is
 
 Examples
 ========
->>> from theory.models import uv_model
->>> from theory.loss import mse
->>> from theory.reduce import derive_map
+>>> from catapult.theory.models import uv_model
+>>> from catapult.theory.loss import mse
+>>> from catapult.theory.reduce import derive_map
 >>> for inv in derive_invariants(derive_map(uv_model(), mse())):
 ...     print(inv)
 2*f/sqrt(n) + lam  ->  (-eta*f/sqrt(n) + 1)**2 * (.)   [state, proved]
@@ -46,7 +46,7 @@ class Invariant:
     multiplier: sp.Expr
     kind: str
     proved: bool
-    multiplier_slope: sp.Expr = None  #: the multiplier with l'(f) kept as the symbol ``theory.reduce.SLOPE``
+    multiplier_slope: sp.Expr = None  #: the multiplier with l'(f) kept as the symbol ``catapult.theory.reduce.SLOPE``
 
     def __str__(self):
         m = str(self.multiplier)
@@ -81,10 +81,10 @@ def derive_invariants(fmap: FunctionSpaceMap) -> list:
     map's own (``fmap.model_def``), so a model outside the catalogue works:
 
     >>> import sympy as sp
-    >>> from theory.gram import VectorModel
-    >>> from theory.loss import mse
-    >>> from theory.reduce import derive_map
-    >>> from theory.symbols import n
+    >>> from catapult.theory.gram import VectorModel
+    >>> from catapult.theory.loss import mse
+    >>> from catapult.theory.reduce import derive_map
+    >>> from catapult.theory.symbols import n
     >>> ab = VectorModel("ab", ("a", "b"), lambda G: 3 * G["a", "b"] / sp.sqrt(n))
     >>> [str(i.expr) for i in derive_invariants(derive_map(ab, mse()))][:1]
     ['6*f/sqrt(n) + lam']

@@ -7,7 +7,7 @@ the invariants and the thresholds are all derived from ``expr``.
 
 Examples
 ========
->>> from theory.loss import Loss, mse
+>>> from catapult.theory.loss import Loss, mse
 >>> mse().expr
 f**2/2
 >>> mse(label="y").d1
@@ -17,11 +17,11 @@ f - y
 >>> Loss.parse("sqrt(f**2)")  # = Abs(f) for real f
 Traceback (most recent call last):
 ...
-theory.errors.TheoryInputError: loss Abs(f) is not twice differentiable (its derivatives contain Abs/sign/DiracDelta/Heaviside/Piecewise)
+catapult.theory.errors.TheoryInputError: loss Abs(f) is not twice differentiable (its derivatives contain Abs/sign/DiracDelta/Heaviside/Piecewise)
 >>> Loss.parse("f**2 + 0*__import__('os').system('touch pwned')")  # parsed, never executed
 Traceback (most recent call last):
 ...
-theory.errors.TheoryInputError: loss expression "f**2 + 0*__import__('os').system('touch pwned')": attribute access (.system) is not allowed
+catapult.theory.errors.TheoryInputError: loss expression "f**2 + 0*__import__('os').system('touch pwned')": attribute access (.system) is not allowed
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ def _unsupported(expr):
 
 @dataclass(frozen=True)
 class Loss:
-    """A loss l(f) of the scalar output ``f`` (symbol :data:`theory.symbols.f`).
+    """A loss l(f) of the scalar output ``f`` (symbol :data:`catapult.theory.symbols.f`).
 
     Parameters
     ==========
@@ -73,7 +73,7 @@ class Loss:
     Examples
     ========
     >>> import sympy as sp
-    >>> from theory.symbols import f
+    >>> from catapult.theory.symbols import f
     >>> L = Loss(sp.exp(-f), "exp")
     >>> L.d1, L.params
     (-exp(-f), ())
@@ -136,17 +136,17 @@ class Loss:
 
     @classmethod
     def parse(cls, text: str, name: str = "") -> "Loss":
-        """Parse a loss from a string in the symbol ``f`` (and ``y``, ``p``) with :mod:`theory.parse`.
+        """Parse a loss from a string in the symbol ``f`` (and ``y``, ``p``) with :mod:`catapult.theory.parse`.
 
         The text is never executed: only numbers, f/y/p, pi, E, + - * / ** and the functions of
-        :data:`theory.parse.FUNCTIONS` are accepted, within size caps.
+        :data:`catapult.theory.parse.FUNCTIONS` are accepted, within size caps.
 
         >>> Loss.parse("(f - y)**2/2").d1
         f - y
         >>> Loss.parse("f**2 + q")
         Traceback (most recent call last):
         ...
-        theory.errors.TheoryInputError: loss expression 'f**2 + q': unknown name q (allowed: f, p, y, and the constants E, pi)
+        catapult.theory.errors.TheoryInputError: loss expression 'f**2 + q': unknown name q (allowed: f, p, y, and the constants E, pi)
         """
         expr = parse_expression(text, {"f": f, **LOSS_PARAMETERS}, "loss expression")
         return cls(expr, name or text)
@@ -204,7 +204,7 @@ def logistic(p="p") -> Loss:
     >>> logistic(0)
     Traceback (most recent call last):
     ...
-    theory.errors.TheoryInputError: p must be in (0, 1] (p = 1: separable data), got 0
+    catapult.theory.errors.TheoryInputError: p must be in (0, 1] (p = 1: separable data), got 0
     """
     pv = "p" if isinstance(p, str) and p.strip() == "p" else _exact(p, "p")
     if pv != "p" and not (0 < pv <= 1):
@@ -225,7 +225,7 @@ def degenerate_logistic(z, r) -> Loss:
     >>> degenerate_logistic([1, 0], [1, 1])
     Traceback (most recent call last):
     ...
-    theory.errors.TheoryInputError: every z_i must be +1 or -1, got 0
+    catapult.theory.errors.TheoryInputError: every z_i must be +1 or -1, got 0
     """
     z, r = list(z), list(r)
     if not z:

@@ -5,7 +5,7 @@ invariant and threshold is derived from that definition.
 
 Examples
 ========
->>> from theory.models import uv_model, MODELS
+>>> from catapult.theory.models import uv_model, MODELS
 >>> uv_model().forward
 uv/sqrt(n)
 >>> sorted(MODELS)
@@ -42,7 +42,7 @@ def get_model(name: str) -> VectorModel:
     >>> get_model("mlp")
     Traceback (most recent call last):
     ...
-    theory.errors.TheoryInputError: unknown model 'mlp'; known: uv
+    catapult.theory.errors.TheoryInputError: unknown model 'mlp'; known: uv
     """
     try:
         return MODELS[name]()

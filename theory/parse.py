@@ -11,25 +11,25 @@ SymPy expression is *built* node by node from a small grammar:
   (float64, mpmath, arb; see ``verify/bridge.py``) evaluates, so a loss the derivation accepts can also be run.
 
 Anything else (attribute access, subscripts, lambdas, keywords, strings, comparisons, comprehensions...) is a
-:class:`~theory.errors.TheoryInputError` naming the construct.  Sizes are capped up front, each with the limit
+:class:`~catapult.theory.errors.TheoryInputError` naming the construct.  Sizes are capped up front, each with the limit
 in the message: text length, node count, nesting depth, literal digits and range, and powers (the exponent must
 be a number of bounded size, so ``(f+1)**5000``, ``f**10**6`` and ``10**10**10`` are refused, never computed).
 
 Examples
 ========
->>> from theory.symbols import f, y
+>>> from catapult.theory.symbols import f, y
 >>> parse_expression("log(cosh(f - 1/3)) + 0.25*f**2", {"f": f})
 f**2/4 + log(cosh(f - 1/3))
 >>> parse_expression("__import__('os').system('true')", {"f": f})
 Traceback (most recent call last):
 ...
-theory.errors.TheoryInputError: expression "__import__('os').system('true')": attribute access (.system) is not allowed
+catapult.theory.errors.TheoryInputError: expression "__import__('os').system('true')": attribute access (.system) is not allowed
 >>> parse_number("3/4", "--label"), parse_number("-1.5e-3", "--label")
 (3/4, -3/2000)
 >>> parse_number("1/0", "--label")
 Traceback (most recent call last):
 ...
-theory.errors.TheoryInputError: --label: division by zero in '1/0'
+catapult.theory.errors.TheoryInputError: --label: division by zero in '1/0'
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ import sympy as sp
 from .errors import TheoryInputError
 
 #: the functions an expression may call (one argument each); every numeric backend evaluates them and their
-#: derivatives (tests/test_parse.py checks float64, mpmath and arb through verify.bridge)
+#: derivatives (tests/test_parse.py checks float64, mpmath and arb through catapult.verify.bridge)
 FUNCTIONS = {name: getattr(sp, name) for name in (
     "exp", "log", "sqrt", "sin", "cos", "tan", "sec", "csc", "cot", "sinh", "cosh", "tanh", "sech", "csch", "coth",
     "asin", "acos", "atan", "asinh", "acosh", "atanh", "erf", "erfc")}
@@ -274,23 +274,23 @@ def parse_expression(text, symbols, what="expression") -> sp.Expr:
     """A SymPy expression from ``text``, built from its syntax tree (never executed).
 
     ``symbols`` maps the names the text may use to SymPy symbols (``pi`` and ``E`` are always allowed).
-    Raises :class:`~theory.errors.TheoryInputError` for anything outside the grammar or the size caps.
+    Raises :class:`~catapult.theory.errors.TheoryInputError` for anything outside the grammar or the size caps.
 
-    >>> from theory.symbols import f, p
+    >>> from catapult.theory.symbols import f, p
     >>> parse_expression("p*log(1 + exp(-f)) + (1 - p)*log(1 + exp(f))", {"f": f, "p": p}).has(p)
     True
     >>> parse_expression("(f + 1)**5000", {"f": f})
     Traceback (most recent call last):
     ...
-    theory.errors.TheoryInputError: expression '(f + 1)**5000': exponent 5000 exceeds 64 in absolute value for a compound base
+    catapult.theory.errors.TheoryInputError: expression '(f + 1)**5000': exponent 5000 exceeds 64 in absolute value for a compound base
     >>> parse_expression("f**2 + 10**10**10", {"f": f})
     Traceback (most recent call last):
     ...
-    theory.errors.TheoryInputError: expression 'f**2 + 10**10**10': exponent 10000000000 exceeds 1000 in absolute value
+    catapult.theory.errors.TheoryInputError: expression 'f**2 + 10**10**10': exponent 10000000000 exceeds 1000 in absolute value
     >>> parse_expression("", {"f": f})
     Traceback (most recent call last):
     ...
-    theory.errors.TheoryInputError: expression '': is empty
+    catapult.theory.errors.TheoryInputError: expression '': is empty
     """
     if not isinstance(text, str):
         raise TheoryInputError(f"{what} must be a string, got {type(text).__name__}")
@@ -331,11 +331,11 @@ def parse_number(text, what="value") -> sp.Rational:
     >>> parse_number("1e400", "--label")
     Traceback (most recent call last):
     ...
-    theory.errors.TheoryInputError: --label: '1e400' is out of range (nonzero magnitudes from 1e-300 to 1e300)
+    catapult.theory.errors.TheoryInputError: --label: '1e400' is out of range (nonzero magnitudes from 1e-300 to 1e300)
     >>> parse_number("inf", "--r")
     Traceback (most recent call last):
     ...
-    theory.errors.TheoryInputError: --r must be a number (a decimal such as 0.25 or a fraction such as 1/4), got 'inf'
+    catapult.theory.errors.TheoryInputError: --r must be a number (a decimal such as 0.25 or a fraction such as 1/4), got 'inf'
     """
     if not isinstance(text, str):
         raise TheoryInputError(f"{what} must be given as a string, got {type(text).__name__}")
@@ -394,7 +394,7 @@ def exact_value(value, what="value", symbols=None, floats="decimal", number=True
     >>> exact_value("open('x', 'w')", "label")
     Traceback (most recent call last):
     ...
-    theory.errors.TheoryInputError: label "open('x', 'w')": function open is not allowed (allowed: exp, log, sqrt, sin, cos, tan, sec, csc, cot, sinh, cosh, tanh, sech, csch, coth, asin, acos, atan, asinh, acosh, atanh, erf, erfc)
+    catapult.theory.errors.TheoryInputError: label "open('x', 'w')": function open is not allowed (allowed: exp, log, sqrt, sin, cos, tan, sec, csc, cot, sinh, cosh, tanh, sech, csch, coth, asin, acos, atan, asinh, acosh, atanh, erf, erfc)
     """
     if isinstance(value, bool):
         raise TheoryInputError(f"{what} must be a number, got {value!r}")
@@ -422,14 +422,14 @@ def exact_value(value, what="value", symbols=None, floats="decimal", number=True
 
 
 def exact_params(params, floats="decimal") -> dict:
-    """``{name: value}`` of loss/model parameters as ``{symbol: exact value}`` (names from :data:`theory.symbols.SYMBOLS`).
+    """``{name: value}`` of loss/model parameters as ``{symbol: exact value}`` (names from :data:`catapult.theory.symbols.SYMBOLS`).
 
     >>> exact_params({"y": "1/2", "p": 0.7})
     {y: 1/2, p: 7/10}
     >>> exact_params({"q": 1})
     Traceback (most recent call last):
     ...
-    theory.errors.TheoryInputError: unknown parameter 'q'; known: eta, f, lam, lam0, n, p, y
+    catapult.theory.errors.TheoryInputError: unknown parameter 'q'; known: eta, f, lam, lam0, n, p, y
     """
     from .symbols import SYMBOLS
     out = {}

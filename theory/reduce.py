@@ -1,6 +1,6 @@
 """Derive the one-step function-space map (f, lam) -> (f', lam') from parameter-space GD.
 
-The exact Gram-level step of :mod:`theory.gram` is rewritten in the state
+The exact Gram-level step of :mod:`catapult.theory.gram` is rewritten in the state
 (f, lam): two Gram symbols are solved for in terms of f and lam, substituted,
 and the map is *exact* (``exact=True``) when every remaining Gram symbol
 cancels.  Otherwise the leftover Gram symbols are listed as extra state and
@@ -8,9 +8,9 @@ their own exact updates are kept.
 
 Examples
 ========
->>> from theory.reduce import derive_map
->>> from theory.models import uv_model
->>> from theory.loss import mse
+>>> from catapult.theory.reduce import derive_map
+>>> from catapult.theory.models import uv_model
+>>> from catapult.theory.loss import mse
 >>> m = derive_map(uv_model(), mse())
 >>> m.exact
 True
@@ -86,8 +86,8 @@ class FunctionSpaceMap:
     def latex(self) -> str:
         r"""The map as a LaTeX ``aligned`` block.
 
-        >>> from theory.models import uv_model
-        >>> from theory.loss import mse
+        >>> from catapult.theory.models import uv_model
+        >>> from catapult.theory.loss import mse
         >>> print(derive_map(uv_model(), mse()).latex().splitlines()[1])
         f' &= \frac{\eta^{2} f^{3}}{n} - \eta f \lambda + f \\
         """
@@ -98,8 +98,8 @@ class FunctionSpaceMap:
     def to_json(self) -> dict:
         """The JSON contract of ``catapult derive``.
 
-        >>> from theory.models import uv_model
-        >>> from theory.loss import mse
+        >>> from catapult.theory.models import uv_model
+        >>> from catapult.theory.loss import mse
         >>> sorted(derive_map(uv_model(), mse()).to_json())
         ['exact', 'exactness', 'loss', 'model', 'state', 'update']
         """
@@ -110,8 +110,8 @@ class FunctionSpaceMap:
     def drift(self, name: str = "lam") -> sp.Expr:
         """The one-step change ``x' - x`` of a state coordinate.
 
-        >>> from theory.models import uv_model
-        >>> from theory.loss import mse
+        >>> from catapult.theory.models import uv_model
+        >>> from catapult.theory.loss import mse
         >>> sp.factor(derive_map(uv_model(), mse()).drift("lam"))
         eta*f**2*(eta*lam - 4)/n
         """
@@ -145,8 +145,8 @@ def derive_map(model: VectorModel, loss: Loss) -> FunctionSpaceMap:
     ========
     A loss no paper treats works unchanged:
 
-    >>> from theory.models import uv_model
-    >>> from theory.loss import Loss
+    >>> from catapult.theory.models import uv_model
+    >>> from catapult.theory.loss import Loss
     >>> m = derive_map(uv_model(), Loss.parse("log(cosh(f - 1))"))
     >>> m.exact, m.update["f"]
     (True, eta**2*f*sinh(f - 1)**2/(n*cosh(f - 1)**2) - eta*lam*sinh(f - 1)/cosh(f - 1) + f)
@@ -176,8 +176,8 @@ def derive_map(model: VectorModel, loss: Loss) -> FunctionSpaceMap:
 def map_json(m: FunctionSpaceMap) -> str:
     """The map's JSON as a string (stable key order).
 
-    >>> from theory.models import uv_model
-    >>> from theory.loss import mse
+    >>> from catapult.theory.models import uv_model
+    >>> from catapult.theory.loss import mse
     >>> map_json(derive_map(uv_model(), mse()))[:30]
     '{"exact": true, "exactness": "'
     """

@@ -2,12 +2,12 @@
 
 All expressions that :mod:`theory` reports are written in these symbols, so a
 string produced by ``str(expr)`` parses back with
-:func:`theory.parse.parse_expression` given :data:`SYMBOLS` (never with ``sympify``
+:func:`catapult.theory.parse.parse_expression` given :data:`SYMBOLS` (never with ``sympify``
 on user text: that evaluates it as Python).
 
 Examples
 ========
->>> from theory.symbols import f, lam, eta, n, lam0
+>>> from catapult.theory.symbols import f, lam, eta, n, lam0
 >>> (f, lam, eta, n, lam0)
 (f, lam, eta, n, lam0)
 >>> eta.is_positive and n.is_positive and f.is_real
@@ -24,5 +24,5 @@ n = sp.Symbol("n", positive=True)      #: width
 y = sp.Symbol("y", real=True)          #: regression label
 p = sp.Symbol("p", positive=True)      #: fraction of points on the positive side (logistic)
 
-#: name -> symbol, for ``theory.parse.parse_expression(text, SYMBOLS)``
+#: name -> symbol, for ``catapult.theory.parse.parse_expression(text, SYMBOLS)``
 SYMBOLS = {s.name: s for s in (f, lam, lam0, eta, n, y, p)}

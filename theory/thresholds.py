@@ -16,9 +16,9 @@
 
 Examples
 ========
->>> from theory.thresholds import derive_thresholds
->>> from theory.models import uv_model
->>> from theory.loss import mse, Loss
+>>> from catapult.theory.thresholds import derive_thresholds
+>>> from catapult.theory.models import uv_model
+>>> from catapult.theory.loss import mse, Loss
 >>> t = derive_thresholds(uv_model(), mse())
 >>> t.eta_crit.value, t.eta_max.value
 (2/lam0, 4/lam0)
@@ -79,8 +79,8 @@ class Thresholds:
     def values(self, lam0_value, **params) -> dict:
         """Evaluate the thresholds at a given lam0 (and loss parameters), exactly where possible.
 
-        >>> from theory.models import uv_model
-        >>> from theory.loss import mse
+        >>> from catapult.theory.models import uv_model
+        >>> from catapult.theory.loss import mse
         >>> derive_thresholds(uv_model(), mse()).values(2)
         {'eta_crit': 1.0, 'eta_max': 2.0}
         >>> derive_thresholds(uv_model(), mse()).values(1e-300)["eta_crit"]
@@ -88,7 +88,7 @@ class Thresholds:
         >>> derive_thresholds(uv_model(), mse()).values(-1)
         Traceback (most recent call last):
         ...
-        theory.errors.TheoryInputError: lam0 must be a finite number > 0, got -1
+        catapult.theory.errors.TheoryInputError: lam0 must be a finite number > 0, got -1
         """
         reps = {lam0: _exact_number(lam0_value, "lam0", positive=True)}
         reps.update(exact_params(params))
@@ -111,8 +111,8 @@ class Thresholds:
     def latex(self) -> str:
         r"""LaTeX of both thresholds.
 
-        >>> from theory.models import uv_model
-        >>> from theory.loss import mse
+        >>> from catapult.theory.models import uv_model
+        >>> from catapult.theory.loss import mse
         >>> derive_thresholds(uv_model(), mse()).latex()
         '\\eta_{crit} = \\frac{2}{\\lambda_0},\\quad \\eta_{max} = \\frac{4}{\\lambda_0}'
         """
@@ -124,8 +124,8 @@ class Thresholds:
     def to_json(self, lam0_value=None, **params) -> dict:
         """The JSON contract of ``catapult thresholds``.
 
-        >>> from theory.models import uv_model
-        >>> from theory.loss import mse
+        >>> from catapult.theory.models import uv_model
+        >>> from catapult.theory.loss import mse
         >>> d = derive_thresholds(uv_model(), mse()).to_json(lam0_value=2)
         >>> d["eta_crit"], d["eta_max"], d["values"]
         ('2/lam0', '4/lam0', {'eta_crit': 1.0, 'eta_max': 2.0})
@@ -143,7 +143,7 @@ class Thresholds:
 
 
 def _exact_number(v, what, positive=False):
-    """An exact finite real SymPy number (:func:`theory.parse.exact_value`: a float via its shortest decimal, so
+    """An exact finite real SymPy number (:func:`catapult.theory.parse.exact_value`: a float via its shortest decimal, so
     1e-300 stays 10**-300, not 0; a string through the safe parser), optionally > 0."""
     e = exact_value(v, what)
     if positive and not e.is_positive:
@@ -350,8 +350,8 @@ def _eta_max(fmap: FunctionSpaceMap):
 def derive_thresholds(model: VectorModel, loss: Loss, fmap: FunctionSpaceMap | None = None) -> Thresholds:
     """Derive eta_crit and eta_max for ``model`` under ``loss``.
 
-    >>> from theory.models import uv_model
-    >>> from theory.loss import Loss
+    >>> from catapult.theory.models import uv_model
+    >>> from catapult.theory.loss import Loss
     >>> t = derive_thresholds(uv_model(), Loss.parse("f**4/4"))
     >>> t.eta_crit.value is None, t.eta_max.value is None
     (True, True)
@@ -378,8 +378,8 @@ def first_step_onset(fmap: FunctionSpaceMap, f0, lam0_value, n_value, **params):
     initial output ``f0``, NTK ``lam0_value`` and width ``n_value``; numbers
     may be exact (Rational) or floats.  Label: exact, given (f0, lam0, n).
 
-    >>> from theory.models import uv_model
-    >>> from theory.loss import mse
+    >>> from catapult.theory.models import uv_model
+    >>> from catapult.theory.loss import mse
     >>> import sympy as sp
     >>> m = derive_map(uv_model(), mse())
     >>> first_step_onset(m, 1, 2, 100)  # root of eta**2/100 - 2*eta + 2 = 0
@@ -403,14 +403,14 @@ def first_step_onset(fmap: FunctionSpaceMap, f0, lam0_value, n_value, **params):
 def divergence_scale(fmap: FunctionSpaceMap) -> Threshold:
     """The width scale below which the curvature invariant cannot grow (derived; a necessary condition).
 
-    The state invariant ``lam^2 - 4 f^2/n`` (see :mod:`theory.invariants`) is multiplied
+    The state invariant ``lam^2 - 4 f^2/n`` (see :mod:`catapult.theory.invariants`) is multiplied
     each step by a factor mu(eta l'(f)); mu > 1 requires eta |l'(f)| above the root
     of mu = 1.  With a bounded slope, sup |l'| = G, that is impossible below
     eta = root/G, which for the uv model is sqrt(2 n)/G: any growth of lam^2 - 4f^2/n
     (and so any runaway of the curvature with f/sqrt(n) bounded) needs eta >~ sqrt(n).
 
-    >>> from theory.models import uv_model
-    >>> from theory.loss import logistic, mse
+    >>> from catapult.theory.models import uv_model
+    >>> from catapult.theory.loss import logistic, mse
     >>> divergence_scale(derive_map(uv_model(), logistic("7/10"))).value
     10*sqrt(2)*sqrt(n)/7
     >>> divergence_scale(derive_map(uv_model(), mse())).value is None

@@ -8,7 +8,7 @@ context, so constants such as 1/3 or pi are exact to that precision).
 Examples
 ========
 >>> from theory import Loss
->>> from numerics.backends import get_backend
+>>> from catapult.numerics.backends import get_backend
 >>> L = numeric_loss(Loss.parse("log(cosh(f - 1))"))
 >>> B = get_backend("arb", 40)
 >>> with B.context():
@@ -26,10 +26,10 @@ from __future__ import annotations
 import mpmath
 import sympy as sp
 
-from numerics.losses import NumericLoss
-from theory.loss import Loss
-from theory.parse import exact_params
-from theory.symbols import SYMBOLS, f
+from catapult.numerics.losses import NumericLoss
+from catapult.theory.loss import Loss
+from catapult.theory.parse import exact_params
+from catapult.theory.symbols import SYMBOLS, f
 
 
 def _arb_namespace():
@@ -88,7 +88,7 @@ def numeric_loss(loss: Loss, **values) -> NumericLoss:
     >>> L.bind(None)[1](3.0)
     2.0
     """
-    reps = exact_params(values)  # strings parsed safely (theory.parse), floats as their short decimal
+    reps = exact_params(values)  # strings parsed safely (catapult.theory.parse), floats as their short decimal
     value_expr, slope_expr = loss.expr.subs(reps), loss.d1.subs(reps)
     missing = (value_expr.free_symbols | slope_expr.free_symbols) - {f}
     if missing:
@@ -101,7 +101,7 @@ def numeric_loss(loss: Loss, **values) -> NumericLoss:
 
 
 def map_step(fmap, eta, n, **values):
-    """The derived (f, lam) map as a plain mpmath callable ``step(state) -> state`` for numerics.reduced.
+    """The derived (f, lam) map as a plain mpmath callable ``step(state) -> state`` for catapult.numerics.reduced.
 
     ``eta`` and ``n`` (and loss parameters) are fixed numbers; the callable evaluates at the caller's precision.
 

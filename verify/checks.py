@@ -1,6 +1,6 @@
 """The cross-validation catalogue behind ``catapult verify``: derived claims vs measured GD.
 
-Each check returns :class:`verify.table.Row` objects.  Predictions come from
+Each check returns :class:`catapult.verify.table.Row` objects.  Predictions come from
 :mod:`theory` (derived by SymPy from the model definition); measurements come
 from :mod:`numerics` (GD on the actual parameters).  The two only meet here.
 
@@ -28,15 +28,15 @@ import mpmath
 import numpy as np
 import sympy as sp
 
-from numerics.backends import get_backend
-from numerics.gd import run_gd
-from numerics.models import UVModel
-from numerics.phase import Phase, agreed_phase
-from numerics.reduced import iterate_map
-from numerics.search import scan
-from theory import Loss, derive_map, derive_thresholds, mse, uv_model
-from theory.symbols import eta as ETA, f as F, lam as LAM, lam0 as LAM0
-from theory.thresholds import first_step_onset
+from catapult.numerics.backends import get_backend
+from catapult.numerics.gd import run_gd
+from catapult.numerics.models import UVModel
+from catapult.numerics.phase import Phase, agreed_phase
+from catapult.numerics.reduced import iterate_map
+from catapult.numerics.search import scan
+from catapult.theory import Loss, derive_map, derive_thresholds, mse, uv_model
+from catapult.theory.symbols import eta as ETA, f as F, lam as LAM, lam0 as LAM0
+from catapult.theory.thresholds import first_step_onset
 
 from .bridge import map_step, numeric_loss
 from .table import Row

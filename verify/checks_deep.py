@@ -1,7 +1,7 @@
 """Catalogue rows for deep linear networks: the exact reduced map (isometric init) vs full-width GD.
 
-Theory: :mod:`theory.deep` (reduced map on alpha, M_l, beta for isometric hidden layers).
-Numerics: :mod:`numerics.deep` (GD on the actual n x n matrices; isometric layers exactly orthogonal).
+Theory: :mod:`catapult.theory.deep` (reduced map on alpha, M_l, beta for isometric hidden layers).
+Numerics: :mod:`catapult.numerics.deep` (GD on the actual n x n matrices; isometric layers exactly orthogonal).
 
 Domain: the rows and the float64 helpers below (``reduced_codes``, ``reduced_diverges64/_mp``,
 ``reduced_first_edge``, ``iso_threshold_pair``, ...) are for the squared loss f^2/2 with label 0 and say so
@@ -19,15 +19,15 @@ import mpmath
 import numpy as np
 import sympy as sp
 
-from numerics.backends import get_backend
-from numerics.deep import DeepLinearModel
-from numerics.gd import run_gd
-from numerics.losses import squared
-from numerics.search import locate
-from theory import derive_map, mse, uv_model
-from theory.deep import derive_deep_map
-from theory.reduce import SLOPE
-from theory.symbols import eta as ETA, f as F, lam as LAM
+from catapult.numerics.backends import get_backend
+from catapult.numerics.deep import DeepLinearModel
+from catapult.numerics.gd import run_gd
+from catapult.numerics.losses import squared
+from catapult.numerics.search import locate
+from catapult.theory import derive_map, mse, uv_model
+from catapult.theory.deep import derive_deep_map
+from catapult.theory.reduce import SLOPE
+from catapult.theory.symbols import eta as ETA, f as F, lam as LAM
 
 from .table import Row
 
@@ -165,7 +165,7 @@ def reduced_threshold(model, lo, hi, rtol=1e-6, dps=30, loss=None, steps=2000):
 # (0.01 from 2 to 4L, then the unit below the first divergent point at 1e-4), and both bisections work inside
 # the first transition's bracket.
 
-#: run_gd's defaults (numerics.gd.run_gd): the reduced-map predicate copies them
+#: run_gd's defaults (catapult.numerics.gd.run_gd): the reduced-map predicate copies them
 RUNAWAY_F, RUNAWAY_LAM, GTOL = 1e8, 1e4, 1e-12
 
 
@@ -357,7 +357,7 @@ def network_invariants(model):
 
 
 def full_width_first_edge(model, bracket, rtol=1e-6, dps=30, steps=2000, below=0.5, confirm=True):
-    """Bisection of full-width GD's divergence verdict (numerics.search.locate: float64, both ends confirmed
+    """Bisection of full-width GD's divergence verdict (catapult.numerics.search.locate: float64, both ends confirmed
     in arb at ``dps`` digits; ``confirm=False``: float64 only) inside ``bracket`` (the first transition), after
     checking in float64 that full-width GD does not diverge at the points 2.5, 2.5 + ``below``, ... below it.
     Returns (FirstEdge, lam0).
@@ -366,7 +366,7 @@ def full_width_first_edge(model, bracket, rtol=1e-6, dps=30, steps=2000, below=0
     >>> e, lam0 = full_width_first_edge(m, (3.9, 4.1), rtol=1e-6); abs(e.x - 4) < 1e-5, len(e.precisions)
     (True, 2)
     """
-    from numerics.search import diverges as gd_diverges
+    from catapult.numerics.search import diverges as gd_diverges
     t0 = time.perf_counter()
     B = get_backend("float64")
     lo, hi = bracket
@@ -398,7 +398,7 @@ def full_width_scan_edge(model, start=2.5, step=0.1, fine=0.01, stop=None, rtol=
     >>> abs(e.x - 4) < 1e-4, e.bracket[1] - e.bracket[0] <= 0.05 + 1e-12   # L = 2 is the uv model: 4
     (True, True)
     """
-    from numerics.search import diverges as gd_diverges
+    from catapult.numerics.search import diverges as gd_diverges
     t0 = time.perf_counter()
     B = get_backend("float64")
     stop = 4 * model.depth if stop is None else stop
@@ -456,7 +456,7 @@ def iso_threshold_pair(model, rtol=1e-7, dps=30, confirm=True, below=0.5):
     >>> full.lo - (red.hi - red.lo) <= red.x <= full.hi + (red.hi - red.lo)
     True
     """
-    from numerics.search import diverges as gd_diverges
+    from catapult.numerics.search import diverges as gd_diverges
     red = reduced_first_edge(model.depth, model.width, network_invariants(model))
     lo0, hi0 = red.bracket
     if not gd_diverges(model, squared(), hi0, get_backend("float64"), 2000):
@@ -486,7 +486,7 @@ GAUSS_FULL = {(L, n): (0, 1, 2, 3) for L in (3, 4) for n in (64, 256, 1024)}
 def rows_thresholds(full=False):
     """The first divergent eta*lam0 above 2 at a given width: reduced map (the network's own A, C, rho) vs
     bisection on full-width isometric GD (same network, same n, seed 0)."""
-    from numerics.search import diverges as gd_diverges
+    from catapult.numerics.search import diverges as gd_diverges
     out = []
     B = get_backend("float64")
     for L, n in (ISO_FULL if full else ISO_DEFAULT):

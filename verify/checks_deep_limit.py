@@ -17,12 +17,12 @@ import time
 import numpy as np
 import sympy as sp
 
-from numerics.backends import get_backend
-from numerics.deep import DeepLinearModel
-from numerics.gd import run_gd
-from numerics.losses import squared
-from theory.deep import lambda_drift, limit_multipliers, width_scaling
-from theory.symbols import eta
+from catapult.numerics.backends import get_backend
+from catapult.numerics.deep import DeepLinearModel
+from catapult.numerics.gd import run_gd
+from catapult.numerics.losses import squared
+from catapult.theory.deep import lambda_drift, limit_multipliers, width_scaling
+from catapult.theory.symbols import eta
 
 from .deep_band import verdicts
 from .deep_limit import _supported, band_ends, band_limit, phase_picture
@@ -144,9 +144,9 @@ def rows_losses(full=False):
     """DB-e: the band is computed for the loss asked.  Under 2 f^2 = 4 (f^2/2), GD at eta is GD on f^2/2 at
     4 eta, so the limit band of 2 f^2 (from its own limit map) is the f^2/2 band divided by 4; the logistic
     loss (bounded slope) has no band."""
-    from theory import Loss
-    from theory.deep import band_limit_loss
-    from theory.loss import logistic
+    from catapult.theory import Loss
+    from catapult.theory.deep import band_limit_loss
+    from catapult.theory.loss import logistic
     t0 = time.perf_counter()
     ref = band_ends(3, restarts=1, levels=3, confirm=())
     lim = band_limit_loss(Loss.parse("2*f**2"))

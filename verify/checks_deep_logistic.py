@@ -1,8 +1,8 @@
 """Catalogue rows (section "DL"): depth-L linear networks under the logistic loss on degenerate data.
 
-Theory: :func:`theory.deep.derive_deep_map` under L(F) = (1/m) sum log(1 + exp(-z_i r_i F)) (the exact
-reduced map for isometric hidden layers) and :func:`theory.deep_logistic.deep_eta_crit` (eta_crit from
-the map's Jacobian at a minimum).  Numerics: :class:`numerics.deep_data.DeepDataModel` -- GD on the
+Theory: :func:`catapult.theory.deep.derive_deep_map` under L(F) = (1/m) sum log(1 + exp(-z_i r_i F)) (the exact
+reduced map for isometric hidden layers) and :func:`catapult.theory.deep_logistic.deep_eta_crit` (eta_crit from
+the map's Jacobian at a minimum).  Numerics: :class:`catapult.numerics.deep_data.DeepDataModel` -- GD on the
 actual n x n matrices with the *points* x_i = s_i r_i, labels y_i = z_i s_i and the per-sample loss
 log(1 + exp(-y f)); it never sees L(F).
 
@@ -20,16 +20,16 @@ import mpmath
 import numpy as np
 import sympy as sp
 
-from numerics.backends import get_backend
-from numerics.deep_data import DeepDataModel, WarmStart
-from numerics.gd import run_gd
-from numerics.losses import DataLoss
-from numerics.phase import Phase, agreed_phase, classify
-from numerics.search import diverges, locate
-from theory.deep import derive_deep_map
-from theory.deep_logistic import deep_eta_crit
-from theory.loss import logistic
-from theory.symbols import f as F_SYM
+from catapult.numerics.backends import get_backend
+from catapult.numerics.deep_data import DeepDataModel, WarmStart
+from catapult.numerics.gd import run_gd
+from catapult.numerics.losses import DataLoss
+from catapult.numerics.phase import Phase, agreed_phase, classify
+from catapult.numerics.search import diverges, locate
+from catapult.theory.deep import derive_deep_map
+from catapult.theory.deep_logistic import deep_eta_crit
+from catapult.theory.loss import logistic
+from catapult.theory.symbols import f as F_SYM
 
 from .bridge import numeric_loss
 from .checks import _fit
@@ -207,8 +207,8 @@ def _compiled(dm):
     """(step, observe, init) of the reduced map compiled once (mpmath); constants (eta, n, A, C, rho) are arguments."""
     key = id(dm)
     if key not in _COMPILED:
-        from theory.deep import A as A_S, C as C_S, RHO
-        from theory.symbols import eta as ETA, n as N_S
+        from catapult.theory.deep import A as A_S, C as C_S, RHO
+        from catapult.theory.symbols import eta as ETA, n as N_S
         consts = [ETA, N_S, A_S, C_S, RHO]
         names = [str(v) for v in dm.state]
         fn = sp.lambdify([dm.state, consts], [dm.update[k] for k in names], modules="mpmath", cse=True)

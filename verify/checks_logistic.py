@@ -17,16 +17,16 @@ import mpmath
 import numpy as np
 import sympy as sp
 
-from numerics.backends import get_backend
-from numerics.gd import run_gd
-from numerics.models import UVDataModel
-from numerics.phase import Phase, agreed_phase
-from numerics.reduced import iterate_map
-from numerics.search import default_grid, diverges, locate, rises, stability_threshold
-from theory import derive_map, derive_thresholds, uv_model
-from theory.infinite_width import infinite_width
-from theory.symbols import lam0 as LAM0, n as N
-from theory.thresholds import divergence_scale
+from catapult.numerics.backends import get_backend
+from catapult.numerics.gd import run_gd
+from catapult.numerics.models import UVDataModel
+from catapult.numerics.phase import Phase, agreed_phase
+from catapult.numerics.reduced import iterate_map
+from catapult.numerics.search import default_grid, diverges, locate, rises, stability_threshold
+from catapult.theory import derive_map, derive_thresholds, uv_model
+from catapult.theory.infinite_width import infinite_width
+from catapult.theory.symbols import lam0 as LAM0, n as N
+from catapult.theory.thresholds import divergence_scale
 
 from .bridge import map_step
 from .checks import _fit

@@ -1,6 +1,6 @@
 """Catalogue rows for many samples in dimension d (uv model): the invariant map and per-eigendirection catapults.
 
-Theory: the exact map on (V, G, w) (:mod:`theory.samples`), the outputs f = X w/sqrt(n), the NTK
+Theory: the exact map on (V, G, w) (:mod:`catapult.theory.samples`), the outputs f = X w/sqrt(n), the NTK
 matrix Theta = J J^T/m, the stability matrix I - eta Theta H at a minimum.  Numerics: GD on the
 actual u in R^{n x d}, v in R^n with the data; outputs and Theta measured from the gradients.
 """
@@ -16,15 +16,15 @@ import mpmath
 import numpy as np
 import sympy as sp
 
-from numerics.backends import get_backend
-from numerics.gd import run_gd
-from numerics.losses import DataLoss
-from numerics.models import UVDataModel
-from numerics.reduced import iterate_map
-from numerics.search import scan
-from theory import derive_map, mse, uv_model
-from theory.samples import derive_sample_map
-from theory.symbols import eta as ETA, f as F, lam as LAM, n as N
+from catapult.numerics.backends import get_backend
+from catapult.numerics.gd import run_gd
+from catapult.numerics.losses import DataLoss
+from catapult.numerics.models import UVDataModel
+from catapult.numerics.reduced import iterate_map
+from catapult.numerics.search import scan
+from catapult.theory import derive_map, mse, uv_model
+from catapult.theory.samples import derive_sample_map
+from catapult.theory.symbols import eta as ETA, f as F, lam as LAM, n as N
 
 from .bridge import numeric_loss
 from .table import Row

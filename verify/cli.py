@@ -26,8 +26,8 @@ from fractions import Fraction
 import mpmath
 import sympy as sp
 
-from numerics.errors import NumericsInputError
-from theory.errors import TheoryInputError
+from catapult.numerics.errors import NumericsInputError
+from catapult.theory.errors import TheoryInputError
 
 
 class UsageError(Exception):
@@ -66,13 +66,13 @@ def _number(text, name, *, positive=False, integer=False, low=None, max_abs=MAX_
     >>> _number("1/0", "--label")
     Traceback (most recent call last):
     ...
-    verify.cli.UsageError: --label: division by zero in '1/0'
+    catapult.verify.cli.UsageError: --label: division by zero in '1/0'
     >>> _number("1e7", "--r")
     Traceback (most recent call last):
     ...
-    verify.cli.UsageError: --r must have magnitude <= 1000000 (limit MAX_ABS_VALUE for labels and data), got 1e7
+    catapult.verify.cli.UsageError: --r must have magnitude <= 1000000 (limit MAX_ABS_VALUE for labels and data), got 1e7
     """
-    from theory.parse import parse_number
+    from catapult.theory.parse import parse_number
     try:
         r = parse_number(str(text).strip(), name)   # decimal or a/b, exact; never executed
     except ValueError as exc:
@@ -330,12 +330,12 @@ def _dumps(d, default=None, sort_keys=True):
 def _data_label(v):
     """A label read from a data file, exactly as the float it is (never 'recognised': nsimplify turned
     1.4142135623730951 into sqrt(2)); the same value the numeric runs use (mpf(float(v)))."""
-    from theory.parse import exact_value
+    from catapult.theory.parse import exact_value
     return exact_value(float(v), "label", floats="binary")
 
 
 def _sample_loss(args):
-    from theory import Loss, mse
+    from catapult.theory import Loss, mse
     return _checked_loss(Loss.parse(args.loss_expr)) if args.loss_expr is not None else mse("y")
 
 
@@ -409,8 +409,8 @@ def _checked_loss(loss):
 
 
 def _loss(args):
-    from theory import Loss, mse
-    from theory.loss import logistic
+    from catapult.theory import Loss, mse
+    from catapult.theory.loss import logistic
     data = _data(args)
     if data == "p":
         return logistic("p")
@@ -433,7 +433,7 @@ def _label_value(text):
 
 
 def _model(name):
-    from theory.models import get_model
+    from catapult.theory.models import get_model
     return get_model(name)
 
 
@@ -441,7 +441,7 @@ def _numeric_problem(args, width, seed):
     """(numerics model, numeric loss, theory loss) for run/scan."""
     L = _depth(args)
     if L is not None:
-        from numerics.deep import DeepLinearModel
+        from catapult.numerics.deep import DeepLinearModel
         if args.cmd == "scan" and args.init == "isometric" and width < 2:
             raise UsageError("scan deep needs --width >= 2: at width 1 the reduced map's coordinates are degenerate "
                              "(A C = rho^2), so its divergence check cannot run")
@@ -453,8 +453,8 @@ def _numeric_problem(args, width, seed):
         return DeepLinearModel(width, L, seed=seed, init=args.init), nl, loss
     if args.model != "uv":
         raise UsageError(f"unknown model {args.model!r}; known: uv, deep")
-    from numerics.losses import DataLoss
-    from numerics.models import UVDataModel, UVModel
+    from catapult.numerics.losses import DataLoss
+    from catapult.numerics.models import UVDataModel, UVModel
     from .bridge import numeric_loss
     sd = _sample_data(args, numeric=True)
     if sd is not None:
@@ -486,7 +486,7 @@ _PROBE = ("-3", "-1", "-1/2", "-1/1024", "0", "1/1024", "1/2", "1", "3")
 def _check_evaluable(nl, loss, dps):
     """Refuse, before any run, a loss that the numeric backends cannot evaluate or that is not real and
     finite on the real line (log(f), sqrt(f), 1/f, f**(1/3) at f < 0 ...): GD on it has no verdict."""
-    from numerics.backends import get_backend
+    from catapult.numerics.backends import get_backend
     parts = getattr(nl, "losses", [nl])
     uniq = list({p.name: p for p in parts}.values())[:4]
     for B in (get_backend("float64"), get_backend("arb", min(dps, 60))):
@@ -560,10 +560,10 @@ def _depth(args, symbolic=False):
 
 
 def cmd_derive(args, out):
-    from theory import derive_invariants, derive_map
+    from catapult.theory import derive_invariants, derive_map
     L = _depth(args, symbolic=True)
     if L is not None:
-        from theory.deep import derive_deep_map
+        from catapult.theory.deep import derive_deep_map
         if args.init == "gaussian":
             raise UsageError("no exact map for --init gaussian: with Gaussian hidden layers W W^T/n is not I "
                              "(Marchenko-Pastur), so the orbit does not stay in 2-dimensional subspaces; "
@@ -585,7 +585,7 @@ def cmd_derive(args, out):
         return 0
     sd = _sample_data(args, numeric=False)
     if sd is not None:
-        from theory.samples import derive_sample_map
+        from catapult.theory.samples import derive_sample_map
         m_, d_, X, Y = sd
         sm = derive_sample_map(m_, d_, _sample_loss(args), None if X is None else X.tolist(),
                                None if Y is None else [_data_label(v) for v in Y])
@@ -620,7 +620,7 @@ def cmd_derive(args, out):
 
 def _sample_thresholds(args, sd, out):
     import numpy as np
-    from theory.samples import derive_sample_map
+    from catapult.theory.samples import derive_sample_map
     m_, d_, X, Y = sd
     if args.lam0 is not None or args.latex:
         raise UsageError("--lam0 and --latex are not available with --samples/--dim (eta_crit is 2/lam_max(Theta H))")
@@ -654,13 +654,13 @@ def _sample_thresholds(args, sd, out):
 
 
 def _deep_thresholds(args, L, out):
-    from theory import derive_thresholds, uv_model
+    from catapult.theory import derive_thresholds, uv_model
     loss = _loss(args)
     t = derive_thresholds(uv_model(), loss)  # eta_crit: same multiplier 1 - eta lam l''(f*) for every L (row D-b2)
     d = t.to_json(lam0_value=args.lam0)
     d["model"] = f"deep(L={L}, {args.init})"
     if L <= 4:   # re-derived from the depth-L map itself (cost grows with L: ~11 s at L = 5)
-        from theory.deep_logistic import deep_eta_crit
+        from catapult.theory.deep_logistic import deep_eta_crit
         r = deep_eta_crit(L, loss)
         if r.value is not None:
             d["eta_crit"] = str(r.value)
@@ -669,7 +669,7 @@ def _deep_thresholds(args, L, out):
                                     + (f"; {r.reason}" if r.reason else ""))
     else:
         d["reasons"]["eta_crit"] = ("d f'/d l' = -eta lam at a minimum (proved for any L by "
-                                    "theory.deep_logistic.deep_eta_crit; not re-run here for L > 4, cost), so "
+                                    "catapult.theory.deep_logistic.deep_eta_crit; not re-run here for L > 4, cost), so "
                                     "eta_crit = 2/(lam0 l''(f*)) as for the uv model")
     if L >= 3:
         d["eta_max"] = None
@@ -695,8 +695,8 @@ def _deep_thresholds(args, L, out):
 
 
 def cmd_thresholds(args, out):
-    from theory import derive_thresholds
-    from theory.thresholds import divergence_scale
+    from catapult.theory import derive_thresholds
+    from catapult.theory.thresholds import divergence_scale
     L = _depth(args, symbolic=True)
     if L is not None and args.latex:
         raise UsageError("--latex is not available for the model 'deep' in thresholds (use --json)")
@@ -706,7 +706,7 @@ def cmd_thresholds(args, out):
         args.band_restarts = 2
     if L is not None and args.band_restarts > _band_restarts_max():
         raise UsageError(f"--band-restarts must be <= {_band_restarts_max()} (the number of grids in "
-                         f"verify.deep_limit.RESTARTS), got {args.band_restarts}")
+                         f"catapult.verify.deep_limit.RESTARTS), got {args.band_restarts}")
     if L is not None:
         return _deep_thresholds(args, L, out)
     sd = _sample_data(args, numeric=False)
@@ -764,9 +764,9 @@ def _json_number(o):
 
 
 def cmd_run(args, out):
-    from numerics.backends import get_backend
-    from numerics.gd import run_gd
-    from numerics.phase import agreed_phase
+    from catapult.numerics.backends import get_backend
+    from catapult.numerics.gd import run_gd
+    from catapult.numerics.phase import agreed_phase
     if (args.eta is None) == (args.eta_lam0 is None):
         raise UsageError("give exactly one of --eta and --eta-lam0")
     model, nl, loss = _numeric_problem(args, args.width, args.seed)
@@ -830,8 +830,8 @@ def cmd_run(args, out):
 
 def _mode_report(model, nl, kw, dps, Y, reasons):
     """Per-eigendirection evidence from a run that records all outputs and the NTK matrix (measured)."""
-    from numerics.backends import get_backend
-    from numerics.gd import run_gd
+    from catapult.numerics.backends import get_backend
+    from catapult.numerics.gd import run_gd
     tr = run_gd(model, nl, backend=get_backend("arb", dps), observe=True, **kw)
     with mpmath.workdps(dps):
         T0 = mpmath.matrix(tr.observed[0]["ntk"])
@@ -855,7 +855,7 @@ def _mode_report(model, nl, kw, dps, Y, reasons):
 
 
 def cmd_scan(args, out):
-    from numerics.search import scan
+    from catapult.numerics.search import scan
     if not args.rtol < 1:
         raise UsageError(f"--rtol must be < 1, got {args.rtol}")
     floor = max(MIN_RTOL, 10.0 ** (5 - args.dps))
@@ -922,8 +922,8 @@ def cmd_scan(args, out):
 def _reduced_onset(model, nl, loss, div, args):
     """The divergence onset of the exact reduced map (the loss asked, this network's invariants, the same horizon)
     next to full-width GD's; null with the reason when its verdict does not straddle full-width GD's bracket."""
-    from numerics.backends import get_backend
-    from numerics.search import diverges as gd_diverges
+    from catapult.numerics.backends import get_backend
+    from catapult.numerics.search import diverges as gd_diverges
     from .checks_deep import reduced_threshold
     kw = dict(rtol=args.rtol, dps=max(30, args.dps // 2), loss=loss, steps=args.steps)
     note = "bisected from full-width GD's bracket widened by 1e-3 on each side"
@@ -961,7 +961,7 @@ def _quadratic(loss):
 def _divergence_law(args, first):
     """Measured divergence thresholds over --widths and the fitted power law (least squares in log-log)."""
     import numpy as np
-    from numerics.search import scan
+    from catapult.numerics.search import scan
     xs = []
     for w in args.widths:
         model, nl, _ = _numeric_problem(args, w, args.seed)

@@ -1,7 +1,7 @@
 """Where the reduced deep-linear map stops converging: the divergence threshold x* = eta*lam0 as a
 function of width n, for squared loss and the invariant init A = C = n, rho = sqrt(n) (f0 = 1).
 
-Everything numeric here is compiled from :func:`theory.deep.derive_deep_map` (``dm.update``,
+Everything numeric here is compiled from :func:`catapult.theory.deep.derive_deep_map` (``dm.update``,
 ``dm.f``, ``dm.lam`` lambdified with common-subexpression elimination); nothing is retyped.
 
 Evaluators (:func:`fast_step`)
@@ -45,7 +45,7 @@ Band (:func:`band`)
 
 ``L = 2`` (the uv model): :func:`uv_drift_identity` checks lam' - lam = (eta f^2/n)(eta lam - 4).
 
-Run ``python -m verify.deep_band L [--per-decade 40 --lo 2 --hi 9 --json out.json]`` for the long
+Run ``python -m catapult.verify.deep_band L [--per-decade 40 --lo 2 --hi 9 --json out.json]`` for the long
 tables (measured numbers: ``verify/deep_band_results.md``).
 
 Examples
@@ -67,8 +67,8 @@ import mpmath
 import numpy as np
 import sympy as sp
 
-from theory.deep import A, C, RHO, derive_deep_map
-from theory.symbols import eta, n as N_SYM
+from catapult.theory.deep import A, C, RHO, derive_deep_map
+from catapult.theory.symbols import eta, n as N_SYM
 
 #: divergence: |f| > F_CAP sqrt(n) or lam > LAM_CAP lam0
 F_CAP, LAM_CAP = 1e8, 1e4
@@ -88,10 +88,10 @@ BACKENDS = ("math", "numpy", "mpmath")
 
 @lru_cache(maxsize=None)
 def deep_map(L: int, loss=None):
-    """The derived reduced map of depth ``L`` under ``loss`` (a :class:`theory.loss.Loss`; default the
+    """The derived reduced map of depth ``L`` under ``loss`` (a :class:`catapult.theory.loss.Loss`; default the
     squared loss f^2/2, label 0), cached.  The study functions of this module (:func:`threshold`,
     :func:`band`, ...) are for f^2/2 only; the loss-aware entry points are :func:`fast_step`,
-    :func:`run_orbit`, :func:`run_lockstep` and :mod:`verify.deep_limit`.
+    :func:`run_orbit`, :func:`run_lockstep` and :mod:`catapult.verify.deep_limit`.
 
     >>> deep_map(3).L, len(deep_map(3).state)
     (3, 8)
@@ -1054,7 +1054,7 @@ def markdown(B: Band, every=1) -> str:
 def _main(argv):
     import argparse
     import json
-    ap = argparse.ArgumentParser(prog="python -m verify.deep_band")
+    ap = argparse.ArgumentParser(prog="python -m catapult.verify.deep_band")
     ap.add_argument("L", type=int)
     ap.add_argument("--per-decade", type=int, default=40)
     ap.add_argument("--lo", type=float, default=2)

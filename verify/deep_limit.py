@@ -1,11 +1,11 @@
 """The n -> infinity limit of the divergence verdict of the isometric deep linear map (squared loss),
 and the band [x_lo, x_hi] of eta*lam0 in which the verdict keeps depending on the width.
 
-Why a limit exists (derived, :func:`theory.deep.width_scaling`): with A = C = n and f0 = 1 the
+Why a limit exists (derived, :func:`catapult.theory.deep.width_scaling`): with A = C = n and f0 = 1 the
 width-n map is the width-1 map with rho = eps = 1/sqrt(n), started at g0 = eps.  As n -> oo it tends
 to the *limit map* (width 1, A = C = 1, rho = 0), whose fixed point P0 (alpha = (1, 0), m_l = I,
 beta = (0, 1), g = 0, lam = L) has exactly one multiplier off 1, namely 1 - x with x = eta*lam0
-(:func:`theory.deep.limit_multipliers`).  A wide network leaves P0 along the unstable curve of P0;
+(:func:`catapult.theory.deep.limit_multipliers`).  A wide network leaves P0 along the unstable curve of P0;
 what happens once |g| ~ 1 depends only on *where on that curve* the orbit is then -- a phase.  Two
 steps multiply the distance from P0 by (x - 1)^2, so the phase is periodic: width n and
 n (x - 1)^2 give the same verdict (period 2 ln|1 - x| in ln n, x-dependent).
@@ -26,7 +26,7 @@ winds in x ever faster as n grows (d psi/dx ~ ln n), the first divergent x*(n) t
 start of the final divergent stretch x_last(n) tends to x_hi, both like 1/ln n.  For L = 2 the limit
 map's lam-drift eta g^2 (eta lam - 4) fixes both at 4.
 
-Measured here, on the compiled derived map (:func:`verify.deep_band.fast_step`; nothing retyped):
+Measured here, on the compiled derived map (:func:`catapult.verify.deep_band.fast_step`; nothing retyped):
 :func:`phase_picture` (coarse V on an (x, psi) grid), :func:`phase_edge` (the first divergent x at
 fixed psi, bisected), :func:`band_limits` (x_lo = min over psi of the first divergent x, x_hi = max
 over psi of the last convergent x; golden-section in psi around the extreme grid cell, bisection in
@@ -50,7 +50,7 @@ import mpmath
 import numpy as np
 import sympy as sp
 
-from theory.symbols import f as F_SYM
+from catapult.theory.symbols import f as F_SYM
 
 from .deep_band import T_BISECT, deep_map, fast_step, init_state, run_lockstep, run_orbit
 
@@ -66,7 +66,7 @@ def _curv(loss):
     """l''(0) of a limit loss (its curvature at the minimiser g = 0); 1 for the default f^2/2."""
     if loss is None:
         return 1
-    from theory.symbols import f
+    from catapult.theory.symbols import f
     c = loss.d2.subs(f, 0)
     if not (c.is_number and c.is_positive):
         raise ValueError(f"limit loss {loss.expr} has no positive curvature at its minimiser 0")
@@ -100,7 +100,7 @@ def limit_start(L: int, x, psi, K: int = K_DEFAULT, backend: str = "math", loss=
 
 def limit_verdict(L: int, x, psi, K: int = K_DEFAULT, dps=None, T: int = T_BISECT, loss=None):
     """Verdict of the limit map from phase ``psi`` at x = eta*lam0: True diverges, False converges,
-    None undecided (rules of :func:`verify.deep_band.diverges`, with the nonlinear scale sqrt(n) = 1).
+    None undecided (rules of :func:`catapult.verify.deep_band.diverges`, with the nonlinear scale sqrt(n) = 1).
     ``dps=None``: float64, else mpmath at ``dps`` digits.
 
     >>> limit_verdict(3, 5.0, 0.25), limit_verdict(3, 7.0, 0.25, dps=30)
@@ -321,7 +321,7 @@ class BandEnds:
 
 
 def band_ends(L: int, restarts: int = 3, levels: int = 7, x_max=None, confirm=(30, 60), loss=None) -> BandEnds:
-    """The band of the limit map of ``loss`` (default g^2/2; see :func:`theory.deep.band_limit_loss`):
+    """The band of the limit map of ``loss`` (default g^2/2; see :func:`catapult.theory.deep.band_limit_loss`):
     x_lo = min and x_hi = max over ``restarts`` grid variants (:data:`RESTARTS`) of :func:`band_limit`;
     x in [2.05/c, ``x_max``] (default 8L/c), c = l''(0) of the limit loss (the lazy bound is 2/c).
 
@@ -370,10 +370,10 @@ def _supported(x, unc, side=0):
 
 
 def _drift_fields(L, loss):
-    from theory.deep import lambda_drift
+    from catapult.theory.deep import lambda_drift
     if L > 4:
         return {"lam_drift": {"value": None, "reason": "not derived here for L > 4 (symbolic cost: "
-                              "theory.deep.lambda_drift(L, loss), ~11 s at L = 5)"}}
+                              "catapult.theory.deep.lambda_drift(L, loss), ~11 s at L = 5)"}}
     D, zero = lambda_drift(L, loss)
     s0 = loss.d1.subs(F_SYM, 1)
     if not D.is_polynomial(sp.Symbol("x")) or any(not c.is_Rational for c in sp.Poly(D, sp.Symbol("x")).coeffs()):
@@ -391,10 +391,10 @@ def _drift_fields(L, loss):
 
 def band_summary(L: int, loss=None, restarts: int = 2, levels: int = 7) -> dict:
     """The "band" and "lam_drift" fields of ``catapult thresholds deep --depth L --json`` for ``loss``
-    (a :class:`theory.loss.Loss`; default f^2/2).
+    (a :class:`catapult.theory.loss.Loss`; default f^2/2).
 
     The band is a statement about the n -> oo limit map, whose loss is l_inf(g) = lim l(sqrt(n) g)/n
-    (:func:`theory.deep.band_limit_loss`): defined for quadratic losses c (f - f*)^2/2 + k; for any
+    (:func:`catapult.theory.deep.band_limit_loss`): defined for quadratic losses c (f - f*)^2/2 + k; for any
     other loss the band is null with the reason (bounded slope: divergence needs eta ~ sqrt(n)).
     L = 2: the uv map of l_inf gives lam' - lam = (eta c g^2/n)(eta c lam - 4) exactly, so the band is
     [4/c, 4/c] (exact at every width for label 0).  L >= 3: :func:`band_ends` of the limit map
@@ -409,9 +409,9 @@ def band_summary(L: int, loss=None, restarts: int = 2, levels: int = 7) -> dict:
     >>> band_summary(3, Loss.parse("log(cosh(f))"), restarts=0)["band"] is None
     True
     """
-    from theory import Loss, derive_map, uv_model
-    from theory.deep import band_limit_loss
-    from theory.symbols import eta, f, lam, n
+    from catapult.theory import Loss, derive_map, uv_model
+    from catapult.theory.deep import band_limit_loss
+    from catapult.theory.symbols import eta, f, lam, n
     loss = loss if loss is not None else Loss(f ** 2 / 2, "mse")
     out = _drift_fields(L, loss)
     lim = band_limit_loss(loss)
@@ -481,9 +481,9 @@ def random_restarts(L: int, restarts: int = 24, levels: int = 10, seed=None, whi
 
 
 def _main(argv):
-    """``python -m verify.deep_limit L [L ...] [--restarts R] [--levels K]``: markdown rows of the band."""
+    """``python -m catapult.verify.deep_limit L [L ...] [--restarts R] [--levels K]``: markdown rows of the band."""
     import argparse
-    ap = argparse.ArgumentParser(prog="python -m verify.deep_limit")
+    ap = argparse.ArgumentParser(prog="python -m catapult.verify.deep_limit")
     ap.add_argument("depths", nargs="+", type=int)
     ap.add_argument("--restarts", type=int, default=6)
     ap.add_argument("--levels", type=int, default=8)

@@ -26,10 +26,10 @@ from fractions import Fraction
 import numpy as np
 import sympy as sp
 
-from numerics.losses import DataLoss
-from numerics.models import UVDataModel
-from theory.loss import Loss, degenerate_logistic, logistic
-from theory.parse import parse_number
+from catapult.numerics.losses import DataLoss
+from catapult.numerics.models import UVDataModel
+from catapult.theory.loss import Loss, degenerate_logistic, logistic
+from catapult.theory.parse import parse_number
 
 from .bridge import numeric_loss
 
@@ -38,7 +38,7 @@ PER_SAMPLE = Loss.parse("log(1 + exp(-y*f))", "logistic")
 
 
 def _fraction(v, what):
-    """An exact Fraction from a number or a decimal/fraction string (theory.parse.parse_number: 1/0, inf, 1e400
+    """An exact Fraction from a number or a decimal/fraction string (catapult.theory.parse.parse_number: 1/0, inf, 1e400
     and non-numbers are a TheoryInputError, a ValueError)."""
     if isinstance(v, Fraction):
         return v

@@ -132,7 +132,7 @@ def eta_lam0_in(phase, margin=1e-3, width=None, c_onset=C_ONSET):
 
 def _onset_of_draw(width, seed):
     """a = f0^2 / (n lam0^2) of the uv model's own draw, exactly (Fractions of the float64 draws)."""
-    from numerics.models import UVModel
+    from catapult.numerics.models import UVModel
     m = UVModel(width, seed)
     u = [Fraction(float(x)) for x in m.u0]
     v = [Fraction(float(x)) for x in m.v0]
@@ -207,7 +207,7 @@ def smooth_losses():
 
 
 def degenerate_data(separable=None, max_m=8):
-    """Degenerate data sets (:class:`verify.degenerate.DegenerateData`): margins z_i in {+1, -1} and
+    """Degenerate data sets (:class:`catapult.verify.degenerate.DegenerateData`): margins z_i in {+1, -1} and
     magnitudes r_i = k/4 (k = 1..16, dyadic: exact in float64, so theory and numerics see the same numbers).
 
     ``separable=True`` forces all z_i equal (either sign), ``False`` forces both signs (then m >= 2),
