@@ -31,8 +31,8 @@ from catapult.numerics.backends import get_backend  # noqa: E402
 from catapult.numerics.deep import DeepLinearModel  # noqa: E402
 from catapult.numerics.losses import squared  # noqa: E402
 from catapult.numerics.search import diverges as gd_diverges  # noqa: E402
-from catapult.verify.checks_deep import (full_width_scan_edge, iso_threshold_pair, network_invariants,  # noqa: E402
-                                reduced_first_edge, reduced_gap)
+from catapult.verify.deep_thresholds import (full_width_scan_edge, iso_threshold_pair,  # noqa: E402
+                                             network_invariants, reduced_first_edge, reduced_gap)
 
 ISO_CELLS = [(L, n) for n in (64, 256) for L in range(2, 9)] + [(L, 1024) for L in (2, 3, 4)]
 GAUSS_CELLS = [(L, n, s) for L in (3, 4) for n in (64, 256, 1024) for s in range(4)] + [(3, 4096, s) for s in range(4)]

@@ -3,6 +3,7 @@
 import io
 import json
 
+import pytest
 import sympy as sp
 
 from catapult.theory.symbols import SYMBOLS
@@ -91,3 +92,12 @@ def test_data_labels_are_taken_as_given_not_recognised_as_constants(tmp_path):
     assert main(["derive", "uv", "--samples", "1", "--dim", "1", "--data", str(f), "--json"], out=out) == 0
     text = out.getvalue()
     assert "sqrt(2)" not in text and "6369051672525773/4503599627370496" in text   # 1.4142135623730951 = m/2^52
+
+
+def test_version_is_the_installed_distribution_version(capsys):
+    """``catapult --version`` prints the version the package reports (exit 0)."""
+    import catapult
+    with pytest.raises(SystemExit) as e:
+        main(["--version"])
+    assert e.value.code == 0
+    assert capsys.readouterr().out.strip() == f"catapult {catapult.__version__}"

@@ -37,8 +37,9 @@ from catapult.numerics.losses import squared
 from catapult.theory import mse
 from catapult.theory.deep import derive_deep_map
 from catapult.theory.symbols import eta, n
-from catapult.verify.checks_deep import (compare_deep, iso_threshold_pair, network_invariants, reduced_codes,
-                                reduced_diverges64, reduced_first_edge, reduced_threshold)
+from catapult.verify.checks_deep import compare_deep
+from catapult.verify.deep_thresholds import (iso_threshold_pair, network_invariants, reduced_codes, reduced_diverges64,
+                                             reduced_first_edge, reduced_threshold)
 from catapult.verify.cli import main
 
 SETTINGS = dict(deadline=None, derandomize=True, database=None, suppress_health_check=[HealthCheck.too_slow])
@@ -455,7 +456,7 @@ def test_divergent_set_is_not_an_interval_at_full_width():
     robust = [k for k in range(1, len(xs) - 1) if c[k - 1] == c[k] == c[k + 1]]
     j = next(k for k in robust if c[k] == 1)
     k = next(k for k in robust if k > j and c[k] == 0)
-    from catapult.verify.checks_deep import reduced_diverges_mp
+    from catapult.verify.deep_thresholds import reduced_diverges_mp
     assert reduced_diverges_mp(7, 64, inv, float(xs[j]), 30) and not reduced_diverges_mp(7, 64, inv, float(xs[k]), 30)
     assert gd_diverges(model, float(xs[j])) and not gd_diverges(model, float(xs[k]))
 

@@ -27,19 +27,8 @@ from catapult.theory.samples import derive_sample_map
 from catapult.theory.symbols import eta as ETA, f as F, lam as LAM, n as N
 
 from .bridge import numeric_loss
+from .data import random_data
 from .table import Row
-
-
-def random_data(m, d, seed, spread=None):
-    """Dyadic data (exact in float64): X (m x d) and labels Y.  ``spread`` scales row a by spread**a."""
-    rng = np.random.default_rng(seed)
-    X = rng.integers(-8, 9, size=(m, d)) / 8.0
-    while np.linalg.matrix_rank(X) < min(m, d) or not np.all(np.any(X != 0, axis=1)):  # full rank, no zero row
-        X = rng.integers(-8, 9, size=(m, d)) / 8.0
-    if spread is not None:
-        X = X * (spread ** np.arange(m))[:, None]
-    Y = rng.integers(-4, 5, size=m) / 4.0
-    return X, Y
 
 
 def problem(X, Y, width, seed):

@@ -157,7 +157,9 @@ def _add_loss(p, numeric=False):
 
 
 def build_parser():
+    from importlib.metadata import version
     p = _Parser(prog="catapult", description="Derive and verify the catapult phase of gradient descent.")
+    p.add_argument("--version", action="version", version=f"catapult {version('catapult')}")
     sub = p.add_subparsers(dest="cmd", required=True, parser_class=_Parser)
 
     d = sub.add_parser("derive", help="derive the exact one-step function-space map (exact)")
@@ -309,7 +311,7 @@ def _sample_data(args, numeric):
         return m, d, X, Y
     if args.data_seed is None and not numeric:
         return m, d, None, None
-    from .checks_samples import random_data
+    from .data import random_data
     X, Y = random_data(m, d, 0 if args.data_seed is None else args.data_seed)
     return m, d, X, Y
 
@@ -924,7 +926,7 @@ def _reduced_onset(model, nl, loss, div, args):
     next to full-width GD's; null with the reason when its verdict does not straddle full-width GD's bracket."""
     from catapult.numerics.backends import get_backend
     from catapult.numerics.search import diverges as gd_diverges
-    from .checks_deep import reduced_threshold
+    from .deep_thresholds import reduced_threshold
     kw = dict(rtol=args.rtol, dps=max(30, args.dps // 2), loss=loss, steps=args.steps)
     note = "bisected from full-width GD's bracket widened by 1e-3 on each side"
     try:
