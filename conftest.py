@@ -6,13 +6,28 @@ derandomize=True and no example database.
 """
 
 import os
+import sys
 
 import flint
 import mpmath
 import pytest
 from hypothesis import settings
 
-import catapult.verify.strategies  # noqa: F401  (registers the profiles)
+
+
+class _InstalledNamesOnly:
+    """theory/, numerics/, verify/ are installed as catapult.*: a bare ``import theory`` from the checkout would
+    load a second copy of the package (different classes, different caches), so it fails here."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name in ("theory", "numerics", "verify"):
+            raise ImportError(f"import catapult.{name}, not {name!r} (the installed name)")
+        return None
+
+
+sys.meta_path.insert(0, _InstalledNamesOnly())
+
+import catapult.verify.strategies  # noqa: E402,F401  (registers the profiles)
 
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "catapult"))
 

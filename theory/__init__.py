@@ -6,7 +6,7 @@ literature.  This package never imports :mod:`numerics`.
 
 Examples
 ========
->>> from theory import derive, thresholds
+>>> from catapult.theory import derive, thresholds
 >>> derive("uv", "mse").update["f"]
 eta**2*f**3/n - eta*f*lam + f
 >>> thresholds("uv", "mse").eta_max.value

@@ -7,7 +7,7 @@ context, so constants such as 1/3 or pi are exact to that precision).
 
 Examples
 ========
->>> from theory import Loss
+>>> from catapult.theory import Loss
 >>> from catapult.numerics.backends import get_backend
 >>> L = numeric_loss(Loss.parse("log(cosh(f - 1))"))
 >>> B = get_backend("arb", 40)
@@ -83,7 +83,7 @@ def _compile(expr, backend):
 def numeric_loss(loss: Loss, **values) -> NumericLoss:
     """Numeric callables for ``loss`` with its parameters set to ``values`` (exact rationals where given so).
 
-    >>> from theory import mse
+    >>> from catapult.theory import mse
     >>> L = numeric_loss(mse("y"), y=1)
     >>> L.bind(None)[1](3.0)
     2.0
@@ -105,7 +105,7 @@ def map_step(fmap, eta, n, **values):
 
     ``eta`` and ``n`` (and loss parameters) are fixed numbers; the callable evaluates at the caller's precision.
 
-    >>> from theory import derive
+    >>> from catapult.theory import derive
     >>> step = map_step(derive("uv", "mse"), eta=1, n=100)
     >>> s = step({"f": mpmath.mpf(1), "lam": mpmath.mpf(2)})
     >>> mpmath.nstr(s["f"], 10), mpmath.nstr(s["lam"], 10)

@@ -403,7 +403,7 @@ def band_summary(L: int, loss=None, restarts: int = 2, levels: int = 7) -> dict:
 
     >>> band_summary(2)["band"], band_summary(2)["band_exactness"]
     ([4, 4], 'exact')
-    >>> from theory import Loss
+    >>> from catapult.theory import Loss
     >>> band_summary(2, Loss.parse("2*f**2"))["band"]
     [1, 1]
     >>> band_summary(3, Loss.parse("log(cosh(f))"), restarts=0)["band"] is None

@@ -18,6 +18,7 @@ import numpy as np
 import sympy as sp
 
 from catapult.numerics.backends import get_backend
+from catapult.numerics.deep import DeepLinearModel  # noqa: F401  (named in the examples)
 from catapult.numerics.gd import run_gd
 from catapult.numerics.losses import squared
 from catapult.numerics.search import locate
@@ -64,7 +65,7 @@ def reduced_threshold(model, lo, hi, rtol=1e-6, dps=30, loss=None, steps=2000):
     invariants, by bisection; both bracket ends are confirmed at 2*dps digits.  Raises ValueError when
     ``[lo, hi]`` does not straddle the reduced map's verdict.
 
-    >>> from theory import Loss
+    >>> from catapult.theory import Loss
     >>> m = DeepLinearModel(16, 2, seed=0, init="isometric")
     >>> lo, hi, ok = reduced_threshold(m, 0.9, 1.1, rtol=1e-8, loss=Loss.parse("2*f**2")); ok, abs(hi - 1) < 1e-7
     (True, True)
@@ -293,6 +294,7 @@ def full_width_first_edge(model, bracket, rtol=1e-6, dps=30, steps=2000, below=0
     checking in float64 that full-width GD does not diverge at the points 2.5, 2.5 + ``below``, ... below it.
     Returns (FirstEdge, lam0).
 
+    >>> from catapult.numerics.deep import DeepLinearModel
     >>> m = DeepLinearModel(16, 2, seed=0, init="isometric")
     >>> e, lam0 = full_width_first_edge(m, (3.9, 4.1), rtol=1e-6); abs(e.x - 4) < 1e-5, len(e.precisions)
     (True, 2)

@@ -195,7 +195,7 @@ def smooth_losses():
     """Strings of twice-differentiable losses with a unique minimiser (for ``Loss.parse``).
 
     >>> from hypothesis import given, settings
-    >>> from theory import Loss
+    >>> from catapult.theory import Loss
     >>> @settings(max_examples=10, deadline=None)
     ... @given(smooth_losses())
     ... def check(text):
