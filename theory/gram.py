@@ -1,12 +1,19 @@
-"""Models whose parameters are vectors in R^n, and the exact GD step on their inner products.
+"""Models whose parameters are vectors in R^n (and scalars), and the exact GD step on their inner products.
 
-A :class:`VectorModel` is a list of vector parameters (each in R^n, n symbolic)
-and a forward function written in their inner products (the Gram matrix).
+A :class:`VectorModel` is a list of vector parameters (each in R^n, n symbolic), optionally scalar parameters,
+and a forward function written in the vectors' inner products (the Gram matrix) and the scalars.
 Because the gradient of such an output with respect to a vector parameter is a
 linear combination of the parameter vectors, one GD step is a linear map
 ``theta' = M theta`` on the span of the parameters, and the new Gram matrix
-``M G M^T`` is an exact expression in the old one.  No width-dependent
-approximation enters: n stays a symbol.
+``M G M^T`` is an exact expression in the old one; a scalar moves by its own
+derivative.  No width-dependent approximation enters: n stays a symbol.
+
+**The class the engine reduces exactly**: every output that is a function of the Gram matrix of the vector
+parameters, the scalar parameters and n (any function the expression grammar allows).  The Gram-level step is then
+exact with no condition; whether it closes on (f, lam) is decided by :func:`catapult.theory.reduce.derive_map`
+(otherwise the leftover Gram entries and scalars are kept as extra state, still exact).  Outside this class --
+an output that is not a function of inner products, e.g. one reading single coordinates, or an elementwise
+nonlinearity -- there is no finite Gram state and no model is built (the expression grammar has no way to write it).
 
 Examples
 ========
@@ -29,25 +36,43 @@ from itertools import combinations_with_replacement
 import sympy as sp
 
 from .errors import TheoryInputError
-from .symbols import eta
+from .symbols import eta, n
+
+
+#: names a parameter (or a Gram symbol built from two names) may not take: the engine's own symbols
+RESERVED = frozenset({"f", "lam", "lam0", "eta", "n", "y", "p", "s", "pi", "E", "dot"})
 
 
 class Gram(dict):
-    """Gram-matrix symbols, indexed symmetrically: ``G["u", "v"] is G["v", "u"]``.
+    """Gram-matrix symbols, indexed symmetrically: ``G["u", "v"] is G["v", "u"]``; scalars by name: ``G["b"]``.
 
-    >>> G = Gram(("u", "v"))
-    >>> G["v", "u"], G["u", "u"].is_nonnegative
-    (uv, True)
+    >>> G = Gram(("u", "v"), scalars=("b",))
+    >>> G["v", "u"], G["u", "u"].is_nonnegative, G["b"]
+    (uv, True, b)
+    >>> Gram(("u", "vw", "uv", "w"))
+    Traceback (most recent call last):
+    ...
+    catapult.theory.errors.TheoryInputError: Gram symbol uvw would stand for two inner products (u.vw and uv.w): rename a parameter
     """
 
-    def __init__(self, names):
+    def __init__(self, names, scalars=()):
         super().__init__()
         self.names = tuple(names)
+        self.scalar_names = tuple(scalars)
+        seen = {}
         for a, b in combinations_with_replacement(self.names, 2):
             sym = sp.Symbol(a + b, nonnegative=True) if a == b else sp.Symbol(a + b, real=True)
+            if sym.name in seen or sym.name in RESERVED or sym.name in self.scalar_names:
+                other = seen.get(sym.name, sym.name)
+                raise TheoryInputError(f"Gram symbol {sym.name} would stand for two inner products "
+                                       f"({other} and {a}.{b}): rename a parameter")
+            seen[sym.name] = f"{a}.{b}"
             dict.__setitem__(self, (a, b), sym)
+        self.scalars = {b: sp.Symbol(b, real=True) for b in self.scalar_names}
 
     def __getitem__(self, key):
+        if isinstance(key, str):
+            return self.scalars[key]
         a, b = key
         i, j = self.names.index(a), self.names.index(b)
         return dict.__getitem__(self, (a, b) if i <= j else (b, a))
@@ -61,6 +86,15 @@ class Gram(dict):
         """
         return tuple(dict.values(self))
 
+    @property
+    def state_symbols(self) -> tuple:
+        """The Gram symbols and then the scalars: what one GD step updates.
+
+        >>> Gram(("u",), scalars=("b",)).state_symbols
+        (uu, b)
+        """
+        return self.symbols + tuple(self.scalars.values())
+
 
 class VectorModel:
     """A model with vector parameters in R^n and an output written in their inner products.
@@ -72,19 +106,51 @@ class VectorModel:
         Names of the vector parameters.
     forward : callable
         ``forward(G) -> sympy.Expr``: the output as an expression in the Gram
-        symbols ``G[a, b]`` (and the width ``n``).
+        symbols ``G[a, b]``, the scalars ``G[b]`` (and the width ``n``).
+    scalars : tuple of str
+        Names of scalar parameters (e.g. a bias), trained by GD like the vectors.
+    init : dict, optional
+        How the numeric oracle draws each parameter at initialisation (see :mod:`catapult.theory.model_file`);
+        the derivation does not use it.
+
+    >>> m = VectorModel("uv+b", ("u", "v"), lambda G: G["u", "v"] / sp.sqrt(n) + G["b"], scalars=("b",))
+    >>> m.ntk
+    1 + uu/n + vv/n
     """
 
-    def __init__(self, name: str, params, forward):
-        if len(set(params)) != len(params) or not params:
-            raise TheoryInputError(f"model {name}: parameter names must be distinct and non-empty")
+    def __init__(self, name: str, params, forward, scalars=(), init=None):
+        params, scalars = tuple(params), tuple(scalars)
+        names = params + scalars
+        if len(set(names)) != len(names) or not params:
+            raise TheoryInputError(f"model {name}: parameter names must be distinct, with at least one vector")
+        bad = sorted(set(names) & RESERVED)
+        if bad:
+            raise TheoryInputError(f"model {name}: parameter name {bad[0]} is reserved "
+                                   f"(reserved: {', '.join(sorted(RESERVED))})")
         self.name = name
-        self.params = tuple(params)
-        self.G = Gram(self.params)
+        self.params = params
+        self.scalars = scalars
+        self.init = dict(init or {})
+        self.G = Gram(self.params, self.scalars)
         self.forward = sp.sympify(forward(self.G), strict=True)  # strict: a returned string is not parsed
+        extra = self.forward.free_symbols - set(self.G.state_symbols) - {n}
+        if extra:
+            raise TheoryInputError(f"model {name}: the output {self.forward} uses {', '.join(sorted(map(str, extra)))}"
+                                   ", which is neither a parameter inner product, a scalar parameter nor n")
 
     def __repr__(self):
-        return f"VectorModel({self.name!r}, params={self.params}, f={self.forward})"
+        sc = f", scalars={self.scalars}" if self.scalars else ""
+        return f"VectorModel({self.name!r}, params={self.params}{sc}, f={self.forward})"
+
+    def scalar_grads(self, expr=None) -> dict:
+        """d(expr)/d(b) for each scalar parameter b.
+
+        >>> m = VectorModel("m", ("u",), lambda G: G["b"] ** 2 * G["u", "u"], scalars=("b",))
+        >>> m.scalar_grads()
+        {'b': 2*b*uu}
+        """
+        expr = self.forward if expr is None else expr
+        return {b: sp.expand(sp.diff(expr, sym)) for b, sym in self.G.scalars.items()}
 
     def grad_coeffs(self, expr=None) -> dict:
         """d(expr)/d(param) as linear combinations of the parameters: ``{p: {q: coeff}}``.
@@ -132,8 +198,9 @@ class VectorModel:
 
     @property
     def ntk(self) -> sp.Expr:
-        """The NTK sum_p |d f/d p|^2 in Gram symbols."""
-        return sp.expand(sum(self._quad(c) for c in self.grad_coeffs().values()))
+        """The NTK sum_p |d f/d p|^2 (vectors) + sum_b (d f/d b)^2 (scalars) in Gram symbols and scalars."""
+        return sp.expand(sum(self._quad(c) for c in self.grad_coeffs().values())
+                         + sum(g ** 2 for g in self.scalar_grads().values()))
 
     def gd_step(self, slope: sp.Expr) -> dict:
         """The Gram matrix after one GD step with loss slope ``slope`` = l'(f), exactly.
@@ -166,5 +233,9 @@ class VectorModel:
                                            sp.zeros(k, k))
         Gm = sp.Matrix(k, k, lambda i, j: self.G[self.params[i], self.params[j]])
         Gn = M * Gm * M.T
-        return {self.G[a, b]: sp.expand(Gn[self.params.index(a), self.params.index(b)])
-                for (a, b) in dict.keys(self.G)}
+        out = {self.G[a, b]: sp.expand(Gn[self.params.index(a), self.params.index(b)])
+               for (a, b) in dict.keys(self.G)}
+        grads = [self.scalar_grads(o) for o in outputs]
+        for b, sym in self.G.scalars.items():
+            out[sym] = sp.expand(sym - eta * weight * sum(s_ * g[b] for s_, g in zip(slopes, grads)))
+        return out

@@ -94,7 +94,7 @@ def derive_invariants(fmap: FunctionSpaceMap) -> list:
     else:  # a map built by hand: look its model up by name
         model = get_model(fmap.model)
     C = model.coeff_matrix()
-    if any(c.free_symbols & set(model.G.symbols) for c in C) or C != C.T:
+    if any(c.free_symbols & set(model.G.state_symbols) for c in C) or C != C.T:
         return []
     k = len(model.params)
     Gm = sp.Matrix(k, k, lambda i, j: model.G[model.params[i], model.params[j]])
@@ -118,7 +118,7 @@ def derive_invariants(fmap: FunctionSpaceMap) -> list:
     found, seen = [], set()
     for Q, mult in quads + products:
         in_state = sp.expand(Q.subs(sub, simultaneous=True))
-        is_state = not (in_state.free_symbols & set(model.G.symbols))
+        is_state = not (in_state.free_symbols & set(model.G.state_symbols))
         if not is_state and (Q, mult) in products:
             continue  # products are only of interest when they close on the state
         expr = _normalise(in_state if is_state else Q)

@@ -80,8 +80,8 @@ def _short(text, limit=60):
 class _Builder:
     """Builds a SymPy expression from an ``ast`` tree, refusing everything outside the grammar."""
 
-    def __init__(self, text, symbols, what, source=None):
-        self.text, self.symbols, self.what = text, symbols, what
+    def __init__(self, text, symbols, what, source=None, dots=None):
+        self.text, self.symbols, self.what, self.dots = text, symbols, what, dots
         self.source = text if source is None else source  # the text given to ast.parse (stripped)
         self.names = {**CONSTANTS, **symbols}
 
@@ -198,6 +198,8 @@ class _Builder:
             self.build(node.func, depth + 1)  # names the offending construct (attribute, call of a call...)
             self.fail("only named functions may be called")
         name = node.func.id
+        if name == "dot" and self.dots is not None:
+            return self.dot(node)
         if name not in FUNCTIONS:
             self.fail(f"function {name} is not allowed (allowed: {', '.join(FUNCTIONS)})")
         if node.keywords:
@@ -210,6 +212,16 @@ class _Builder:
             self.fail(f"{name}({arg}) is not finite")
         self.check_numbers(out)
         return out
+
+    def dot(self, node):
+        """``dot(a, b)`` (inner product of two vector parameters) or ``dot(a, W, ..., b)`` (a chain through
+        matrix parameters): arguments are bare parameter names; ``self.dots(names)`` gives the symbol or fails."""
+        if node.keywords or len(node.args) < 2 or not all(isinstance(a, ast.Name) for a in node.args):
+            self.fail("dot takes two or more parameter names, e.g. dot(u, v) or dot(w, V, u)")
+        try:
+            return self.dots([a.id for a in node.args])
+        except TheoryInputError as exc:
+            self.fail(str(exc))
 
     def check_numbers(self, e):
         for r in e.atoms(sp.Rational):
@@ -270,10 +282,12 @@ def _depth_of_brackets(text):
     return deepest
 
 
-def parse_expression(text, symbols, what="expression") -> sp.Expr:
+def parse_expression(text, symbols, what="expression", dots=None) -> sp.Expr:
     """A SymPy expression from ``text``, built from its syntax tree (never executed).
 
     ``symbols`` maps the names the text may use to SymPy symbols (``pi`` and ``E`` are always allowed).
+    ``dots``, when given, enables ``dot(a, b, ...)`` over bare names: ``dots(["a", "b"])`` returns its symbol
+    (model outputs, :mod:`catapult.theory.model_file`).
     Raises :class:`~catapult.theory.errors.TheoryInputError` for anything outside the grammar or the size caps.
 
     >>> from catapult.theory.symbols import f, p
@@ -312,7 +326,7 @@ def parse_expression(text, symbols, what="expression") -> sp.Expr:
     if nodes > MAX_NODES:
         fail(f"more than {MAX_NODES} terms and operators ({nodes})")
     try:
-        expr = _Builder(text, symbols, what, source=stripped).build(tree.body)
+        expr = _Builder(text, symbols, what, source=stripped, dots=dots).build(tree.body)
     except RecursionError:
         fail(f"nested more than {MAX_DEPTH} levels deep")
     if expr.has(sp.I):

@@ -119,14 +119,26 @@ class FunctionSpaceMap:
 
 
 def _solve_state(model: VectorModel):
-    """Write two Gram symbols in terms of (f, lam); return the substitution or None."""
+    """Write two state symbols (Gram entries, scalars) in terms of (f, lam); return the substitution or None.
+
+    When no pair can be solved for (e.g. a model with a single Gram entry, f = (|u|^2 - n)/(2 sqrt(n)), where lam is
+    itself a function of f), one symbol is solved from F = f alone: lam is then a function of f on the model.
+    """
     F, L = model.forward, model.ntk
-    for pair in combinations(model.G.symbols, 2):
+    syms = model.G.state_symbols
+    for pair in combinations(syms, 2):
         try:
             sols = sp.solve([F - f, L - lam], list(pair), dict=True)
         except NotImplementedError:
             continue
         if len(sols) == 1 and set(sols[0]) == set(pair):
+            return sols[0]
+    for g in syms:
+        try:
+            sols = sp.solve(F - f, g, dict=True)
+        except NotImplementedError:
+            continue
+        if len(sols) == 1:
             return sols[0]
     return None
 
@@ -159,7 +171,7 @@ def derive_map(model: VectorModel, loss: Loss) -> FunctionSpaceMap:
         return _tidy(expr.subs(gram_next, simultaneous=True).subs(sub, simultaneous=True))
 
     updates = {"f": in_state(F), "lam": in_state(model.ntk)}
-    leftover = set().union(*(v.free_symbols for v in updates.values())) & set(model.G.symbols)
+    leftover = set().union(*(v.free_symbols for v in updates.values())) & set(model.G.state_symbols)
     state = [f, lam]
     for s in sorted(leftover, key=str):
         state.append(s)

@@ -215,8 +215,8 @@ def _manifold_ntk(model: VectorModel, fs):
     F(G) = f* is solved for each Gram symbol in turn; when the NTK, written on the
     manifold, has no Gram symbol left, every minimum reached has that curvature.
     """
-    F, K, gram = model.forward, model.ntk, set(model.G.symbols)
-    for g in model.G.symbols:
+    F, K, gram = model.forward, model.ntk, set(model.G.state_symbols)
+    for g in model.G.state_symbols:
         if not F.has(g):
             continue
         try:
@@ -246,7 +246,7 @@ def _transversal_rate(model: VectorModel, fmap: FunctionSpaceMap):
         return None
     dFds = sp.diff(model.forward.subs(gram_next, simultaneous=True), SLOPE).subs(SLOPE, 0)
     ratio = sp.simplify(dFds / (eta * model.ntk))
-    return ratio if not (ratio.free_symbols & set(model.G.symbols)) else None
+    return ratio if not (ratio.free_symbols & set(model.G.state_symbols)) else None
 
 
 def _eta_crit(fmap: FunctionSpaceMap, loss: Loss, model: VectorModel):
@@ -316,9 +316,10 @@ def _side(drift: sp.Expr, side):
                 return "bound", sols[0], f"lim n(lam'-lam)/(eta f^2) = {sp.factor(lead)}, negative below eta = {sols[0]}"
         return "unknown", None, f"lim n(lam'-lam)/(eta f^2) = {lead}"
     if lead == sp.oo:
-        return "pos", None, ("l' grows faster than linearly: the lam-drift is positive along any large excursion "
-                             "for every eta, so no catapult can stabilise one; divergence is then decided by the "
-                             "basin of f' = f - eta lam0 l'(f), which depends on f0 (no width-independent eta_max)")
+        return "pos", None, ("lim n(lam'-lam)/(eta f^2) = oo (for the uv map: l' grows faster than linearly): the "
+                             "lam-drift is positive along any large excursion for every eta, so no catapult can "
+                             "stabilise one; divergence is then decided by the basin of the map, which depends on f0 "
+                             "(no width-independent eta_max)")
     if lead != 0 and _sign(lead) < 0:
         return "neg", None, "the lam-drift is negative along any large excursion"
     if lead == 0:
@@ -331,6 +332,25 @@ def _side(drift: sp.Expr, side):
 
 
 def _eta_max(fmap: FunctionSpaceMap):
+    """The excursion analysis: along |f| -> oo with lam held at lam0, where does the lam-drift change sign?
+
+    Domain: maps that close on (f, lam) with lam an independent coordinate.  With extra state (e.g. a bias b,
+    which moves by -eta l'(f) each step, i.e. as fast as f during the excursion) or with lam a function of f
+    (a model with one Gram entry), holding everything but f fixed is not a valid limit: not derived, and why.
+    """
+    if not fmap.exact:
+        extra = ", ".join(str(s) for s in fmap.state[2:])
+        return Threshold("eta_max", None, LEADING, "",
+                         f"not derived: the map carries extra state ({extra}) that moves during a large excursion "
+                         "(not held fixed as |f| -> oo), so the (f, lam) excursion analysis does not apply; "
+                         "measure it (catapult scan: divergence onset at width n)")
+    if len(fmap.substitution) == 1:
+        (g, val), = fmap.substitution.items()
+        lam_f = sp.simplify(fmap.model_def.ntk.subs(g, val)) if fmap.model_def is not None else None
+        return Threshold("eta_max", None, LEADING, "",
+                         f"not derived: on this model lam = {lam_f} is a function of f, so lam cannot be held at "
+                         "lam0 along a large excursion and the excursion analysis does not apply; measure it "
+                         "(catapult scan: divergence onset at width n)")
     drift = fmap.drift("lam")
     sides = {str(s): _side(drift, s) for s in (sp.oo, -sp.oo)}
     kinds = {v[0] for v in sides.values()}

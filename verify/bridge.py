@@ -80,6 +80,54 @@ def _compile(expr, backend):
     return sp.lambdify(f, _integer_powers(expr), modules=[_arb_namespace(), "mpmath"])
 
 
+def _scalar_functions(backend):
+    """The backend's elementary functions by the names SymPy's mpmath printer uses (for the dual-number oracle)."""
+    names = ("exp", "log", "sqrt", "sin", "cos", "tan", "sinh", "cosh", "tanh", "asin", "acos", "atan", "asinh",
+             "acosh", "atanh", "erf", "erfc", "sec", "csc", "cot", "sech", "csch", "coth")
+    if backend is None or backend.name == "float64":
+        import math
+        ns = {k: getattr(math, k) for k in names if hasattr(math, k)}
+        ns.update(sec=lambda x: 1 / math.cos(x), csc=lambda x: 1 / math.sin(x), cot=lambda x: 1 / math.tan(x),
+                  sech=lambda x: 1 / math.cosh(x), csch=lambda x: 1 / math.sinh(x), coth=lambda x: 1 / math.tanh(x))
+        ns.update(mpf=float, pi=math.pi, e=math.e)
+        return ns
+    if backend.name == "mpmath":
+        ns = {k: getattr(mpmath, k) for k in names}
+        ns.update(mpf=mpmath.mpf, pi=mpmath.pi, e=mpmath.e)
+        return ns
+    return _arb_namespace()
+
+
+def compile_output(model):
+    """The output of a :class:`catapult.theory.gram.VectorModel` as a factory ``B -> out(*gram, *scalars, n)`` for
+    :class:`catapult.numerics.gram_model.GramModel`: SymPy prints the output expression (no derivative of it),
+    the oracle evaluates it on dual numbers with the backend's own functions.
+
+    >>> from catapult.theory.model_file import user_model
+    >>> from catapult.numerics.gram_model import GramModel
+    >>> from catapult.numerics.backends import get_backend
+    >>> vm = user_model("quad", "(dot(u, u) - n)/(2*sqrt(n))", vectors=("u",))
+    >>> gm = GramModel(16, ("u",), (), compile_output(vm), seed=0, factory=True)
+    >>> B = get_backend("arb", 40)
+    >>> with B.context():
+    ...     f, grads = gm.output_and_grads(gm.init(B), B)
+    ...     print(B.to_mpf(B.dot(grads[0], grads[0])) == B.to_mpf(B.dot(gm.init(B)[0], gm.init(B)[0])) / 16)
+    True
+    """
+    from catapult.numerics.dual import dual_namespace
+    from itertools import combinations_with_replacement
+    G = model.G
+    args = [G[a, b] for a, b in combinations_with_replacement(model.params, 2)]
+    args += [G[b] for b in model.scalars] + [SYMBOLS["n"]]
+    expr = model.forward
+
+    def factory(backend):
+        ns = dual_namespace(_scalar_functions(backend))  # integer powers of Duals: repeated multiplication
+        return sp.lambdify(args, expr, modules=[ns, "mpmath"])
+
+    return factory
+
+
 def numeric_loss(loss: Loss, **values) -> NumericLoss:
     """Numeric callables for ``loss`` with its parameters set to ``values`` (exact rationals where given so).
 
