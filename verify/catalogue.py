@@ -1,22 +1,40 @@
-"""The main job's catalogue: every cross-validation row, in order.
+"""The main job's catalogue: every cross-validation row, in order, one section per model family.
 
-``full=True`` adds the heavier cases (more widths, seeds and losses).
+``full=True`` adds the heavier cases (more widths, seeds and losses).  The section modules are imported when
+their rows run, so reading :data:`KEYS` (the CLI's ``--only`` choices) is cheap.
+
+>>> KEYS[:3], "U" in KEYS
+(['a', 'b', 'c'], True)
 """
 
 from __future__ import annotations
 
-from . import checks, checks_deep, checks_deep_limit, checks_deep_logistic, checks_logistic, checks_samples
+import importlib
 
+
+def _rows(module, function, takes_full=True):
+    def run(full):
+        fn = getattr(importlib.import_module(f"{__package__}.{module}"), function)
+        return fn(full=full) if takes_full else fn()
+    return run
+
+
+#: (key, title, rows(full)) per section
 SECTIONS = [
-    ("a", "derived uv map vs parameter GD", lambda full: checks.check_map_vs_gd(full=full)),
-    ("b", "thresholds per width", lambda full: checks.check_thresholds()),
-    ("c", "Lewkowycz et al. Theorem 1", lambda full: checks.check_theorem1(full=full)),
-    ("L", "logistic loss on degenerate data", lambda full: checks_logistic.catalogue(full=full)),
-    ("S", "many samples, dimension d", lambda full: checks_samples.catalogue(full=full)),
-    ("D", "deep linear networks", lambda full: checks_deep.catalogue(full=full)),
-    ("DL", "deep linear networks, logistic loss on degenerate data", lambda full: checks_deep_logistic.catalogue(full=full)),
-    ("DB", "deep linear networks: width dependence of the divergence threshold", lambda full: checks_deep_limit.catalogue(full=full)),
+    ("a", "derived uv map vs parameter GD", _rows("checks", "check_map_vs_gd")),
+    ("b", "thresholds per width", _rows("checks", "check_thresholds", takes_full=False)),
+    ("c", "Lewkowycz et al. Theorem 1", _rows("checks", "check_theorem1")),
+    ("L", "logistic loss on degenerate data", _rows("checks_logistic", "catalogue")),
+    ("S", "many samples, dimension d", _rows("checks_samples", "catalogue")),
+    ("D", "deep linear networks", _rows("checks_deep", "catalogue")),
+    ("DL", "deep linear networks, logistic loss on degenerate data", _rows("checks_deep_logistic", "catalogue")),
+    ("DB", "deep linear networks: width dependence of the divergence threshold",
+     _rows("checks_deep_limit", "catalogue")),
+    ("U", "user-defined models (the shipped model files)", _rows("checks_user", "catalogue")),
 ]
+
+#: the section keys, in order (``catapult verify --only KEY ...``)
+KEYS = [key for key, _, _ in SECTIONS]
 
 
 def catalogue(full=False, only=None):
@@ -26,3 +44,10 @@ def catalogue(full=False, only=None):
         if only is None or key in only:
             rows.extend(fn(full))
     return rows
+
+
+def model_file_rows(path, full=True):
+    """The rows for one user model file (``catapult verify --model-file FILE``)."""
+    from catapult.theory.model_file import load_model_file
+    from .checks_user import rows_for
+    return rows_for(load_model_file(path), full=full)

@@ -163,14 +163,16 @@ def build_parser():
     sub = p.add_subparsers(dest="cmd", required=True, parser_class=_Parser)
 
     d = sub.add_parser("derive", help="derive the exact one-step function-space map (exact)")
-    d.add_argument("model")
+    d.add_argument("model", nargs="?", default=None, help="uv or deep (or give --model-file)")
+    _add_model_file(d)
     _add_loss(d)
     fmt = d.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true")
     fmt.add_argument("--latex", action="store_true")
 
     t = sub.add_parser("thresholds", help="derive eta_crit and eta_max (leading order in 1/n)")
-    t.add_argument("model")
+    t.add_argument("model", nargs="?", default=None, help="uv or deep (or give --model-file)")
+    _add_model_file(t)
     _add_loss(t)
     t.add_argument("--lam0", type=_positive_float("--lam0"), help="evaluate at this initial NTK")
     t.add_argument("--band-restarts", type=_int_at_least("--band-restarts", 0), default=None, metavar="R",
@@ -180,7 +182,8 @@ def build_parser():
     fmt.add_argument("--latex", action="store_true")
 
     r = sub.add_parser("run", help="parameter GD at high precision and its phase verdict (measured)")
-    r.add_argument("model")
+    r.add_argument("model", nargs="?", default=None, help="uv or deep (or give --model-file)")
+    _add_model_file(r)
     r.add_argument("--eta", type=_positive_float("--eta"), help="learning rate")
     r.add_argument("--eta-lam0", type=_positive_float("--eta-lam0"), help="learning rate as a multiple of 1/lam0")
     r.add_argument("--width", type=_int_at_least("--width", 1, MAX_WIDTH, " (limit MAX_WIDTH)"), required=True)
@@ -194,7 +197,8 @@ def build_parser():
 
     s = sub.add_parser("scan", help="measured thresholds, each under its criterion: loss-rise onset, linear stability "
                                           "threshold of the minimum, divergence onset at width n")
-    s.add_argument("model")
+    s.add_argument("model", nargs="?", default=None, help="uv or deep (or give --model-file)")
+    _add_model_file(s)
     s.add_argument("--width", type=_int_at_least("--width", 1, MAX_WIDTH, " (limit MAX_WIDTH)"), required=True)
     s.add_argument("--dps", type=_int_at_least("--dps", MIN_SCAN_DPS, MAX_DPS // 4,
                                                " (limit MAX_DPS/4: the ladder goes up to 4*dps)"), default=50)
@@ -209,8 +213,41 @@ def build_parser():
     v = sub.add_parser("verify", help="the main job: the cross-validation catalogue")
     v.add_argument("--json", action="store_true")
     v.add_argument("--full", action="store_true", help="heavier rows too")
-    v.add_argument("--only", nargs="+", choices=["a", "b", "c", "L", "S", "D", "DL", "DB"], help="run only these sections")
+    from .catalogue import KEYS
+    v.add_argument("--only", nargs="+", choices=KEYS, help="run only these sections")
+    _add_model_file(v, " (its rows only: the map vs parameter GD, and the thresholds)")
     return p
+
+
+def _add_model_file(p, extra=""):
+    p.add_argument("--model-file", metavar="FILE", default=None,
+                   help="a user model (TOML: [parameters], output, [init]; see catapult.theory.model_file)" + extra)
+
+
+def _resolve_model(args):
+    """Fill ``args.model`` (and ``args.model_spec``) from the positional name or ``--model-file``."""
+    args.model_spec = None
+    path = getattr(args, "model_file", None)
+    if args.cmd == "verify":
+        if path is not None and args.only:
+            raise UsageError("--model-file and --only do not go together (the file's rows are its own section)")
+        return
+    if path is None:
+        if args.model is None:
+            raise UsageError("give a model (uv, deep) or --model-file FILE")
+        return
+    if args.model is not None:
+        raise UsageError(f"give either the model {args.model!r} or --model-file, not both")
+    from catapult.theory.model_file import load_model_file
+    spec = load_model_file(path)
+    if getattr(args, "samples", None) is not None or getattr(args, "dim", None) is not None:
+        raise UsageError("--samples/--dim go with the model uv, not with --model-file")
+    if spec.deep_depth is not None:  # the deep linear chain: the model 'deep' of that depth, isometric layers
+        if args.depth is not None:
+            raise UsageError(f"the model file fixes the depth ({spec.deep_depth}); drop --depth")
+        args.model, args.depth, args.init = "deep", str(spec.deep_depth), "isometric"
+        return
+    args.model, args.model_spec = spec.name, spec
 
 
 def _read_table(path, name="--data"):
@@ -434,9 +471,12 @@ def _label_value(text):
     return sp.Rational(q.numerator, q.denominator)
 
 
-def _model(name):
+def _model(args):
+    """The theory model: the user's model file, or a catalogue name."""
+    if args.model_spec is not None:
+        return args.model_spec.model
     from catapult.theory.models import get_model
-    return get_model(name)
+    return get_model(args.model)
 
 
 def _numeric_problem(args, width, seed):
@@ -453,6 +493,16 @@ def _numeric_problem(args, width, seed):
         nl = numeric_loss(loss)
         _check_evaluable(nl, loss, args.dps)
         return DeepLinearModel(width, L, seed=seed, init=args.init), nl, loss
+    if args.model_spec is not None:
+        from .user_models import numeric_model
+        from .bridge import numeric_loss
+        if _sample_data(args, numeric=True) is not None or _data(args) is not None:
+            raise UsageError("a model file runs on one input: no --samples/--dim or degenerate data")
+        _check_cost(args, width * (len(args.model_spec.vectors) + 1))
+        loss = _loss(args)
+        nl = numeric_loss(loss)
+        _check_evaluable(nl, loss, args.dps)
+        return numeric_model(args.model_spec, width, seed), nl, loss
     if args.model != "uv":
         raise UsageError(f"unknown model {args.model!r}; known: uv, deep")
     from catapult.numerics.losses import DataLoss
@@ -603,7 +653,7 @@ def cmd_derive(args, out):
                 print(f"  f{a + 1} = {o}", file=out)
             print(f"  Theta (= J J^T/m) = {sm.ntk.tolist()}", file=out)
         return 0
-    m = derive_map(_model(args.model), _loss(args))
+    m = derive_map(_model(args), _loss(args))
     invs = derive_invariants(m)
     if args.json:
         d = m.to_json()
@@ -714,7 +764,7 @@ def cmd_thresholds(args, out):
     sd = _sample_data(args, numeric=False)
     if sd is not None:
         return _sample_thresholds(args, sd, out)
-    t = derive_thresholds(_model(args.model), _loss(args))
+    t = derive_thresholds(_model(args), _loss(args))
     scale = divergence_scale(t.fmap) if t.eta_max.value is None else None
     if args.json:
         d = t.to_json(lam0_value=args.lam0)
@@ -878,7 +928,7 @@ def cmd_scan(args, out):
     if getattr(model, "name", "") == "deep" and model.init_kind == "isometric" and getattr(div, "lo", None) is not None:
         d["divergence_onset_reduced_map"] = _reduced_onset(model, nl, loss, div, args)
     d["loss"] = str(loss.expr)
-    if getattr(div, "lo", None) is not None and _quadratic(loss) and getattr(model, "name", "") != "deep":
+    if getattr(div, "lo", None) is not None and _quadratic(loss) and args.model == "uv" and args.model_spec is None:
         d["eta_max"] = {"estimated_by": "divergence_onset_at_width", "eta": float(div.eta),
                         "eta_lam0": float(div.eta_lam0), "exactness": "measured",
                         "why": "for a quadratic loss the derived eta_max (4/lam0 for the uv model) is a "
@@ -989,7 +1039,11 @@ def cmd_verify(args, out):
     from .catalogue import catalogue
     from .table import render
     t0 = time.perf_counter()
-    rows = catalogue(full=args.full, only=set(args.only) if args.only else None)
+    if args.model_file is not None:
+        from .catalogue import model_file_rows
+        rows = model_file_rows(args.model_file)
+    else:
+        rows = catalogue(full=args.full, only=set(args.only) if args.only else None)
     wall = time.perf_counter() - t0
     failed = [r for r in rows if not r.passed]
     if args.json:
@@ -1016,6 +1070,7 @@ def main(argv=None, out=None, err=None):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # float64 overflow is a verdict, not a message
             args = build_parser().parse_args(argv)
+            _resolve_model(args)
             code = COMMANDS[args.cmd](args, out)
             out.flush()  # a full disk shows up here, as one line, not as an error at interpreter exit
             return code

@@ -1,0 +1,129 @@
+"""Catalogue rows for user-defined models (model files): the derived map vs parameter GD, and the thresholds.
+
+For any :class:`~catapult.theory.model_file.ModelSpec` -- the shipped examples (``verify/models/*.toml``) and
+whatever a user passes to ``catapult verify --model-file FILE``:
+
+* ``...-a*`` -- the derived map (started from the oracle's own initial state) vs GD on the actual parameters
+  (:mod:`catapult.numerics.gram_model`, gradients by dual numbers) at 60 digits: >= 40 digits over 100 steps;
+  deep chains use the deep rows' comparison (:func:`catapult.verify.checks_deep.compare_deep`);
+* ``...-crit`` -- the derived eta_crit (exact where the NTK is one expression on the minimum manifold, e.g.
+  2/lam* for the quadratic model, whose map does not close on an independent lam) vs the measured linear
+  stability threshold of the minimum GD reaches;
+* ``...-max`` -- the derived eta_max (or its "not derived" reason) beside the measured divergence onset at width n.
+"""
+
+from __future__ import annotations
+
+import time
+
+import sympy as sp
+
+from catapult.numerics.backends import get_backend
+from catapult.numerics.gd import run_gd
+from catapult.numerics.search import scan
+from catapult.theory import Loss, derive_thresholds, mse
+from catapult.theory.model_file import load_model_file
+from catapult.theory.symbols import lam0 as LAM0
+
+from .bridge import numeric_loss
+from .model_files import EXAMPLES
+from .table import Row
+from .user_models import compare_map_gd, numeric_model
+
+#: (loss, eta*lam0, phase) cases of the map rows; the default runs the first two
+MAP_CASES = [(mse(), 3.0, "catapult"), (Loss.parse("log(cosh(f - 1/3))"), 1.5, "lazy"),
+             (mse(), 1.5, "lazy"), (Loss.parse("log(cosh(f - 1/3))"), 3.0, "catapult")]
+
+
+def _map_row(spec, key, loss, x, phase, width, seed):
+    t0 = time.perf_counter()
+    if spec.deep_depth is not None:
+        from .checks_deep import compare_deep
+        if loss.expr != mse().expr:
+            return None
+        digits, steps, stop, _ = compare_deep(spec.deep_depth, width, seed, x, steps=100, dps=60)
+        extra, state = "", "reduced deep state"
+    else:
+        r = compare_map_gd(spec, loss, width, seed, x, steps=100, dps=60)
+        digits, steps, stop = r.digits, r.steps, r.stop
+        extra, state = f"; plain rel. {float(r.plain_digits):.1f}", "state (" + ", ".join(r.state) + ")"
+    ok = digits >= 40 and steps >= 100
+    return Row(key, f"{spec.name}: map = parameter GD, loss {loss.expr}, {phase} (eta*lam0={x})",
+               f"identical (exact map on {state})", f"{float(digits):.1f} digits over {steps} steps{extra}; stop: {stop}",
+               ">= 40 digits, >= 100 steps", ok, f"measured: arb 60 digits, n={width}, seed={seed}",
+               time.perf_counter() - t0)
+
+
+def map_rows(spec, prefix, full=False, width=64, seed=3):
+    """Map-vs-GD rows for ``spec`` (deep chains: squared loss only, width a power of 4)."""
+    rows = []
+    for i, (loss, x, phase) in enumerate(MAP_CASES if full else MAP_CASES[:2]):
+        row = _map_row(spec, f"{prefix}-a{i + 1}", loss, x, phase, width, seed)
+        if row is not None:
+            rows.append(row)
+    return rows
+
+
+def threshold_rows(spec, prefix, width=256, seed=0, rtol=1e-7, dps=50):
+    """eta_crit and eta_max of ``spec`` under the squared loss: derived vs measured at one width."""
+    if spec.deep_depth is not None:
+        return []  # deep chains: the D-c rows (first divergence of the reduced map vs full-width GD)
+    t0 = time.perf_counter()
+    loss = mse()
+    th = derive_thresholds(spec.model, loss)
+    model = numeric_model(spec, width, seed)
+    nl = numeric_loss(loss)
+    s = scan(model, nl, rtol=rtol, dps=dps, steps=200)
+    tr0 = run_gd(model, nl, eta_lam0=1, steps=0, backend=get_backend("arb", dps))
+    lam0, f0 = tr0.lam0, tr0.f[0]
+    where = f"measured: float64 bisection, ends confirmed at arb {dps}; n={width}, seed={seed}, rtol={rtol:g}"
+    dt = (time.perf_counter() - t0) / 2
+    tol = 4 * max(1.0, float(f0) ** 2) / width
+    rows = []
+    for name, thr, est in (("crit", th.eta_crit, s.stability_threshold),
+                           ("max", th.eta_max, s.divergence_onset_at_width)):
+        meas = None if getattr(est, "lo", None) is None else float(est.eta)
+        shown = "not measured: " + est.reason if meas is None else f"{meas:.8g} (eta*lam0 = {meas * float(lam0):.6g})"
+        what = f"{spec.name}: eta_{name} vs the measured {est.criterion}"
+        if thr.value is None:
+            rows.append(Row(f"{prefix}-{name}", what, thr.reason[:100] if thr.reason.startswith("not derived") else f"not derived: {thr.reason[:90]}", shown,
+                            "a reason is given (nothing is claimed)", bool(thr.reason), where, dt))
+            continue
+        pred = float(sp.sympify(thr.value).subs({LAM0: sp.Float(lam0, 30), sp.Symbol("n", positive=True): width}))
+        if meas is None:
+            rows.append(Row(f"{prefix}-{name}", what, f"{pred:.8g}", shown, "measured", False, where, dt))
+            continue
+        err = (meas - pred) / pred
+        exact = str(thr.label) == "exact"
+        bound = 4 * rtol if exact else tol
+        ok = abs(err) <= bound
+        if name == "crit":
+            k = est.extra["eta_h_star"]
+            ok = ok and abs(k - 2) <= 4 * rtol
+        rows.append(Row(f"{prefix}-{name}", f"{what}: {thr.value} [{thr.label}]", f"{pred:.8g}",
+                        f"{meas:.8g} (rel err {err:+.2e})", f"|rel err| <= {bound:.1e}"
+                        + (" (exact: the search's tolerance)" if exact else " [4 max(1, f0^2)/n]"), ok, where, dt))
+    return rows
+
+
+def rows_for(spec, prefix=None, full=True):
+    """Every row for one model (what ``catapult verify --model-file FILE`` prints)."""
+    prefix = prefix or f"U-{spec.name}"
+    return map_rows(spec, prefix, full=full, width=64) + threshold_rows(spec, prefix)
+
+
+#: which example models get threshold rows in the default run (the quadratic model: eta_crit = 2/lam*, exact,
+#: where the map does not close on an independent lam; muP: eta_max derived from the excursion analysis)
+DEFAULT_THRESHOLDS = ("quadratic", "mup")
+
+
+def catalogue(full=False):
+    """Rows for the shipped example model files (``verify/models``)."""
+    rows = []
+    for name, path in EXAMPLES.items():
+        spec = load_model_file(path)
+        prefix = f"U-{name}"
+        rows += map_rows(spec, prefix, full=full, width=64)
+        if full or name in DEFAULT_THRESHOLDS:
+            rows += threshold_rows(spec, prefix)
+    return rows
