@@ -28,9 +28,11 @@ map's lam-drift eta g^2 (eta lam - 4) fixes both at 4.
 
 Measured here, on the compiled derived map (:func:`catapult.verify.deep_band.fast_step`; nothing retyped):
 :func:`phase_picture` (coarse V on an (x, psi) grid), :func:`phase_edge` (the first divergent x at
-fixed psi, bisected), :func:`band_limits` (x_lo = min over psi of the first divergent x, x_hi = max
-over psi of the last convergent x; golden-section in psi around the extreme grid cell, bisection in
-x, both bracket ends re-decided at 30 and 60 digits, and the result recomputed with K + 2 and K + 4).
+fixed psi, bisected), :func:`band_limit` (x_lo = min over psi of the first divergent x, x_hi = max
+over psi of the last convergent x, on successively finer (x, psi) grids around the extreme cell,
+bisection in x, the witness re-decided at 30 and 60 digits) and :func:`band_ends` (the best witness
+over several grid variants, :data:`RESTARTS`; used by ``catapult thresholds deep --json``).  The
+tables of the band for L = 3..8 and the random-restart study are ``studies/deep_limit/``.
 
 Examples
 ========
@@ -457,59 +459,3 @@ def band_summary(L: int, loss=None, restarts: int = 2, levels: int = 7) -> dict:
         "that verdict at two precisions): x_lo <= band[0], x_hi >= band[1], rounded to the decade of the restart "
         "spread; the edge of the divergent set is made of ever thinner slivers (chaotic transients)" + label_note)
     return out
-
-
-def random_restarts(L: int, restarts: int = 24, levels: int = 10, seed=None, which: str = "lo"):
-    """:func:`band_limit` from ``restarts`` random coarse grids (nx in [150, 400], npsi in [40, 160],
-    K in {36, ..., 44}, x from 2.05 + U(0, 0.05) to 8L; ``seed`` defaults to L); returns the list of
-    Limits (failed restarts skipped), sorted by x (ascending for 'lo', descending for 'hi').
-
-    >>> [round(r.x, 9) for r in random_restarts(2, restarts=1, levels=1)]
-    [4.0]
-    """
-    import random
-    rng = random.Random(L if seed is None else seed)
-    out = []
-    for _ in range(restarts):
-        nx, npsi, K = rng.randint(150, 400), rng.randint(40, 160), rng.choice([36, 38, 40, 42, 44])
-        try:
-            out.append(band_limit(L, which, (2.05 + 0.05 * rng.random(), 8.0 * L), nx, npsi, levels, K=K,
-                                  confirm=(30,)))
-        except RuntimeError:
-            continue
-    return sorted(out, key=lambda r: r.x, reverse=(which == "hi"))
-
-
-def _main(argv):
-    """``python -m catapult.verify.deep_limit L [L ...] [--restarts R] [--levels K]``: markdown rows of the band."""
-    import argparse
-    ap = argparse.ArgumentParser(prog="python -m catapult.verify.deep_limit")
-    ap.add_argument("depths", nargs="+", type=int)
-    ap.add_argument("--restarts", type=int, default=6)
-    ap.add_argument("--levels", type=int, default=8)
-    ap.add_argument("--random", type=int, default=0, metavar="R",
-                    help="instead: x_lo from R random coarse grids (levels 10), one line per restart")
-    a = ap.parse_args(argv)
-    if a.random:
-        for L in a.depths:
-            rs = random_restarts(L, a.random)
-            print(f"L={L}: best x_lo <= {rs[0].x:.12f} ({'+'.join(rs[0].precisions)}); lowest 8: "
-                  + ", ".join(f"{r.x:.10f}" for r in rs[:8]), flush=True)
-        return
-    print("| L | x_lo <= (witness) | precisions | psi | restarts: lo values | x_hi >= (witness) | precisions | "
-          "restarts: hi values | s |")
-    print("|---|---|---|---|---|---|---|---|---|")
-    for L in a.depths:
-        b = band_ends(L, restarts=a.restarts, levels=a.levels)
-        lo = b.lo
-        hi = b.hi
-        print(f"| {L} | {lo.x:.12f} | {'+'.join(lo.precisions)} | {lo.witness[1]:.9f} | "
-              f"{', '.join(f'{v:.9f}' for v in sorted(b.lo_all))} | "
-              + (f"{hi.x:.12f} | {'+'.join(hi.precisions)} | {', '.join(f'{v:.6f}' for v in sorted(b.hi_all))}"
-                 if hi else f"open (convergent phases up to {b.x_max}) | | ")
-              + f" | {b.seconds:.0f} |", flush=True)
-
-
-if __name__ == "__main__":
-    import sys
-    _main(sys.argv[1:])
