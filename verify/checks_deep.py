@@ -94,7 +94,7 @@ def rows_exact(full=False):
     return rows
 
 
-#: rows D-c (thresholds, isometric) and D-d (Gaussian): default cells, and the full table (benchmarks/deep_tables.py)
+#: rows D-c (thresholds, isometric) and D-d (Gaussian): default cells, and the full table (studies/deep_tables/tables.py)
 ISO_DEFAULT = [(3, 64), (4, 64)]
 ISO_FULL = [(L, n) for n in (64, 256) for L in range(2, 9)] + [(L, 1024) for L in (2, 3, 4)]
 GAUSS_DEFAULT = {(3, 64): (0, 1)}
