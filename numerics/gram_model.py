@@ -44,8 +44,11 @@ class GramModel:
     factory ``output(B) -> out`` when ``factory=True`` (compiled per backend, e.g. by ``catapult.verify.bridge``).
     """
 
-    def __init__(self, width, vectors, scalars, output, seed=0, scalar_init=None, factory=False, name="user"):
+    def __init__(self, width, vectors, scalars, output, seed=0, scalar_init=None, factory=False, name="user",
+                 n_outputs=1):
         self.width = check_width(width)
+        #: how many outputs ``output`` returns (> 1: the loss is sum_a l(f_a), not a function of one output)
+        self.n_outputs = int(n_outputs)
         self.vectors, self.scalars = tuple(vectors), tuple(scalars)
         if not self.vectors:
             raise NumericsInputError("a GramModel needs at least one vector parameter")
@@ -89,16 +92,26 @@ class GramModel:
         vals.update({b: B.dot(s, one) for b, s in zip(self.scalars, scal)})
         return vals
 
-    def output_and_grads(self, theta, B):
-        """f and the gradient of f with respect to each parameter (vectors, then scalars as 1-vectors)."""
-        k = len(self.vectors)
-        vecs, scal = theta[:k], theta[k:]
+    def outputs_and_grads(self, theta, B):
+        """Every output and, per output, its gradient with respect to each parameter."""
         st = self.state(theta, B)
         names = self.arguments()[:-1]
         args = Dual.inputs([st[a] for a in names])
-        f = self._out(B)(*args, B.scalar(self.width))
-        if not isinstance(f, Dual):  # a constant output
-            f = Dual(f, (0,) * len(args))
+        out = self._out(B)(*args, B.scalar(self.width))
+        outs = list(out) if isinstance(out, (list, tuple)) else [out]
+        res = [self._grads(theta, B, o if isinstance(o, Dual) else Dual(o, (0,) * len(args))) for o in outs]
+        return [r[0] for r in res], [r[1] for r in res]
+
+    def output_and_grads(self, theta, B):
+        """f (the first output) and its gradient with respect to each parameter (vectors, then scalars as
+        1-vectors)."""
+        fs, gs = self.outputs_and_grads(theta, B)
+        return fs[0], gs[0]
+
+    def _grads(self, theta, B, f):
+        """The chain rule from the partials df/d(a.b), df/db of the dual number ``f`` to the parameters."""
+        k = len(self.vectors)
+        vecs, scal = theta[:k], theta[k:]
         zero = B.scalar(0)
         coeff = [[zero] * k for _ in range(k)]
         for slot, (i, j) in enumerate(self.pairs):
@@ -123,12 +136,51 @@ class GramModel:
         return f.v, grads
 
     def evaluate(self, theta, B, bound):
-        """One-output loss l(f): grad_theta L = l'(f) grad_theta f; lam = |grad_theta f|^2 measured."""
+        """Loss L = sum_a l(f_a) (one output: l(f)); grad_theta L = sum_a l'(f_a) grad_theta f_a.
+
+        Recorded: f = the first output; lam = the top eigenvalue of the measured NTK matrix
+        Theta_ab = grad f_a . grad f_b (one output: |grad_theta f|^2).
+        """
         value, slope = bound
-        f, grads = self.output_and_grads(theta, B)
-        lam = None
-        for g in grads:
-            q = B.dot(g, g)
-            lam = q if lam is None else lam + q
-        s = slope(f)
-        return Evaluation(f, lam, value(f), [(s, g) for g in grads], s * s * lam)
+        fs, gs = self.outputs_and_grads(theta, B)
+        if len(fs) == 1:
+            f, grads = fs[0], gs[0]
+            lam = _sum(B.dot(g, g) for g in grads)
+            s = slope(f)
+            return Evaluation(f, lam, value(f), [(s, g) for g in grads], s * s * lam)
+        T = [[_sum(B.dot(ga, gb) for ga, gb in zip(gs[a], gs[b])) for b in range(len(fs))] for a in range(len(fs))]
+        lam = _top_eigenvalue(T, B)
+        ss = [slope(f) for f in fs]
+        moves = []
+        for p in range(len(gs[0])):
+            g = _sum(gs[a][p] * ss[a] for a in range(len(fs)))
+            moves.append((B.scalar(1), g))
+        gn2 = _sum(B.dot(g, g) for _, g in moves)
+        return Evaluation(fs[0], lam, _sum(value(f) for f in fs), moves, gn2)
+
+    def observe(self, theta, B):
+        """Every output, the NTK matrix and the Gram state (inner products, scalars) as mpmath numbers."""
+        fs, gs = self.outputs_and_grads(theta, B)
+        T = [[B.to_mpf(_sum(B.dot(ga, gb) for ga, gb in zip(gs[a], gs[b]))) for b in range(len(fs))]
+             for a in range(len(fs))]
+        return {"outputs": [B.to_mpf(f) for f in fs], "ntk": T,
+                "state": {k: B.to_mpf(v) for k, v in self.state(theta, B).items()}}
+
+
+def _sum(items):
+    out = None
+    for x in items:
+        out = x if out is None else out + x
+    return out
+
+
+def _top_eigenvalue(T, B):
+    """lam_max of a small symmetric matrix of backend numbers (closed form for 2 x 2, else mpmath.eigsy)."""
+    if len(T) == 2:
+        a, b, c = T[0][0], T[0][1], T[1][1]
+        h = (a - c) / 2
+        return (a + c) / 2 + B.sqrt(h * h + b * b)
+    import mpmath
+    with mpmath.workdps(B.dps + 10):
+        vals = mpmath.eigsy(mpmath.matrix([[B.to_mpf(x) for x in row] for row in T]), eigvals_only=True)
+        return B.scalar(max(vals))

@@ -260,6 +260,8 @@ def output_loss(model, loss, B):
     >>> output_loss(UVDataModel(8, [[1.0, 0.0]]), DataLoss([squared(1)]), None) is None
     True
     """
+    if getattr(model, "n_outputs", 1) > 1:  # L = sum_a l(f_a) over several outputs: not a function of one
+        return None
     if hasattr(model, "_combined"):  # a deep network on scalar data: it builds L(F) itself
         return model._combined(B, loss.bind(B))
     X = getattr(model, "X", None)

@@ -132,15 +132,23 @@ class VectorModel:
         self.scalars = scalars
         self.init = dict(init or {})
         self.G = Gram(self.params, self.scalars)
-        self.forward = sp.sympify(forward(self.G), strict=True)  # strict: a returned string is not parsed
-        extra = self.forward.free_symbols - set(self.G.state_symbols) - {n}
-        if extra:
-            raise TheoryInputError(f"model {name}: the output {self.forward} uses {', '.join(sorted(map(str, extra)))}"
-                                   ", which is neither a parameter inner product, a scalar parameter nor n")
+        out = forward(self.G)
+        outs = tuple(out) if isinstance(out, (list, tuple)) else (out,)
+        if not outs:
+            raise TheoryInputError(f"model {name}: no output")
+        #: every output (one for most models; a multi-output model is derived by catapult.theory.multi_output)
+        self.outputs = tuple(sp.sympify(o, strict=True) for o in outs)  # strict: a returned string is not parsed
+        self.forward = self.outputs[0]
+        for o in self.outputs:
+            extra = o.free_symbols - set(self.G.state_symbols) - {n}
+            if extra:
+                raise TheoryInputError(f"model {name}: the output {o} uses {', '.join(sorted(map(str, extra)))}"
+                                       ", which is neither a parameter inner product, a scalar parameter nor n")
 
     def __repr__(self):
         sc = f", scalars={self.scalars}" if self.scalars else ""
-        return f"VectorModel({self.name!r}, params={self.params}{sc}, f={self.forward})"
+        k = f", outputs={len(self.outputs)}" if len(self.outputs) > 1 else ""
+        return f"VectorModel({self.name!r}, params={self.params}{sc}, f={self.forward}{k})"
 
     def scalar_grads(self, expr=None) -> dict:
         """d(expr)/d(b) for each scalar parameter b.

@@ -93,6 +93,8 @@ def derive_invariants(fmap: FunctionSpaceMap) -> list:
         model = fmap.model_def
     else:  # a map built by hand: look its model up by name
         model = get_model(fmap.model)
+    if len(model.outputs) > 1:
+        return []  # several outputs: the step mixes slopes of different outputs; no invariant is derived here
     C = model.coeff_matrix()
     if any(c.free_symbols & set(model.G.state_symbols) for c in C) or C != C.T:
         return []

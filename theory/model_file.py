@@ -6,7 +6,7 @@ matrices; the output is an expression (parsed by :mod:`catapult.theory.parse`, n
 expression grammar.  The model file format::
 
     name = "uv_bias"                          # optional; default: the file name
-    output = "dot(u, v)/sqrt(n) + b"
+    output = "dot(u, v)/sqrt(n) + b"          # or outputs = ["...", "..."]: loss sum_a l(f_a)
     [parameters]                              # name = "vector" | "scalar" | "matrix"
     u = "vector"
     v = "vector"
@@ -52,8 +52,10 @@ from .symbols import n
 MAX_MODEL_FILE_BYTES = 64 * 1024
 #: parameters a model may declare
 MAX_PARAMETERS = 16
+#: outputs a model may declare
+MAX_OUTPUTS = 8
 KINDS = ("vector", "scalar", "matrix")
-_TOP_KEYS = {"name", "output", "parameters", "init", "description"}
+_TOP_KEYS = {"name", "output", "outputs", "parameters", "init", "description"}
 
 
 @dataclass
@@ -150,9 +152,11 @@ def user_spec(name, output, vectors=(), scalars=(), matrices=(), init=None, desc
             _fail(where, f"a matrix parameter must have init \"isometric\" (set init.{m})")
     full_init = {k: _init_of(kinds[k], init.get(k, "gaussian" if kinds[k] == "vector" else "0"), f"{where}, init.{k}")
                  for k in names}
-    if not isinstance(output, str):
-        _fail(where, "output must be a string expression")
+    if not isinstance(output, (str, list, tuple)):
+        _fail(where, "output must be a string expression (or a list of them)")
     if matrices:
+        if not isinstance(output, str):
+            _fail(where, "a deep chain has one output")
         return _chain_spec(name, output, vectors, matrices, full_init, description, where)
     from .gram import Gram
     G = Gram(vectors, scalars)  # checks names/collisions before parsing
@@ -165,8 +169,12 @@ def user_spec(name, output, vectors=(), scalars=(), matrices=(), init=None, desc
                 raise TheoryInputError(f"dot({', '.join(args)}): {a} is not a vector parameter")
         return G[args[0], args[1]]
 
-    expr = parse_expression(output, {"n": n, **G.scalars}, f"model {name}: output", dots=dots)
-    model = VectorModel(name, vectors, lambda _: expr, scalars=scalars, init=full_init)
+    texts = [output] if isinstance(output, str) else list(output)
+    if not texts or len(texts) > MAX_OUTPUTS or not all(isinstance(t, str) for t in texts):
+        _fail(where, f"outputs must be 1 to {MAX_OUTPUTS} expression strings")
+    exprs = [parse_expression(t, {"n": n, **G.scalars}, f"model {name}: output", dots=dots) for t in texts]
+    model = VectorModel(name, vectors, lambda _: exprs if len(exprs) > 1 else exprs[0], scalars=scalars,
+                        init=full_init)
     return ModelSpec(name, output, vectors, scalars, (), full_init, model, None, description)
 
 
@@ -216,8 +224,8 @@ def parse_model_text(text: str, name: str = "model") -> ModelSpec:
         _fail(f"model file {name}", "needs a [parameters] table (name = \"vector\" | \"scalar\" | \"matrix\")")
     if not isinstance(init, dict):
         _fail(f"model file {name}", "init must be a table")
-    if "output" not in data:
-        _fail(f"model file {name}", "needs output = \"<expression>\"")
+    if ("output" in data) == ("outputs" in data):
+        _fail(f"model file {name}", "needs output = \"<expression>\" or outputs = [\"<expression>\", ...] (one of them)")
     mname = data.get("name", name)
     if not isinstance(mname, str) or not mname.isidentifier() or len(mname) > 40:
         _fail(f"model file {name}", f"name must be an identifier of at most 40 characters, got {mname!r}")
@@ -228,7 +236,7 @@ def parse_model_text(text: str, name: str = "model") -> ModelSpec:
         by_kind[kind].append(p)
     init = {k: (v if isinstance(v, str) else _toml_number(v, f"model {mname}, init.{k}")) for k, v in init.items()}
     desc = data.get("description", "")
-    return user_spec(mname, data["output"], by_kind["vector"], by_kind["scalar"], by_kind["matrix"], init,
+    return user_spec(mname, data["output"] if "output" in data else data["outputs"], by_kind["vector"], by_kind["scalar"], by_kind["matrix"], init,
                      desc if isinstance(desc, str) else "")
 
 

@@ -103,9 +103,12 @@ class FunctionSpaceMap:
         >>> sorted(derive_map(uv_model(), mse()).to_json())
         ['exact', 'exactness', 'loss', 'model', 'state', 'update']
         """
-        return {"model": self.model, "loss": str(self.loss.expr), "state": [str(s) for s in self.state],
-                "update": {k: str(v) for k, v in self.update.items()}, "exact": self.exact,
-                "exactness": self.label}
+        d = {"model": self.model, "loss": str(self.loss.expr), "state": [str(s) for s in self.state],
+             "update": {k: str(v) for k, v in self.update.items()}, "exact": self.exact,
+             "exactness": self.label}
+        if getattr(self, "observables", None):  # a multi-output map: the outputs and Theta on the Gram state
+            d["observables"] = {k: str(v) for k, v in self.observables.items()}
+        return d
 
     def drift(self, name: str = "lam") -> sp.Expr:
         """The one-step change ``x' - x`` of a state coordinate.
@@ -163,6 +166,9 @@ def derive_map(model: VectorModel, loss: Loss) -> FunctionSpaceMap:
     >>> m.exact, m.update["f"]
     (True, eta**2*f*sinh(f - 1)**2/(n*cosh(f - 1)**2) - eta*lam*sinh(f - 1)/cosh(f - 1) + f)
     """
+    if len(model.outputs) > 1:  # several outputs: the Gram-state map (catapult.theory.multi_output)
+        from .multi_output import derive_multi_map
+        return derive_multi_map(model, loss)
     F = model.forward
     gram_next = model.gd_step(SLOPE)  # slope l'(f) kept opaque: the step is exact for any loss
     sub = _solve_state(model) or {}

@@ -376,6 +376,9 @@ def derive_thresholds(model: VectorModel, loss: Loss, fmap: FunctionSpaceMap | N
     >>> t.eta_crit.value is None, t.eta_max.value is None
     (True, True)
     """
+    if len(model.outputs) > 1:  # several outputs: eta_crit from lam_max(Theta) (catapult.theory.multi_output)
+        from .multi_output import derive_multi_thresholds
+        return derive_multi_thresholds(model, loss)
     fmap = fmap or derive_map(model, loss)
     crit, mins = _eta_crit(fmap, loss, model)
     emax = _eta_max(fmap)

@@ -119,7 +119,7 @@ def compile_output(model):
     G = model.G
     args = [G[a, b] for a, b in combinations_with_replacement(model.params, 2)]
     args += [G[b] for b in model.scalars] + [SYMBOLS["n"]]
-    expr = model.forward
+    expr = list(model.outputs) if len(model.outputs) > 1 else model.forward  # several outputs: a list
 
     def factory(backend):
         ns = dual_namespace(_scalar_functions(backend))  # integer powers of Duals: repeated multiplication

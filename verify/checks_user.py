@@ -97,11 +97,15 @@ def threshold_rows(spec, prefix, width=256, seed=0, rtol=1e-7, dps=50):
         exact = str(thr.label) == "exact"
         bound = 4 * rtol if exact else tol
         ok = abs(err) <= bound
-        if name == "crit":
-            k = est.extra["eta_h_star"]
-            ok = ok and abs(k - 2) <= 4 * rtol
+        k = None
+        if name == "crit":  # at the minimum GD reaches: eta lam* l''(f*) = 2 to the search's tolerance
+            k = est.extra.get("eta_h_star")
+            if k is None and est.extra.get("lam_star") is not None:  # several outputs, squared loss: l'' = 1
+                k = float(est.eta) * est.extra["lam_star"]          # (lam* = lam_max of the measured Theta*)
+            ok = ok and k is not None and abs(k - 2) <= 4 * rtol
         rows.append(Row(f"{prefix}-{name}", f"{what}: {thr.value} [{thr.label}]", f"{pred:.8g}",
-                        f"{meas:.8g} (rel err {err:+.2e})", f"|rel err| <= {bound:.1e}"
+                        f"{meas:.8g} (rel err {err:+.2e})" + ("" if k is None else f"; eta lam* l''(f*) = {k:.9f}"),
+                        f"|rel err| <= {bound:.1e}"
                         + (" (exact: the search's tolerance)" if exact else " [4 max(1, f0^2)/n]"), ok, where, dt))
     return rows
 

@@ -665,6 +665,8 @@ def cmd_derive(args, out):
         print(f"model {m.model}, loss l(f) = {m.loss.expr}   [{m.label}: derived by SymPy from parameter-space GD]", file=out)
         for k, e in m.update.items():
             print(f"  {k}' = {e}", file=out)
+        for k, e in (getattr(m, "observables", None) or {}).items():
+            print(f"  observable {k} = {e}", file=out)
         for i in invs:
             print(f"  invariant: {i}", file=out)
     return 0

@@ -1,7 +1,7 @@
 """The example user-model files shipped with catapult (``verify/models/*.toml``), by name.
 
 >>> sorted(EXAMPLES)
-['mup', 'quadratic', 'three_layer', 'uv_bias']
+['mup', 'quadratic', 'three_layer', 'two_outputs', 'uv_bias']
 >>> from catapult.theory.model_file import load_model_file
 >>> load_model_file(EXAMPLES["quadratic"]).model.ntk
 uu/n
