@@ -32,38 +32,24 @@ from catapult.numerics.backends import get_backend
 from catapult.numerics.gd import run_gd
 from catapult.numerics.models import UVModel
 from catapult.numerics.phase import Phase, agreed_phase
-from catapult.numerics.reduced import iterate_map
 from catapult.numerics.search import scan
 from catapult.theory import Loss, derive_map, derive_thresholds, mse, uv_model
 from catapult.theory.symbols import eta as ETA, f as F, lam as LAM, lam0 as LAM0
 from catapult.theory.thresholds import first_step_onset
 
-from .bridge import map_step, numeric_loss
+from .bridge import numeric_loss
 from .table import Row
+from .user_models import compare_f_lam
 
 PHASE_RANGES = {"lazy": (0.3, 1.95), "catapult": (2.1, 3.9), "divergent": (4.1, 6.0)}
-
-
-def _digits(a, b, scale):
-    d = abs(a - b)
-    return mpmath.mpf(99) if d == 0 else -mpmath.log10(d / scale)
 
 
 def compare_map_gd(loss: Loss, width, seed, eta_lam0, *, steps=100, dps=60, label_values=None):
     """Run parameter GD and the derived map from the same start; return (digits, plain_digits, steps, stop)."""
     label_values = label_values or {}
-    fmap = derive_map(uv_model(), loss)
-    tr = run_gd(UVModel(width, seed), numeric_loss(loss, **label_values), eta_lam0=eta_lam0, steps=steps,
-                backend=get_backend("arb", dps), gtol=0)
-    step = map_step(fmap, tr.eta, width, **label_values)
-    states = iterate_map(step, {"f": tr.f[0], "lam": tr.lam[0]}, steps=tr.steps, dps=dps)
-    with mpmath.workdps(dps + 20):
-        f0 = abs(tr.f[0])
-        scaled = [min(_digits(s["f"], g, max(abs(g), f0)), _digits(s["lam"], l, abs(l)))
-                  for s, g, l in zip(states, tr.f, tr.lam)]
-        plain = [min(_digits(s["f"], g, abs(g)) if g != 0 else mpmath.mpf(99), _digits(s["lam"], l, abs(l)))
-                 for s, g, l in zip(states, tr.f, tr.lam)]
-    return min(scaled), min(plain), tr.steps, tr.stop
+    r = compare_f_lam(derive_map(uv_model(), loss), UVModel(width, seed), numeric_loss(loss, **label_values),
+                      eta_lam0, steps, dps, label_values)
+    return r.digits, r.plain_digits, r.steps, r.stop
 
 
 def check_map_vs_gd(n_cases=None, seed=2026, full=False):
@@ -128,7 +114,7 @@ def check_thresholds(widths=(64, 256, 1024, 4096), labels=(0, sp.Rational(1, 2))
                 what = f"{name}(n) -> {thr.value} (y={y}) vs the measured {est.criterion}"
                 if getattr(est, "lo", None) is None:
                     rows.append(Row(f"b-{name}-y{y}-n{n}", what, f"{pred:.8g}", "not measured: " + est.reason,
-                                    f"|rel err| <= 4 max(1,f0^2,(f0-y)^2)/n", False, where, dt))
+                                    "|rel err| <= 4 max(1,f0^2,(f0-y)^2)/n", False, where, dt))
                     continue
                 meas = float(est.eta)
                 err = (meas - pred) / pred
