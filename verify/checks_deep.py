@@ -112,7 +112,7 @@ def rows_thresholds(full=False):
         model = DeepLinearModel(n, L, seed=0, init="isometric")
         rtol = 1e-7 if n <= 256 else 1e-6
         red, fw = iso_threshold_pair(model, rtol=rtol)
-        a, b, mp_ok = fw.mirror
+        a, b, mp_ok = fw.extra["mirror"]
         same = fw.lo <= b and a <= fw.hi and mp_ok
         below = gd_diverges(model, squared(), red.lo * (1 - 1e-8), B, 2000)
         above = gd_diverges(model, squared(), red.hi * (1 + 1e-8), B, 2000)
