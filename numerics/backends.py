@@ -46,7 +46,9 @@ class Backend:
 
     * ``certified`` -- values are rigorous enclosures (balls kept through every step);
     * ``native``    -- hardware floats that overflow to inf/nan (float64);
-    * ``tag``       -- a short label of the precision ("float64", "arb30", "mpmath50").
+    * ``tag``       -- a short label of the precision ("float64", "arb30", "mpmath50");
+    * ``library``   -- the library whose functions evaluate its numbers ("numpy", "mpmath", "flint"), for
+      compiling a symbolic loss (:mod:`catapult.verify.bridge`).
 
     >>> [(B.tag, B.certified, B.native) for B in (get_backend("float64"), get_backend("arb", 30, certified=True))]
     [('float64', False, True), ('arb30', True, False)]
@@ -57,6 +59,7 @@ class Backend:
     certified = False
     native = False
     balls = False   # values can carry error balls (``certified=True`` possible)
+    library = "numpy"
 
     def __init__(self, dps=50, certified=False):
         if certified and not self.balls:
@@ -158,6 +161,7 @@ class MPMath(Backend):
     """mpmath ``mpf`` numbers at ``dps`` digits in numpy object arrays."""
 
     name = "mpmath"
+    library = "mpmath"
 
     def __repr__(self):
         return f"MPMath(dps={self.dps})"
@@ -186,6 +190,7 @@ class Arb(Backend):
 
     name = "arb"
     balls = True
+    library = "flint"
 
     def __init__(self, dps=50, certified=False):
         super().__init__(dps, certified)

@@ -73,11 +73,10 @@ def _integer_powers(expr):
 
 
 def _compile(expr, backend):
-    if backend is None or backend.name == "float64":
-        return sp.lambdify(f, expr, modules="numpy")
-    if backend.name == "mpmath":
-        return sp.lambdify(f, expr, modules="mpmath")
-    return sp.lambdify(f, _integer_powers(expr), modules=[_arb_namespace(), "mpmath"])
+    library = "numpy" if backend is None else backend.library
+    if library == "flint":
+        return sp.lambdify(f, _integer_powers(expr), modules=[_arb_namespace(), "mpmath"])
+    return sp.lambdify(f, expr, modules=library)
 
 
 def numeric_loss(loss: Loss, **values) -> NumericLoss:

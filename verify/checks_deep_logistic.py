@@ -25,16 +25,15 @@ from catapult.numerics.deep_data import DeepDataModel, WarmStart
 from catapult.numerics.gd import run_gd
 from catapult.numerics.losses import DataLoss
 from catapult.numerics.phase import Phase, agreed_phase, classify
-from catapult.numerics.reduced import run_map
 from catapult.numerics.search import diverges, locate
 from catapult.theory.deep import derive_deep_map
 from catapult.theory.deep_logistic import deep_eta_crit
 from catapult.theory.loss import logistic
 from catapult.theory.symbols import f as F_SYM
 
-from .bridge import compile_deep_map, numeric_loss
+from .bridge import numeric_loss
 from .checks import _fit
-from .deep_thresholds import reduced_run
+from .deep_thresholds import map_digits, reduced_run
 from .degenerate import PER_SAMPLE, DegenerateData
 from .table import Row
 
@@ -62,14 +61,8 @@ def compare_map(d, L, n, seed, x, steps=60, dps=60):
     """
     model, nl = deep_numeric(d, n, L, seed)
     tr = run_gd(model, nl, eta_lam0=x, steps=steps, backend=get_backend("arb", dps), gtol=0)
-    cm = compile_deep_map(derive_deep_map(L, d.loss(binary=True)), "mpmath")
-    with mpmath.workdps(dps):
-        c = [tr.eta, mpmath.mpf(n)] + list(model.invariants(get_backend("arb", dps)))
-        hist = run_map(cm.step, cm.init(mpmath.mpf(n)), c, steps=tr.steps, rule=None, record=True).history
-        tiny = mpmath.mpf(10) ** -99
-        worst = min(min(-mpmath.log10(abs(fv - tr.f[t]) / max(abs(tr.f[t]), abs(tr.f[0])) + tiny),
-                        -mpmath.log10(abs(lv - tr.lam[t]) / abs(lv) + tiny)) for t, (fv, lv) in enumerate(hist))
-    return min(worst, mpmath.mpf(99)), tr
+    worst, _ = map_digits(derive_deep_map(L, d.loss(binary=True)), model.invariants(get_backend("arb", dps)), tr, dps)
+    return worst, tr
 
 
 def rows_map(full=False):

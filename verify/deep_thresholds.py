@@ -54,7 +54,28 @@ def reduced_for(model: DeepLinearModel, dps, loss=None):
     """The reduced map under ``loss`` (default f^2/2) and this network's own init invariants (A, C, rho)."""
     B = get_backend("arb", dps)
     Av, Cv, rho = model.invariants(B)
-    return derive_deep_map(model.depth, loss), (Av, Cv, rho)
+    return (squared_map(model.depth) if loss is None else derive_deep_map(model.depth, loss)), (Av, Cv, rho)
+
+
+def map_digits(dm, consts, tr, dps=60):
+    """Digits of agreement of (f, lam) between the reduced map ``dm`` (invariants ``consts = (A, C, rho)``, the
+    run's eta and width) iterated at ``dps`` digits and the GD trajectory ``tr``, per step: the smaller of
+    -log10 of the f gap relative to max(|f_t|, |f_0|) and of the relative lam gap.  Returns (worst, per_step).
+
+    >>> m = DeepLinearModel(16, 3, seed=0, init="isometric")
+    >>> tr = run_gd(m, squared(), eta_lam0=1.5, steps=5, backend=get_backend("arb", 40), gtol=0)
+    >>> worst, per = map_digits(*reduced_for(m, 40), tr, dps=40); bool(worst > 35), len(per)
+    (True, 6)
+    """
+    cm = compile_deep_map(dm, "mpmath")
+    with mpmath.workdps(dps):
+        n = mpmath.mpf(tr.width)
+        c = [tr.eta, n] + [mpmath.mpf(v) for v in consts]
+        hist = run_map(cm.step, cm.init(n), c, steps=tr.steps, rule=None, record=True).history
+        tiny = mpmath.mpf(10) ** -99
+        per = [min(-mpmath.log10(abs(fv - tr.f[t]) / max(abs(tr.f[t]), abs(tr.f[0])) + tiny),
+                   -mpmath.log10(abs(lv - tr.lam[t]) / abs(lv) + tiny)) for t, (fv, lv) in enumerate(hist)]
+    return min([mpmath.mpf(99)] + per), per
 
 
 def reduced_run(dm, n, consts, x, *, dps=None, steps=2000, rule=RULE):
