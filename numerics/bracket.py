@@ -4,6 +4,7 @@ A threshold in a parameter x (e.g. eta*lam0) is where a *verdict* ``pred(x)`` --
 undecided -- changes from False (at ``lo``) to True (at ``hi``).  Every threshold search of the toolkit
 returns a :class:`Bracket`:
 
+* :func:`first_change` -- the first change of the verdict on a grid;
 * :func:`straddle` -- widen [lo, hi] until it straddles the change (a threshold on a bracket end has a
   rounding-dependent verdict there);
 * :func:`bisect` -- halve it to a relative width ``rtol`` at one precision;
@@ -109,6 +110,17 @@ def straddle(pred, lo, hi, *, tries=0, factor=None, step=None):
             lo = lo - step if step is not None else lo / factor if factor is not None else lo - w
         if not _is(vb, True):
             hi = hi + step if step is not None else hi * factor if factor is not None else hi + w
+
+
+def first_change(pred, grid):
+    """``pred`` on every point of ``grid``: ``(i, verdicts)`` with ``i`` the index of the first True verdict
+    (None if there is none), so ``[grid[i - 1], grid[i]]`` brackets the first change when ``i > 0``.
+
+    >>> first_change(lambda x: x * x > 2, [1.0, 1.25, 1.5, 1.75])
+    (2, [False, False, True, True])
+    """
+    verdicts = [pred(x) for x in grid]
+    return next((i for i, v in enumerate(verdicts) if v), None), verdicts
 
 
 def bisect(pred, lo, hi, rtol, *, criterion="", precision=None) -> Bracket:

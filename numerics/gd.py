@@ -160,12 +160,7 @@ def run_gd(model, loss, *, eta=None, eta_lam0=None, steps=1000, backend=None, gt
             stop = _gd_verdict(tr, t, ev, B, rule, sqrt_n, record)
             if observe:
                 tr.observed.append(model.observe(theta, B))
-            if stop is None and until is not None and t > 0 and until(t, tr.loss[-1], tr.loss[0]):
-                stop = Stop.UNTIL
-            if stop is None and watch is not None and watch(t, tr.f[-1], tr.lam[-1], tr.eta):
-                stop = Stop.WATCH
-            if stop is None and t == int(steps):
-                stop = Stop.BUDGET
+            stop = stop or _caller_stop(tr, t, until, watch, int(steps))
             if stop is not None:
                 tr.stop = stop
                 break
@@ -176,6 +171,15 @@ def run_gd(model, loss, *, eta=None, eta_lam0=None, steps=1000, backend=None, gt
                 tr.stop = Stop.NONFINITE
                 break
     return tr
+
+
+def _caller_stop(tr, t, until, watch, steps):
+    """The caller's reasons to stop at step t (until, watch, budget), in that order, or None."""
+    if until is not None and t > 0 and until(t, tr.loss[-1], tr.loss[0]):
+        return Stop.UNTIL
+    if watch is not None and watch(t, tr.f[-1], tr.lam[-1], tr.eta):
+        return Stop.WATCH
+    return Stop.BUDGET if t == steps else None
 
 
 def _gd_verdict(tr, t, ev, B, rule, sqrt_n, record):

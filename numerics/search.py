@@ -45,7 +45,7 @@ import mpmath
 import numpy as np
 
 from .backends import get_backend
-from .bracket import Bracket, NoStraddle, bisect_ladder
+from .bracket import Bracket, NoStraddle, bisect_ladder, first_change
 from .errors import NumericsInputError
 from .gd import gd_step, run_gd
 from .models import StartedAt
@@ -427,8 +427,7 @@ def stability_threshold(model, loss, *, rtol=1e-6, dps=50, steps=None, grid=None
 
     grid = grid or default_grid()
     B64 = get_backend("float64")
-    verdicts = [pred(x, B64) for x in grid]
-    first = next((i for i, v in enumerate(verdicts) if v), None)
+    first, _ = first_change(lambda x: pred(x, B64), grid)
     extra = {"warmup_eta_lam0": w.eta_lam0, "warmup_steps": w.steps, "warmup_grad_norm": w.grad_norm,
              "perturbation": rel_perturbation, "f_star": w.f, "lam_star": w.lam,
              "lam_star_over_lam0": w.lam / w.lam0}
@@ -437,19 +436,23 @@ def stability_threshold(model, loss, *, rtol=1e-6, dps=50, steps=None, grid=None
         return NotMeasured(name, f"perturbation growth {where} (eta*lam0 in [{float(grid[0]):g}, "
                                  f"{float(grid[-1]):g}])", extra)
     est = _ladder_bisect(name, pred, model, loss, grid[first - 1], grid[first], rtol, dps, T, extra)
-    if ol is not None:
-        C = get_backend("mpmath", 2 * dps)
-        with C.context():
-            slope = output_loss(model, loss, C)[1]
-            fs, h = mpmath.mpf(w.f), mpmath.mpf(10) ** (-(2 * dps) // 3)
-            curv = (slope(fs + h) - slope(fs - h)) / (2 * h)
-            est.extra.update({"slope_at_f_star": float(slope(fs)), "curvature_at_f_star": float(curv),
-                              "h_star": float(w.lam * curv), "eta_h_star": float(est.eta * mpmath.mpf(w.lam) * curv),
-                              "eta_lam_star": float(est.eta * mpmath.mpf(w.lam))})
-    else:
-        est.extra["h_star"] = None
-        est.extra["h_star_reason"] = "the training loss is not a function of one output: lam* l''(f*) not defined"
+    est.extra.update(_curvature_evidence(model, loss, w, est.eta, dps) if ol is not None else
+                     {"h_star": None, "h_star_reason": "the training loss is not a function of one output: "
+                                                       "lam* l''(f*) not defined"})
     return est
+
+
+def _curvature_evidence(model, loss, w, eta, dps):
+    """h* = lam* L''(F*) at the warm minimum ``w`` (L'' a central difference of the numeric slope at 2 x ``dps``
+    digits) and eta*h*, eta*lam* for the measured threshold ``eta``."""
+    C = get_backend("mpmath", 2 * dps)
+    with C.context():
+        slope = output_loss(model, loss, C)[1]
+        fs, h = mpmath.mpf(w.f), mpmath.mpf(10) ** (-(2 * dps) // 3)
+        curv = (slope(fs + h) - slope(fs - h)) / (2 * h)
+        return {"slope_at_f_star": float(slope(fs)), "curvature_at_f_star": float(curv),
+                "h_star": float(w.lam * curv), "eta_h_star": float(eta * mpmath.mpf(w.lam) * curv),
+                "eta_lam_star": float(eta * mpmath.mpf(w.lam))}
 
 
 def default_grid(lo=0.25, hi=256.0, per_octave=4):
@@ -502,8 +505,7 @@ def scan(model, loss, *, grid=None, rtol=1e-6, dps=50, steps=2000, stability=Tru
     notes = []
     found = {}
     for name in ("loss_rise_onset", "divergence_onset_at_width"):
-        verdicts = [PREDICATES[name](model, loss, x, B, steps) for x in grid]
-        first = next((i for i, v in enumerate(verdicts) if v), None)
+        first, verdicts = first_change(lambda x: PREDICATES[name](model, loss, x, B, steps), grid)
         if first is None:
             found[name] = NotMeasured(name, f"predicate false on the whole grid up to eta*lam0 = {float(grid[-1]):g}")
             continue
