@@ -41,7 +41,7 @@ import mpmath
 from .backends import get_backend
 from .bracket import agree
 from .gd import Trajectory, run_gd
-from .stop import Stop
+from .stop import Stop, rounding_level
 
 
 class Phase(enum.Enum):
@@ -70,7 +70,7 @@ class PhaseResult:
 
 
 def _new_rise_log(dps):
-    return {"prev": None, "tol": mpmath.mpf(10) ** (3 - int(dps)), "steps": [], "count": 0, "rounding": 0,
+    return {"prev": None, "tol": rounding_level(dps), "steps": [], "count": 0, "rounding": 0,
             "max_ratio": mpmath.mpf(1)}
 
 

@@ -49,7 +49,7 @@ from .bracket import Bracket, NoStraddle, bisect_ladder, first_change
 from .errors import NumericsInputError
 from .gd import gd_step, run_gd
 from .models import StartedAt
-from .stop import Stop
+from .stop import Stop, rounding_level
 
 CRITERIA = {
     "loss_rise_onset": ("loss-rise onset",
@@ -79,7 +79,7 @@ def rises(model, loss, x, backend, steps=2000) -> bool:
     so a loss that has settled on a positive floor does not "rise" by noise.
     """
     prev = {}
-    tol = mpmath.mpf(10) ** (3 - backend.dps)
+    tol = rounding_level(backend.dps)
 
     def up(t, L, L0):
         last = prev.get("L", L0)

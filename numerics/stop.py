@@ -32,6 +32,7 @@ import enum
 import math
 from dataclasses import dataclass
 
+import mpmath
 import numpy as np
 
 
@@ -73,6 +74,17 @@ def finite(*values) -> bool:
     (True, False, False)
     """
     return all(abs(v) < math.inf for v in values)
+
+
+def rounding_level(dps):
+    """The relative step-to-step increase a loss must exceed to count as a rise (not rounding noise) at ``dps``
+    digits: 10^(3 - dps).  The loss-rise criterion of :func:`catapult.numerics.search.rises` and of the phase
+    evidence (:func:`catapult.numerics.phase.loss_rises`).
+
+    >>> float(rounding_level(15))
+    1e-12
+    """
+    return mpmath.mpf(10) ** (3 - int(dps))
 
 
 @dataclass(frozen=True)
