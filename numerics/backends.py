@@ -274,6 +274,10 @@ def get_backend(name="arb", dps=50, certified=False):
     Traceback (most recent call last):
     ...
     catapult.numerics.errors.NumericsInputError: unknown backend 'quad'; known: arb, float64, mpmath
+    >>> get_backend("mpmath", 30, certified=True)
+    Traceback (most recent call last):
+    ...
+    catapult.numerics.errors.NumericsInputError: the mpmath backend has no error balls: certified runs need arb
     """
     if name not in BACKENDS:
         raise NumericsInputError(f"unknown backend {name!r}; known: {', '.join(sorted(BACKENDS))}")

@@ -20,8 +20,8 @@ its own name (``CRITERIA``), never a derived one's:
 :func:`locate` bisects a bracket at the cheapest precision of a ladder
 (float64, then ``dps``, 2*``dps``, 4*``dps`` digits), then re-evaluates both
 ends of the final bracket at the next precision; if either verdict changes it
-moves one rung up and bisects again.  The estimate records the two precisions
-that agreed.  :func:`scan` finds the brackets on a geometric grid first.
+moves one rung up and bisects again (:func:`catapult.numerics.bracket.bisect_ladder`).
+The estimate records the two precisions that agreed.  :func:`scan` finds the brackets on a geometric grid first.
 
 Examples
 ========
