@@ -101,6 +101,11 @@ def _run(dm, n, consts, x, modules, num, sqrt, steps, rule):
     return run_map(cm.step, s, c, steps=steps, slope=cm.slope, scale=sqrt(n), lam0=lam0, rule=rule)
 
 
+def _tag(d):
+    """The label of a reduced-map precision: float64 (None) or mp<digits>."""
+    return "float64" if d is None else f"mp{d}"
+
+
 def reduced_threshold(model, lo, hi, rtol=1e-6, dps=30, loss=None, steps=2000):
     """Divergence threshold (eta*lam0) of the reduced map under ``loss`` (default f^2/2) with this network's
     invariants, by bisection at ``dps`` digits; both bracket ends are confirmed at 2*dps digits.  Returns
@@ -115,7 +120,7 @@ def reduced_threshold(model, lo, hi, rtol=1e-6, dps=30, loss=None, steps=2000):
     n = model.width
     try:
         b = bisect_ladder(lambda x, d: reduced_run(dm, n, consts, x, dps=d, steps=steps).stop.diverged,
-                          mpmath.mpf(lo), mpmath.mpf(hi), rtol, [dps, 2 * dps], tag=lambda d: f"mp{d}")
+                          mpmath.mpf(lo), mpmath.mpf(hi), rtol, [dps, 2 * dps], tag=_tag)
     except NoStraddle:
         raise ValueError(f"bracket [{float(lo):.6g}, {float(hi):.6g}] of eta*lam0 does not straddle the reduced "
                          f"map's divergence threshold under {dm.loss.expr}") from None
@@ -172,10 +177,6 @@ def reduced_diverges_mp(L, n, consts, x, dps, steps=2000):
 def _reduced_pred(L, n, consts, steps):
     """``pred(x, dps)``: the reduced map's verdict in float64 (dps None) or at dps digits."""
     return lambda x, d: reduced_run(squared_map(L), n, consts, x, dps=d, steps=steps).stop.diverged
-
-
-def _tag(d):
-    return "float64" if d is None else f"mp{d}"
 
 
 def reduced_first_edge(L, n, consts, steps=2000, rtol=1e-9, grid_step=0.01, sliver=1e-4, ladder=(30, 60, 120)):
