@@ -37,12 +37,95 @@ import numpy as np
 from .errors import NumericsInputError
 
 
-class Float64:
+class Backend:
+    """The arithmetic a GD run needs, at one precision; subclasses are the three backends.
+
+    Vectors are column vectors, matrices 2-D; the defaults here are those of numpy arrays (of floats or of
+    mpmath numbers), which :class:`Arb` overrides with python-flint ``arb_mat``.  Properties say what a
+    backend is, so no caller switches on its name:
+
+    * ``certified`` -- values are rigorous enclosures (balls kept through every step);
+    * ``native``    -- hardware floats that overflow to inf/nan (float64);
+    * ``tag``       -- a short label of the precision ("float64", "arb30", "mpmath50");
+    * ``library``   -- the library whose functions evaluate its numbers ("numpy", "mpmath", "flint"), for
+      compiling a symbolic loss (:mod:`catapult.verify.bridge`).
+
+    >>> [(B.tag, B.certified, B.native) for B in (get_backend("float64"), get_backend("arb", 30, certified=True))]
+    [('float64', False, True), ('arb30', True, False)]
+    """
+
+    name = "backend"
+    dps = 15
+    certified = False
+    native = False
+    balls = False   # values can carry error balls (``certified=True`` possible)
+    library = "numpy"
+
+    def __init__(self, dps=50, certified=False):
+        if certified and not self.balls:
+            raise NumericsInputError(f"the {self.name} backend has no error balls: certified runs need arb")
+        self.dps = int(dps)
+        self.bits = mpmath.libmp.dps_to_prec(self.dps)
+        self.certified = bool(certified)
+
+    @property
+    def tag(self) -> str:
+        """A short label of the backend and its precision, e.g. 'arb50' (float64: 'float64')."""
+        return self.name if self.native else f"{self.name}{self.dps}"
+
+    def context(self):
+        """A context inside which all arithmetic of a run happens (restores the global precision)."""
+        raise NotImplementedError
+
+    def vector(self, xs):
+        raise NotImplementedError
+
+    def matrix(self, rows):
+        """A backend matrix from a 2-D float64 array (entries taken as exact binary numbers).
+
+        >>> B = get_backend("mpmath", 30)
+        >>> W = B.matrix([[1.0, 2.0], [3.0, 4.0]]); x = B.vector([1.0, 1.0])
+        >>> [float(v) for v in B.matvec(W, x)], [float(v) for v in B.matvec(W, x, transpose=True)]
+        ([3.0, 7.0], [4.0, 6.0])
+        """
+        rows = np.asarray(rows, dtype=float)
+        return np.array([[self.scalar(float(x)) for x in r] for r in rows], dtype=object)
+
+    def matvec(self, W, x, transpose=False):
+        """W x (or W^T x) for a backend matrix and a column vector."""
+        return (W.T if transpose else W).dot(x)
+
+    def outer(self, a, b):
+        """The outer product a b^T of two backend column vectors.
+
+        >>> B = get_backend("float64"); B.outer(B.vector([1.0, 2.0]), B.vector([3.0, 4.0])).tolist()
+        [[3.0, 4.0], [6.0, 8.0]]
+        """
+        return np.outer(a, b)
+
+    def lincomb(self, a, s, b):
+        """a - s*b"""
+        return a - s * b
+
+    def to_mpf(self, x):
+        """The value (a ball's midpoint) as an exact mpmath number."""
+        return mpmath.mpf(x)
+
+    def radius(self, x):
+        """The radius of a value's error ball (0 unless certified)."""
+        return mpmath.mpf(0)
+
+
+class Float64(Backend):
     """IEEE double precision with numpy."""
 
     name = "float64"
     dps = 15
     bits = 53
+    native = True
+
+    def __init__(self):
+        pass
 
     def __repr__(self):
         return "Float64()"
@@ -55,15 +138,14 @@ class Float64:
     def vector(self, xs):
         return np.asarray(xs, dtype=np.float64).copy()
 
+    def matrix(self, rows):
+        return np.asarray(rows, dtype=np.float64).copy()
+
     def scalar(self, x):
         return float(mpmath.mpf(x)) if isinstance(x, str) else float(x)
 
     def dot(self, a, b):
         return float(a @ b)
-
-    def lincomb(self, a, s, b):
-        """a - s*b"""
-        return a - s * b
 
     def sqrt(self, x):
         return math.sqrt(x)
@@ -71,21 +153,15 @@ class Float64:
     def is_finite(self, x):
         return math.isfinite(x)
 
-    def to_mpf(self, x):
-        return mpmath.mpf(x)
-
     def radius(self, x):
         return 0.0
 
 
-class MPMath:
+class MPMath(Backend):
     """mpmath ``mpf`` numbers at ``dps`` digits in numpy object arrays."""
 
     name = "mpmath"
-
-    def __init__(self, dps=50):
-        self.dps = int(dps)
-        self.bits = mpmath.libmp.dps_to_prec(self.dps)
+    library = "mpmath"
 
     def __repr__(self):
         return f"MPMath(dps={self.dps})"
@@ -102,31 +178,22 @@ class MPMath:
     def dot(self, a, b):
         return mpmath.fdot(a, b)
 
-    def lincomb(self, a, s, b):
-        return a - s * b
-
     def sqrt(self, x):
         return mpmath.sqrt(x)
 
     def is_finite(self, x):
         return mpmath.isfinite(x)
 
-    def to_mpf(self, x):
-        return mpmath.mpf(x)
 
-    def radius(self, x):
-        return mpmath.mpf(0)
-
-
-class Arb:
+class Arb(Backend):
     """Ball arithmetic (python-flint ``arb``) at ``dps`` digits; values are certified enclosures."""
 
     name = "arb"
+    balls = True
+    library = "flint"
 
     def __init__(self, dps=50, certified=False):
-        self.dps = int(dps)
-        self.bits = mpmath.libmp.dps_to_prec(self.dps)
-        self.certified = bool(certified)
+        super().__init__(dps, certified)
         import flint
         self._flint = flint
 
@@ -147,6 +214,17 @@ class Arb:
     def vector(self, xs):
         arb = self._flint.arb
         return self._flint.arb_mat(len(xs), 1, [arb(float(x)) for x in xs])
+
+    def matrix(self, rows):
+        rows = np.asarray(rows, dtype=float)
+        arb = self._flint.arb
+        return self._flint.arb_mat(rows.shape[0], rows.shape[1], [arb(float(x)) for x in rows.ravel()])
+
+    def matvec(self, W, x, transpose=False):
+        return (W.transpose() if transpose else W) * x
+
+    def outer(self, a, b):
+        return a * b.transpose()
 
     def scalar(self, x):
         if isinstance(x, self._flint.arb):
@@ -196,40 +274,17 @@ def get_backend(name="arb", dps=50, certified=False):
     Traceback (most recent call last):
     ...
     catapult.numerics.errors.NumericsInputError: unknown backend 'quad'; known: arb, float64, mpmath
+    >>> get_backend("mpmath", 30, certified=True)
+    Traceback (most recent call last):
+    ...
+    catapult.numerics.errors.NumericsInputError: the mpmath backend has no error balls: certified runs need arb
     """
     if name not in BACKENDS:
         raise NumericsInputError(f"unknown backend {name!r}; known: {', '.join(sorted(BACKENDS))}")
-    if name == "float64":
-        return Float64()
+    cls = BACKENDS[name]
+    if cls.native:
+        return cls()
     if int(dps) < 5:
         raise NumericsInputError(f"precision must be at least 5 digits, got {dps}")
-    if name == "arb":
-        return Arb(dps, certified)
-    return BACKENDS[name](dps)
+    return cls(dps, certified)
 
-
-def matrix(B, rows):
-    """A backend matrix from a 2-D float64 array (entries taken as exact binary numbers)."""
-    import numpy as np
-    rows = np.asarray(rows, dtype=float)
-    if B.name == "float64":
-        return rows.copy()
-    if B.name == "mpmath":
-        return np.array([[mpmath.mpf(float(x)) for x in r] for r in rows], dtype=object)
-    import flint
-    return flint.arb_mat(rows.shape[0], rows.shape[1], [flint.arb(float(x)) for x in rows.ravel()])
-
-
-def matvec(B, W, x, transpose=False):
-    """W x (or W^T x) for backend matrices and column vectors."""
-    if B.name == "arb":
-        return (W.transpose() if transpose else W) * x
-    return (W.T if transpose else W).dot(x)
-
-
-def outer(B, a, b):
-    """The outer product a b^T of two backend column vectors."""
-    if B.name == "arb":
-        return a * b.transpose()
-    import numpy as np
-    return np.outer(a, b)

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from .backends import matrix, matvec, outer
 from .errors import NumericsInputError
 from .models import Evaluation, check_width
 
@@ -65,7 +64,7 @@ class DeepLinearModel:
         return f"DeepLinearModel(width={self.width}, depth={self.depth}, seed={self.seed}, init={self.init_kind!r})"
 
     def init(self, B):
-        return [B.vector(self.w1)] + [matrix(B, W) for W in self.W0] + [B.vector(self.wL)]
+        return [B.vector(self.w1)] + [B.matrix(W) for W in self.W0] + [B.vector(self.wL)]
 
     def evaluate(self, theta, B, bound):
         value, slope = bound
@@ -73,17 +72,17 @@ class DeepLinearModel:
         inv = 1 / B.sqrt(B.scalar(self.width))
         hs = [w1]
         for W in Ws:
-            hs.append(matvec(B, W, hs[-1]) * inv)
+            hs.append(B.matvec(W, hs[-1]) * inv)
         f = B.dot(wL, hs[-1]) * inv
         bs = [wL * inv]  # b_{L-1}, then backwards
         for W in reversed(Ws):
-            bs.append(matvec(B, W, bs[-1], transpose=True) * inv)
+            bs.append(B.matvec(W, bs[-1], transpose=True) * inv)
         bs = bs[::-1]  # bs[i] = df/dh_{i+1}
         grads = [bs[0]]
         lam = B.dot(bs[0], bs[0])
         for l, W in enumerate(Ws):  # layer l+2: df/dW = b_{l+2} h_{l+1}^T / sqrt(n)
             b, h = bs[l + 1], hs[l]
-            grads.append(outer(B, b, h) * inv)
+            grads.append(B.outer(b, h) * inv)
             lam = lam + B.dot(b, b) * B.dot(h, h) * inv * inv
         gL = hs[-1] * inv
         grads.append(gL)
@@ -99,5 +98,5 @@ class DeepLinearModel:
             inv = 1 / B.sqrt(B.scalar(self.width))
             h = w1
             for W in Ws:
-                h = matvec(B, W, h) * inv
+                h = B.matvec(W, h) * inv
             return B.to_mpf(B.dot(w1, w1)), B.to_mpf(B.dot(wL, wL)), B.to_mpf(B.dot(wL, h))

@@ -27,8 +27,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from .backends import get_backend
 from .deep import DeepLinearModel
 from .errors import NumericsInputError
+from .gd import run_gd
+from .models import StartedAt
 
 
 class DeepDataModel:
@@ -112,15 +115,16 @@ class DeepDataModel:
         return self.net.evaluate(theta, B, self._combined(B, bound))
 
 
-class WarmStart:
+class WarmStart(StartedAt):
     """A model started at the end of a small-step GD run of another model (a point near a minimum).
 
-    The warm-up runs in float64 with ``eta = eta_lam0 / lam0`` until the parameter-gradient norm is
-    below ``gtol`` (or ``max_steps``); its parameters are stored as float64 arrays and taken as exact
-    binary numbers at every precision, so all precisions start from the same point.  Used to measure
-    the onset of the catapult at the minimum GD actually reaches: from there the loss can only rise
-    if the minimum is linearly unstable at the new step size.  ``lam_cold`` is the NTK at the cold
-    init, ``lam_warm`` at the warm start, ``warm_steps`` the warm-up length.
+    The warm-up is :func:`catapult.numerics.gd.run_gd` in float64 with ``eta = eta_lam0 / lam0`` until the
+    parameter-gradient norm is below ``gtol`` (or ``max_steps``); its parameters are stored as float64
+    arrays and taken as exact binary numbers at every precision (:class:`catapult.numerics.models.StartedAt`),
+    so all precisions start from the same point.  Used to measure the onset of the catapult at the minimum GD
+    actually reaches: from there the loss can only rise if the minimum is linearly unstable at the new step
+    size.  ``lam_cold`` is the NTK at the cold init, ``lam_warm`` at the warm start, ``warm_steps`` the
+    warm-up length.
 
     >>> from catapult.numerics.losses import DataLoss, squared
     >>> m = DeepDataModel(16, 3, [1.0, -1.0], seed=0, init="isometric")
@@ -130,35 +134,15 @@ class WarmStart:
     """
 
     def __init__(self, model, loss, eta_lam0=1.0, gtol=1e-6, max_steps=100000):
-        from .backends import get_backend
         if not (eta_lam0 > 0 and gtol > 0):
             raise NumericsInputError(f"warm-up needs eta_lam0 > 0 and gtol > 0, got {eta_lam0}, {gtol}")
-        self.model = model
-        self.width, self.seed, self.name = model.width, model.seed, model.name + "-warm"
-        B = get_backend("float64")
-        with B.context():
-            bound = loss.bind(B)
-            theta = model.init(B)
-            ev = model.evaluate(theta, B, bound)
-            self.lam_cold = float(ev.lam)
-            eta = eta_lam0 / self.lam_cold
-            t = 0
-            while t < max_steps and not (float(ev.grad_norm2) < gtol * gtol):
-                theta = [B.lincomb(th, eta * c, g) for th, (c, g) in zip(theta, ev.moves)]
-                ev = model.evaluate(theta, B, bound)
-                t += 1
-                if not np.isfinite(float(ev.grad_norm2)):
-                    raise NumericsInputError("the warm-up diverged: use a smaller eta_lam0")
-        self.warm_steps, self.grad_norm = t, float(np.sqrt(float(ev.grad_norm2)))
-        self.lam_warm, self.f_warm = float(ev.lam), float(ev.f)
-        self.theta = [np.array(th, dtype=float) for th in theta]
+        tr = run_gd(model, loss, eta_lam0=eta_lam0, steps=max_steps, backend=get_backend("float64"), gtol=gtol,
+                    record=False)
+        if tr.stop.diverged:
+            raise NumericsInputError("the warm-up diverged: use a smaller eta_lam0")
+        super().__init__(model, tr.theta)
+        self.lam_cold, self.warm_steps, self.grad_norm = float(tr.lam0), tr.steps, float(tr.grad_norm)
+        self.lam_warm, self.f_warm = float(tr.lam[-1]), float(tr.f[-1])
 
     def __repr__(self):
         return f"WarmStart({self.model!r}, {self.warm_steps} warm-up steps, |grad| = {self.grad_norm:.1e})"
-
-    def init(self, B):
-        from .backends import matrix
-        return [B.vector(th) if th.ndim == 1 else matrix(B, th) for th in self.theta]
-
-    def evaluate(self, theta, B, bound):
-        return self.model.evaluate(theta, B, bound)

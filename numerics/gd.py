@@ -2,14 +2,18 @@
 
 :func:`run_gd` steps ``theta <- theta - eta * l'(f) * grad_theta f`` for a
 model from :mod:`catapult.numerics.models`, records (step, loss, f, lam) with
-lam = |grad_theta f|^2 (the NTK, from its definition), and stops on
+lam = |grad_theta f|^2 (the NTK, from its definition), and stops (``tr.stop``, a
+:class:`catapult.numerics.stop.Stop`) by the one :class:`catapult.numerics.stop.StopRule` on
 
 * ``nonfinite`` -- inf/nan appeared (float64 overflow);
 * ``runaway``   -- |f|/sqrt(n) > ``runaway`` or lam/lam0 > ``lam_runaway``
   (arbitrary-precision numbers never overflow, so divergence needs a bound);
 * ``precision`` -- a certified (ball) run's relative radius exceeded ``max_radius``;
-* ``converged`` -- the parameter-gradient norm |l'(f)| sqrt(lam) < ``gtol``;
-* ``until``     -- a caller's predicate said stop (threshold searches);
+* ``converged`` -- the parameter-gradient norm |grad_theta L| < ``gtol`` (|l'(f)| sqrt(lam) for one output);
+
+or on the caller's reasons:
+
+* ``until`` / ``watch`` -- a caller's predicate said stop (threshold searches);
 * ``budget``    -- ``steps`` steps were taken.
 
 Examples
@@ -19,7 +23,7 @@ Examples
 >>> from catapult.numerics.backends import get_backend
 >>> tr = run_gd(UVModel(64, seed=1), squared(), eta_lam0=1.0, steps=200, backend=get_backend("arb", 50))
 >>> tr.stop, tr.steps < 200
-('converged', True)
+(<Stop.CONVERGED: 'converged'>, True)
 >>> abs(tr.lam[-1] / tr.lam0 - 1) < 0.1
 True
 """
@@ -32,6 +36,7 @@ import mpmath
 
 from .backends import get_backend
 from .errors import NumericsInputError
+from .stop import Stop, StopRule
 
 
 @dataclass
@@ -49,12 +54,14 @@ class Trajectory:
     loss: list = field(default_factory=list)
     f: list = field(default_factory=list)
     lam: list = field(default_factory=list)
-    stop: str = "budget"
+    stop: Stop = Stop.BUDGET
     max_rel_radius: mpmath.mpf = mpmath.mpf(0)
     observed: list = field(default_factory=list)
     grad_norm: mpmath.mpf | None = None
     loss_peak: mpmath.mpf | None = None
     peak_step: int = 0
+    certified: bool = False
+    theta: list | None = field(default=None, repr=False)
 
     @property
     def steps(self) -> int:
@@ -76,7 +83,7 @@ class Trajectory:
 
     def __repr__(self):
         return (f"Trajectory({self.model}, n={self.width}, seed={self.seed}, {self.backend}/{self.dps}, "
-                f"eta*lam0={mpmath.nstr(self.eta_lam0, 8)}, steps={self.steps}, stop={self.stop!r})")
+                f"eta*lam0={mpmath.nstr(self.eta_lam0, 8)}, steps={self.steps}, stop={self.stop.value!r})")
 
 
 def _check_eta(eta, eta_lam0):
@@ -91,15 +98,33 @@ def _check_eta(eta, eta_lam0):
         raise NumericsInputError(f"learning rate must be a finite number > 0, got {val!r}")
 
 
+def gd_step(model, B, bound, theta, ev, eta):
+    """One GD step ``theta <- theta - eta * grad_theta L`` from ``(theta, ev)``; returns the new
+    ``(theta, ev)``.  The only place in :mod:`catapult.numerics` where parameters move.
+
+    >>> from catapult.numerics.models import UVModel
+    >>> from catapult.numerics.losses import squared
+    >>> B, m = get_backend("float64"), UVModel(16, seed=0)
+    >>> with B.context():
+    ...     bound = squared().bind(B); theta = m.init(B); ev = m.evaluate(theta, B, bound)
+    ...     theta1, ev1 = gd_step(m, B, bound, theta, ev, 0.5 / ev.lam)
+    >>> bool(ev1.loss < ev.loss)     # a small step lowers the loss
+    True
+    """
+    theta = [B.lincomb(th, eta * c, g) for th, (c, g) in zip(theta, ev.moves)]
+    return theta, model.evaluate(theta, B, bound)
+
+
 def run_gd(model, loss, *, eta=None, eta_lam0=None, steps=1000, backend=None, gtol=1e-12,
            runaway=1e8, lam_runaway=1e4, until=None, record=True, max_radius=1e-6, watch=None,
            observe=False) -> Trajectory:
-    """Run GD on ``model``'s parameters under ``loss``.
+    """Run GD on ``model``'s parameters under ``loss``; it stops by :class:`catapult.numerics.stop.StopRule`
+    ``(gtol, runaway, lam_runaway, max_radius)`` (convergence: the parameter-gradient norm below ``gtol``).
 
     ``loss`` is a :class:`catapult.numerics.losses.NumericLoss` of the output for single-input
     models, or a :class:`catapult.numerics.losses.DataLoss` (one loss per sample) for data models.
     The recorded f and lam are the output and the NTK |grad_theta f|^2 at the model's
-    probe input (the input itself for single-input models).
+    probe input (the input itself for single-input models); ``tr.theta`` holds the final parameters.
 
     Parameters
     ==========
@@ -116,8 +141,8 @@ def run_gd(model, loss, *, eta=None, eta_lam0=None, steps=1000, backend=None, gt
     _check_eta(eta, eta_lam0)
     if int(steps) < 0:
         raise NumericsInputError(f"steps must be >= 0, got {steps}")
-    backend = backend or get_backend("arb", 50)
-    B = backend
+    B = backend or get_backend("arb", 50)
+    rule = StopRule(gtol=gtol, runaway=runaway, lam_runaway=lam_runaway, max_radius=max_radius)
     with B.context():
         bound = loss.bind(B)
         theta = model.init(B)
@@ -127,51 +152,51 @@ def run_gd(model, loss, *, eta=None, eta_lam0=None, steps=1000, backend=None, gt
             raise NumericsInputError(f"the initial NTK is {mpmath.nstr(lam0, 5)}: eta_lam0 (a multiple of 1/lam0) "
                                      "is undefined; give eta")
         eta_b = B.scalar(eta) if eta is not None else B.scalar(eta_lam0) / ev.lam
-        name = B.name + ("-certified" if getattr(B, "certified", False) else "")
-        tr = Trajectory(model.name, model.width, model.seed, name, B.dps, B.to_mpf(eta_b), lam0)
+        tr = Trajectory(model.name, model.width, model.seed, B.name + ("-certified" if B.certified else ""),
+                        B.dps, B.to_mpf(eta_b), lam0, certified=B.certified)
         sqrt_n = mpmath.sqrt(model.width)
-        gtol = mpmath.mpf(gtol)
-        loss0 = None
         for t in range(int(steps) + 1):
-            f_b, lam_b, l_b = ev.f, ev.lam, ev.loss
-            fm, lm, Lm = B.to_mpf(f_b), B.to_mpf(lam_b), B.to_mpf(l_b)
-            tr._record(t, Lm, fm, lm, record)
+            tr.theta = theta
+            stop = _gd_verdict(tr, t, ev, B, rule, sqrt_n, record)
             if observe:
                 tr.observed.append(model.observe(theta, B))
-            if loss0 is None:
-                loss0 = tr.loss_peak = Lm
-            if not (B.is_finite(f_b) and B.is_finite(lam_b) and B.is_finite(l_b)):
-                tr.stop = "nonfinite"
-                break
-            if Lm > tr.loss_peak:
-                tr.loss_peak, tr.peak_step = Lm, t
-            if getattr(B, "certified", False) and fm != 0:
-                tr.max_rel_radius = max(tr.max_rel_radius, B.radius(f_b) / abs(fm), B.radius(lam_b) / abs(lm))
-                if tr.max_rel_radius > max_radius:
-                    tr.stop = "precision"
-                    break
-            if abs(fm) > runaway * sqrt_n or lm > lam_runaway * lam0:
-                tr.stop = "runaway"
-                break
-            gn = mpmath.sqrt(abs(B.to_mpf(ev.grad_norm2)))
-            tr.grad_norm = gn
-            if gn < gtol or not mpmath.isfinite(gn):
-                tr.stop = "converged" if gn < gtol else "nonfinite"
-                break
-            if until is not None and t > 0 and until(t, Lm, loss0):
-                tr.stop = "until"
-                break
-            if watch is not None and watch(t, fm, lm, tr.eta):
-                tr.stop = "watch"
-                break
-            if t == int(steps):
-                tr.stop = "budget"
+            stop = stop or _caller_stop(tr, t, until, watch, int(steps))
+            if stop is not None:
+                tr.stop = stop
                 break
             try:
-                theta = [B.lincomb(th, eta_b * c, g) for th, (c, g) in zip(theta, ev.moves)]
-                ev = model.evaluate(theta, B, bound)
+                theta, ev = gd_step(model, B, bound, theta, ev, eta_b)
             except (OverflowError, ZeroDivisionError):  # float64 arithmetic raising instead of giving inf
                 tr._record(t + 1, mpmath.inf, mpmath.inf, mpmath.inf, record)
-                tr.stop = "nonfinite"
+                tr.stop = Stop.NONFINITE
                 break
     return tr
+
+
+def _caller_stop(tr, t, until, watch, steps):
+    """The caller's reasons to stop at step t (until, watch, budget), in that order, or None."""
+    if until is not None and t > 0 and until(t, tr.loss[-1], tr.loss[0]):
+        return Stop.UNTIL
+    if watch is not None and watch(t, tr.f[-1], tr.lam[-1], tr.eta):
+        return Stop.WATCH
+    return Stop.BUDGET if t == steps else None
+
+
+def _gd_verdict(tr, t, ev, B, rule, sqrt_n, record):
+    """Record step t of a run in ``tr`` (loss peak, certified radius, gradient norm) and return the
+    stop rule's verdict on it."""
+    fm, lm, Lm = B.to_mpf(ev.f), B.to_mpf(ev.lam), B.to_mpf(ev.loss)
+    tr._record(t, Lm, fm, lm, record)
+    if t == 0:
+        tr.loss_peak = Lm
+    if not (B.is_finite(ev.f) and B.is_finite(ev.lam) and B.is_finite(ev.loss)):
+        return Stop.NONFINITE
+    if Lm > tr.loss_peak:
+        tr.loss_peak, tr.peak_step = Lm, t
+    if B.certified and fm != 0:
+        tr.max_rel_radius = max(tr.max_rel_radius, B.radius(ev.f) / abs(fm), B.radius(ev.lam) / abs(lm))
+    gn = mpmath.sqrt(abs(B.to_mpf(ev.grad_norm2)))
+    stop = rule.check(fm, lm, gn, lam0=tr.lam0, scale=sqrt_n, radius=tr.max_rel_radius if B.certified else None)
+    if stop not in (Stop.PRECISION, Stop.RUNAWAY):
+        tr.grad_norm = gn
+    return stop

@@ -218,3 +218,24 @@ class UVDataModel:
             term = col * c
             out = term if out is None else out + term
         return out
+
+
+class StartedAt:
+    """``model`` started at given float64 parameters ``theta`` (taken as exact binary numbers at every
+    precision, so all precisions start from the same point), e.g. next to a minimum GD reached.
+
+    >>> from catapult.numerics.backends import get_backend
+    >>> m = UVModel(4, seed=0)
+    >>> s = StartedAt(m, [2 * m.u0, m.v0]); s.name, float(s.init(get_backend("mpmath", 30))[0][0]) == float(2 * m.u0[0])
+    ('uv-warm', True)
+    """
+
+    def __init__(self, model, theta):
+        self.model, self.theta = model, [np.array(th, dtype=float) for th in theta]
+        self.width, self.seed, self.name = model.width, model.seed, getattr(model, "name", "model") + "-warm"
+
+    def init(self, B):
+        return [B.vector(th) if th.ndim == 1 else B.matrix(th) for th in self.theta]
+
+    def evaluate(self, theta, B, bound):
+        return self.model.evaluate(theta, B, bound)

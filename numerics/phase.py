@@ -16,7 +16,7 @@ Criteria (applied to a :class:`catapult.numerics.gd.Trajectory`; nothing derived
   its precision; the evidence says which.
 
 A verdict is only *believed* when two precisions agree: :func:`agreed_phase`
-runs both and returns ``undetermined`` when they do not.
+runs both (:func:`catapult.numerics.bracket.agree`) and returns ``undetermined`` when they do not.
 
 Examples
 ========
@@ -39,7 +39,9 @@ from dataclasses import dataclass, field
 import mpmath
 
 from .backends import get_backend
+from .bracket import agree
 from .gd import Trajectory, run_gd
+from .stop import Stop, rounding_level
 
 
 class Phase(enum.Enum):
@@ -68,7 +70,7 @@ class PhaseResult:
 
 
 def _new_rise_log(dps):
-    return {"prev": None, "tol": mpmath.mpf(10) ** (3 - int(dps)), "steps": [], "count": 0, "rounding": 0,
+    return {"prev": None, "tol": rounding_level(dps), "steps": [], "count": 0, "rounding": 0,
             "max_ratio": mpmath.mpf(1)}
 
 
@@ -133,17 +135,17 @@ def classify(tr: Trajectory, rises: dict | None = None) -> PhaseResult:
     if rises is not None:
         ev.update({"loss_rises": rises["count"], "loss_rise_steps": rises["steps"],
                    "loss_rise_max_ratio": rises["max_ratio"], "loss_rises_rounding": rises["rounding"]})
-    if tr.backend == "arb-certified":
+    if tr.certified:
         ev["max_rel_radius"] = tr.max_rel_radius
-    if tr.stop in ("nonfinite", "runaway"):
-        why = "overflow to inf/nan" if tr.stop == "nonfinite" else "iterates ran away"
+    if tr.stop.diverged:
+        why = "overflow to inf/nan" if tr.stop is Stop.NONFINITE else "iterates ran away"
         return PhaseResult(Phase.DIVERGENT, f"{why} at step {tr.steps}", ev, tr)
-    if tr.stop == "converged":
+    if tr.stop is Stop.CONVERGED:
         if tr.loss_peak > loss0:
             return PhaseResult(Phase.CATAPULT, f"loss rose x{mpmath.nstr(ev['loss_peak_ratio'], 4)} "
                                f"(peak at step {tr.peak_step}), then converged at step {tr.steps}", ev, tr)
         return PhaseResult(Phase.LAZY, f"{_monotone_text(rises, tr.dps)}, converged at step {tr.steps}", ev, tr)
-    if tr.stop == "precision":
+    if tr.stop is Stop.PRECISION:
         return PhaseResult(Phase.UNDETERMINED, f"certified balls lost their precision at step {tr.steps}", ev, tr)
     return PhaseResult(Phase.UNDETERMINED, f"no convergence within {tr.steps} steps "
                        f"(gradient norm {mpmath.nstr(tr.grad_norm or 0, 3)})", ev, tr)
@@ -184,10 +186,11 @@ def agreed_phase(model, loss, *, eta=None, eta_lam0=None, steps=5000, dps=50, pa
     ('catapult', [30, 60])
     """
     A, C = pair or (get_backend("arb", dps), get_backend("arb", 2 * dps))
-    a = classify_run(model, loss, eta=eta, eta_lam0=eta_lam0, steps=steps, backend=A, **kw)
-    b = classify_run(model, loss, eta=eta, eta_lam0=eta_lam0, steps=steps, backend=C, **kw)
-    if a.phase != b.phase:
+    ag = agree(lambda B: classify_run(model, loss, eta=eta, eta_lam0=eta_lam0, steps=steps, backend=B, **kw),
+               [A, C], key=lambda r: r.phase, tag=repr)
+    if not ag.agreed:
+        (_, a), (_, b) = ag.results
         return PhaseResult(Phase.UNDETERMINED, f"precisions disagree: {A!r} says {a.phase.value}, "
                            f"{C!r} says {b.phase.value}", b.evidence, b.trajectory)
-    b.evidence["agreed_dps"] = [A.dps, C.dps]
-    return b
+    ag.value.evidence["agreed_dps"] = [A.dps, C.dps]
+    return ag.value

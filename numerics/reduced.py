@@ -1,8 +1,17 @@
-"""Iterate any reduced (function-space) map at high precision.
+"""Iterate any reduced (function-space) map: one loop, with or without the stop rule.
 
-The map is a plain callable ``step(state) -> state`` on a dict of numbers; it
-knows nothing about where it came from.  Iteration happens at ``dps`` digits
-(mpmath, scoped with ``workdps``); the records are mpmath numbers.
+A map is a plain callable; it knows nothing about where it came from.  Two forms:
+
+* :func:`iterate_map` -- ``step(state) -> state`` on a dict of numbers, iterated at ``dps`` digits
+  (mpmath, scoped with ``workdps``); every state is recorded.
+* :func:`run_map` -- a *compiled* map ``step(state, consts) -> (next_state, f, lam)`` (``f``, ``lam`` those of
+  the input state, as ``sympy.lambdify(..., cse=True)`` gives them), iterated in the caller's arithmetic
+  (python floats, or mpmath at the caller's precision) and stopped by
+  :class:`catapult.numerics.stop.StopRule` -- the same rule as parameter GD, with the gradient norm
+  |l'(f)| sqrt(lam) -- so its verdict is run_gd's; :func:`run_map_lockstep` runs many such orbits (numpy
+  arrays, e.g. one per eta) in lock-step and drops each once it is decided.
+
+All three share :func:`_orbit`, the one iteration loop.
 
 Examples
 ========
@@ -15,27 +24,159 @@ The literature's uv map (typed in here only as an example of a callable):
 >>> states = iterate_map(step, {"f": 1, "lam": 2}, steps=3, dps=30)
 >>> len(states), mpmath.nstr(states[1]["f"], 10)
 (4, '-0.99')
+
+The same map compiled (constants ``[eta, n]``): at eta*lam0 = 4.5 it runs away, at 1.5 it converges.
+
+>>> def fused(s, c):
+...     (f, lam), (eta, n) = s, c
+...     return [(1 - eta * lam + eta**2 * f**2 / n) * f, lam + eta * f**2 / n * (eta * lam - 4)], f, lam
+>>> [run_map(fused, [1.0, 2.0], [x / 2, 100.0], steps=2000, slope=lambda f: f, scale=10.0).stop.value
+...  for x in (1.5, 4.5)]
+['converged', 'runaway']
 """
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
+
 import mpmath
+import numpy as np
+
+from .stop import GOING, Stop, StopRule, finite
+
+#: arithmetic errors of python floats (and of mpmath on bad input) that mean "not finite"
+ARITHMETIC_ERRORS = (OverflowError, ZeroDivisionError, ValueError)
+
+
+def _orbit(state, steps, observe, advance, decide, record=None, errors=ARITHMETIC_ERRORS):
+    """The one iteration loop.  At t = 0, 1, ..., ``steps``: ``obs = observe(state)``, ``stop = decide(t, state,
+    obs)`` (``budget`` at t = ``steps``), ``record(t, state, obs)``; stop, or ``state = advance(state, obs)``.
+    An arithmetic error in ``observe`` is ``nonfinite`` (``errors=()`` lets it propagate).
+    Returns ``(stop, t)``.
+
+    >>> _orbit(1, 10, lambda s: s, lambda s, o: 2 * s, lambda t, s, o: Stop.UNTIL if s > 100 else None)
+    (<Stop.UNTIL: 'until'>, 7)
+    """
+    for t in range(int(steps) + 1):
+        try:
+            obs = observe(state)
+        except errors:
+            return Stop.NONFINITE, t
+        stop = decide(t, state, obs)
+        if stop is None and t == int(steps):
+            stop = Stop.BUDGET
+        if record is not None:
+            record(t, state, obs)
+        if stop is not None:
+            return stop, t
+        state = advance(state, obs)
 
 
 def iterate_map(step, state0: dict, steps: int, dps: int = 50, until=None) -> list:
-    """Iterate ``step`` from ``state0`` for ``steps`` steps at ``dps`` digits.
+    """Iterate ``step`` from ``state0`` for ``steps`` steps at ``dps`` digits; returns every state.
 
     ``until(t, state) -> bool`` may stop early; non-finite values stop the
     iteration too (the last record then holds them).
     """
+    def decide(t, state, _):
+        if t == 0:
+            return None
+        if not all(mpmath.isfinite(v) for v in state.values()):
+            return Stop.NONFINITE
+        return Stop.UNTIL if until is not None and until(t, state) else None
+
+    out = []
     with mpmath.workdps(dps):
-        state = {k: mpmath.mpf(v) for k, v in state0.items()}
-        out = [state]
-        for t in range(1, int(steps) + 1):
-            state = {k: mpmath.mpf(v) for k, v in step(state).items()}
-            out.append(state)
-            if not all(mpmath.isfinite(v) for v in state.values()):
-                break
-            if until is not None and until(t, state):
-                break
+        _orbit({k: mpmath.mpf(v) for k, v in state0.items()}, steps, lambda s: None,
+               lambda s, _: {k: mpmath.mpf(v) for k, v in step(s).items()}, decide,
+               record=lambda t, s, _: out.append(s), errors=())
     return out
+
+
+@dataclass
+class MapRun:
+    """A compiled map's run: why it stopped, after how many steps, and (if recorded) ``(f, lam)`` per step."""
+
+    stop: Stop
+    steps: int
+    history: list | None = None
+    lam0: object = None
+
+
+def _grad_norm(slope, f, lam):
+    """|slope(f)| sqrt(|lam|), inf when f or lam is not finite or the slope overflows (python floats)."""
+    if not finite(f, lam):
+        return math.inf
+    try:
+        return abs(slope(f)) * (mpmath.sqrt(abs(lam)) if isinstance(lam, mpmath.mpf) else math.sqrt(abs(lam)))
+    except ARITHMETIC_ERRORS:
+        return math.inf
+
+
+def run_map(step, state, consts, *, steps, slope=None, scale=1, rule=StopRule(), lam0=None,
+            record=False) -> MapRun:
+    """Iterate a compiled map ``step(state, consts) -> (next_state, f, lam)`` from ``state``.
+
+    Every step is decided by ``rule`` (:meth:`catapult.numerics.stop.StopRule.check`) with the gradient norm
+    |``slope``(f)| sqrt(|lam|) (``slope`` = l' of the map's loss), runaway scale ``scale`` (sqrt(n)) and ``lam0``
+    (default: the initial state's lam); ``rule=None`` runs the whole budget (arithmetic errors still stop it).
+    Arithmetic happens in the caller's numbers and precision.  ``record`` keeps ``(f, lam)`` of every step.
+
+    >>> r = run_map(lambda s, c: ([s[0] * c[0]], s[0], 1.0), [1.0], [0.5], steps=5, rule=None, record=True)
+    >>> r.stop.value, [f for f, _ in r.history]
+    ('budget', [1.0, 0.5, 0.25, 0.125, 0.0625, 0.03125])
+    """
+    if lam0 is None and rule is not None:
+        lam0 = step(state, consts)[2]
+    hist = [] if record else None
+
+    def decide(t, s, obs):
+        if rule is None:
+            return None
+        _, f, lam = obs
+        return rule.check(f, lam, _grad_norm(slope, f, lam), lam0=lam0, scale=scale)
+
+    stop, t = _orbit(state, steps, lambda s: step(s, consts), lambda s, obs: obs[0], decide,
+                     record=(lambda t, s, obs: hist.append(obs[1:])) if record else None)
+    return MapRun(stop, t, hist, lam0)
+
+
+def run_map_lockstep(step, states, consts, *, steps, slope, scale, lam0, rule=StopRule()):
+    """:func:`run_map` for many orbits at once: ``states`` and ``consts`` are lists of numpy arrays (one entry per
+    orbit; ``lam0``, and ``scale`` if an array, too).  Decided orbits leave the batch.  Returns ``(codes, when)``:
+    per orbit ``DIVERGED`` (1), ``CONVERGED`` (0) or ``GOING`` (-1, the budget ran out) and the deciding step.
+
+    >>> def fused(s, c):
+    ...     (f, lam), (eta, n) = s, c
+    ...     return [(1 - eta * lam + eta**2 * f**2 / n) * f, lam + eta * f**2 / n * (eta * lam - 4)], f, lam
+    >>> xs = np.array([1.5, 3.9, 4.1, 6.0]); one = np.ones(4)
+    >>> run_map_lockstep(fused, [one, 2 * one], [xs / 2, 100 * one], steps=2000, slope=lambda f: f, scale=10.0,
+    ...                  lam0=2 * one)[0].tolist()
+    [0, 0, 1, 1]
+    """
+    m = len(lam0)
+    S = [np.broadcast_to(np.asarray(v, float), (m,)).copy() for v in states]
+    c = [np.broadcast_to(np.asarray(v, float), (m,)).copy() for v in consts]
+    lam0 = np.asarray(lam0, float).copy()
+    scale = np.broadcast_to(np.asarray(scale, float), (m,)).copy()
+    code = np.full(m, GOING, dtype=np.int8)
+    when = np.full(m, int(steps), dtype=np.int64)
+    idx = np.arange(m)
+    with np.errstate(all="ignore"):
+        for t in range(int(steps) + 1):
+            S2, fv, lv = step(S, c)
+            fv, lv = np.broadcast_to(fv, idx.shape), np.broadcast_to(lv, idx.shape)
+            k = rule.check_many(fv, lv, np.abs(slope(fv)) * np.sqrt(np.abs(lv)), lam0=lam0, scale=scale)
+            done = k != GOING
+            if done.any():
+                code[idx[done]], when[idx[done]] = k[done], t
+                keep = ~done
+                idx = idx[keep]
+                if idx.size == 0:
+                    break
+                S2 = [np.broadcast_to(v, keep.shape)[keep] for v in S2]
+                c, lam0, scale = [v[keep] for v in c], lam0[keep], scale[keep]
+            S = S2
+    return code, when
+

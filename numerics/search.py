@@ -20,8 +20,8 @@ its own name (``CRITERIA``), never a derived one's:
 :func:`locate` bisects a bracket at the cheapest precision of a ladder
 (float64, then ``dps``, 2*``dps``, 4*``dps`` digits), then re-evaluates both
 ends of the final bracket at the next precision; if either verdict changes it
-moves one rung up and bisects again.  The estimate records the two precisions
-that agreed.  :func:`scan` finds the brackets on a geometric grid first.
+moves one rung up and bisects again (:func:`catapult.numerics.bracket.bisect_ladder`).
+The estimate records the two precisions that agreed.  :func:`scan` finds the brackets on a geometric grid first.
 
 Examples
 ========
@@ -44,9 +44,12 @@ from dataclasses import dataclass, field
 import mpmath
 import numpy as np
 
-from .backends import get_backend, matrix
+from .backends import get_backend
+from .bracket import Bracket, NoStraddle, bisect_ladder, first_change
 from .errors import NumericsInputError
-from .gd import run_gd
+from .gd import gd_step, run_gd
+from .models import StartedAt
+from .stop import Stop, rounding_level
 
 CRITERIA = {
     "loss_rise_onset": ("loss-rise onset",
@@ -69,10 +72,6 @@ def _ladder(dps):
             get_backend("arb", 4 * dps)]
 
 
-def _tag(B):
-    return B.name if B.name == "float64" else f"{B.name}{B.dps}"
-
-
 def rises(model, loss, x, backend, steps=2000) -> bool:
     """True when the loss increases at some step within ``steps`` steps (or the run diverges).
 
@@ -80,7 +79,7 @@ def rises(model, loss, x, backend, steps=2000) -> bool:
     so a loss that has settled on a positive floor does not "rise" by noise.
     """
     prev = {}
-    tol = mpmath.mpf(10) ** (3 - backend.dps)
+    tol = rounding_level(backend.dps)
 
     def up(t, L, L0):
         last = prev.get("L", L0)
@@ -88,13 +87,13 @@ def rises(model, loss, x, backend, steps=2000) -> bool:
         return L > last * (1 + tol)
 
     tr = run_gd(model, loss, eta_lam0=x, steps=steps, backend=backend, record=False, until=up)
-    return tr.stop in ("until", "runaway", "nonfinite")
+    return tr.stop is Stop.UNTIL or tr.stop.diverged
 
 
 def diverges(model, loss, x, backend, steps=2000) -> bool:
     """True when the run hits inf/nan or runs away within ``steps`` steps."""
     tr = run_gd(model, loss, eta_lam0=x, steps=steps, backend=backend, record=False)
-    return tr.stop in ("runaway", "nonfinite")
+    return tr.stop.diverged
 
 
 PREDICATES = {"loss_rise_onset": rises, "divergence_onset_at_width": diverges}
@@ -102,23 +101,26 @@ PREDICATES = {"loss_rise_onset": rises, "divergence_onset_at_width": diverges}
 
 @dataclass
 class ThresholdEstimate:
-    """A measured threshold: bracket ``[lo, hi]`` in units of eta*lam0, and eta itself.
+    """A measured threshold: a :class:`catapult.numerics.bracket.Bracket` ``[lo, hi]`` in units of eta*lam0,
+    the cold-init NTK ``lam0`` (at the higher precision that agreed), so eta itself, and the search's settings.
 
     ``name`` is the criterion's key in ``CRITERIA``; ``extra`` holds criterion-specific evidence.
     """
 
     name: str
-    lo: mpmath.mpf
-    hi: mpmath.mpf
+    bracket: Bracket
     lam0: mpmath.mpf
-    precisions: list
-    evaluations: int
     rtol: float
     steps: int
     width: int
     seed: int | None
-    escalations: int = 0
     extra: dict = field(default_factory=dict)
+
+    lo = property(lambda self: self.bracket.lo, doc="the bracket's lower end (no threshold below it, eta*lam0)")
+    hi = property(lambda self: self.bracket.hi, doc="the bracket's upper end (eta*lam0)")
+    precisions = property(lambda self: self.bracket.precisions, doc="the two precisions that agreed")
+    evaluations = property(lambda self: self.bracket.iterations, doc="runs of the predicate")
+    escalations = property(lambda self: self.bracket.escalations, doc="precision rungs climbed")
 
     @property
     def criterion(self):
@@ -167,58 +169,31 @@ class NotMeasured:
                 **{k: (float(v) if isinstance(v, (mpmath.mpf, float)) else v) for k, v in self.extra.items()}}
 
 
-def _straddle(p, lo, hi, name, B, given, factor=2 ** 0.25, tries=8):
-    """Widen [lo, hi] geometrically until p(lo) is False and p(hi) is True (a threshold can sit on a
-    bracket end, where the verdict depends on rounding); raise if it never does."""
-    for _ in range(tries + 1):
-        if p(lo):
-            lo = lo / factor
-        elif not p(hi):
-            hi = hi * factor
-        else:
-            return lo, hi
-    raise NumericsInputError(f"{name}: the bracket {list(given)} does not straddle a change of the predicate "
-                             f"at {_tag(B)} (widened {tries} times)")
-
-
-def _bisect(pred, lo, hi, rtol):
-    evals = 0
-    while (hi - lo) > rtol * hi:
-        mid = (lo + hi) / 2
-        evals += 1
-        if pred(mid):
-            hi = mid
-        else:
-            lo = mid
-    return lo, hi, evals
-
-
 def _cold_lam0(model, loss, B):
     with B.context():
         return run_gd(model, loss, eta_lam0=1, steps=0, backend=B).lam0
 
 
 def _ladder_bisect(name, pred, model, loss, lo, hi, rtol, dps, steps, extra=None) -> ThresholdEstimate:
-    """Bisect ``pred(x, B)`` on [lo, hi] (units of eta*lam0) up the precision ladder until two rungs agree."""
+    """Bisect ``pred(x, B)`` on [lo, hi] (units of eta*lam0) up the precision ladder until two rungs agree
+    (:func:`catapult.numerics.bracket.bisect_ladder`: the caller's bracket must straddle at the first rung; after
+    an escalation the threshold may sit on a bracket end, so the bracket may widen by 2^(1/4), twice)."""
     if not (0 < rtol < 1):
         raise NumericsInputError(f"rtol must be in (0, 1), got {rtol}")
     ladder = _ladder(dps)
     with mpmath.workdps(max(30, 4 * dps)):
         lo0, hi0 = mpmath.mpf(lo), mpmath.mpf(hi)
-    evals = 0
-    for rung in range(len(ladder) - 1):
-        B, C = ladder[rung], ladder[rung + 1]
-        # the caller's bracket must straddle at the first rung; after an escalation the threshold may sit
-        # on a bracket end (its verdict then depends on rounding), so the bracket may widen a little
-        lo0, hi0 = _straddle(lambda x: pred(x, B), lo0, hi0, name, B, (lo, hi), tries=0 if rung == 0 else 2)
-        a, b, k = _bisect(lambda x: pred(x, B), lo0, hi0, rtol)
-        evals += k + 2
-        ok = (not pred(a, C)) and pred(b, C)
-        evals += 2
-        if ok:
-            return ThresholdEstimate(name, a, b, _cold_lam0(model, loss, C), [_tag(B), _tag(C)], evals, rtol,
-                                     steps, model.width, model.seed, rung, dict(extra or {}))
-    raise RuntimeError(f"{name}: precisions never agreed up to {_tag(ladder[-1])}")
+    try:
+        br = bisect_ladder(pred, lo0, hi0, rtol, ladder, tag=lambda B: B.tag, criterion=CRITERIA[name][0],
+                           tries=(0, 2), factor=2 ** 0.25)
+    except NoStraddle as exc:
+        raise NumericsInputError(f"{name}: the bracket {[lo, hi]} does not straddle a change of the predicate "
+                                 f"({exc})") from None
+    if not br.converged:
+        raise RuntimeError(f"{name}: precisions never agreed up to {ladder[-1].tag}")
+    C = ladder[br.escalations + 1]
+    return ThresholdEstimate(name, br, _cold_lam0(model, loss, C), rtol, steps, model.width, model.seed,
+                             dict(extra or {}))
 
 
 def locate(name, model, loss, lo, hi, *, rtol=1e-6, dps=50, steps=2000) -> ThresholdEstimate:
@@ -336,38 +311,23 @@ def warm_minimum(model, loss, *, eta_lam0=1.0, rel_gtol=1e-11, max_steps=20000, 
     True
     """
     B = get_backend("float64")
+    g0 = float(run_gd(model, loss, eta_lam0=1, steps=0, backend=B, record=False).grad_norm)
     x = float(eta_lam0)
     last = None
     for _ in range(halvings + 1):
-        with B.context():
-            bound = loss.bind(B)
-            theta = model.init(B)
-            ev = model.evaluate(theta, B, bound)
-            lam0, L0 = float(ev.lam), float(ev.loss)
-            g0 = float(np.sqrt(float(ev.grad_norm2)))
-            eta = x / lam0
-            t, bad = 0, False
-            while t < max_steps:
-                g = float(np.sqrt(float(ev.grad_norm2)))
-                if not np.isfinite(g) or not np.isfinite(float(ev.loss)) or float(ev.loss) > L0:
-                    bad = True
-                    break
-                if g < rel_gtol * g0:
-                    break
-                theta = [B.lincomb(th, eta * c, gv) for th, (c, gv) in zip(theta, ev.moves)]
-                ev = model.evaluate(theta, B, bound)
-                t += 1
-            g = float(np.sqrt(float(ev.grad_norm2)))
-        if bad:
+        tr = run_gd(model, loss, eta_lam0=x, steps=max_steps, backend=B, gtol=rel_gtol * g0, record=False,
+                    until=lambda t, L, L0: L > L0)
+        if tr.stop is Stop.UNTIL or tr.stop.diverged:
             last = f"GD at eta*lam0 = {x:g} raised the loss above its initial value or blew up"
             x /= 2
             continue
-        if not g < rel_gtol * g0:
-            return None, (f"no minimum reached: GD at eta*lam0 = {x:g} ran {t} steps with the loss falling, "
+        g = float(tr.grad_norm)
+        if tr.stop is not Stop.CONVERGED:
+            return None, (f"no minimum reached: GD at eta*lam0 = {x:g} ran {tr.steps} steps with the loss falling, "
                           f"|grad L| fell only from {g0:.3g} to {g:.3g} (criterion: < {rel_gtol:g} x initial), "
-                          f"|f| = {abs(float(ev.f)):.4g}")
-        return Minimum([np.array(th, dtype=float) for th in theta], x, t, g, g0, float(ev.f), float(ev.lam),
-                       lam0), None
+                          f"|f| = {abs(float(tr.f[-1])):.4g}")
+        return Minimum([np.array(th, dtype=float) for th in tr.theta], x, tr.steps, g, g0, float(tr.f[-1]),
+                       float(tr.lam[-1]), float(tr.lam0)), None
     return None, f"no minimum reached: {last}, also after {halvings} halvings"
 
 
@@ -379,20 +339,6 @@ def _perturbed_start(w: Minimum, rel=1e-8, seed=12345):
     norm_d = np.sqrt(sum(float(np.sum(d * d)) for d in ds))
     norm_t = np.sqrt(sum(float(np.sum(th * th)) for th in w.theta))
     return [th + (rel * norm_t / norm_d) * d for th, d in zip(w.theta, ds)]
-
-
-class _Start:
-    """A model started at given float64 parameters (taken as exact binary numbers)."""
-
-    def __init__(self, model, theta):
-        self.model, self.theta = model, theta
-        self.width, self.seed, self.name = model.width, model.seed, getattr(model, "name", "model") + "-warm"
-
-    def init(self, B):
-        return [B.vector(th) if th.ndim == 1 else matrix(B, th) for th in self.theta]
-
-    def evaluate(self, theta, B, bound):
-        return self.model.evaluate(theta, B, bound)
 
 
 def perturbation_grows(model, loss, start, eta, B, T, factor=2) -> bool:
@@ -409,19 +355,19 @@ def perturbation_grows(model, loss, start, eta, B, T, factor=2) -> bool:
         bound = loss.bind(B)
         theta = start.init(B)
         eta_b = B.scalar(eta)
-        for t in range(int(T) + 1):
-            try:
-                ev = model.evaluate(theta, B, bound)
-            except (OverflowError, FloatingPointError, ZeroDivisionError):  # float64 Python scalars overflow
-                return True
-            gn = B.to_mpf(ev.grad_norm2)
-            if not mpmath.isfinite(gn):
-                return True
-            g.append(gn)
-            if gn > factor * factor * g[0]:  # squared norms
-                return True
-            if t < T:
-                theta = [B.lincomb(th, eta_b * c, gv) for th, (c, gv) in zip(theta, ev.moves)]
+        try:
+            ev = model.evaluate(theta, B, bound)
+            for t in range(int(T) + 1):
+                gn = B.to_mpf(ev.grad_norm2)
+                if not mpmath.isfinite(gn):
+                    return True
+                g.append(gn)
+                if gn > factor * factor * g[0]:  # squared norms
+                    return True
+                if t < T:
+                    theta, ev = gd_step(model, B, bound, theta, ev, eta_b)
+        except (OverflowError, FloatingPointError, ZeroDivisionError):  # float64 Python scalars overflow
+            return True
     return g[-1] > g[-3]
 
 
@@ -470,11 +416,11 @@ def stability_threshold(model, loss, *, rtol=1e-6, dps=50, steps=None, grid=None
     T = int(steps) if steps is not None else (4 if ol is not None else 400)
     if T < 2:
         raise NumericsInputError(f"the stability horizon needs at least 2 steps, got {T}")
-    start = _Start(model, _perturbed_start(w, rel_perturbation))
+    start = StartedAt(model, _perturbed_start(w, rel_perturbation))
     lam0s = {}
 
     def pred(x, B):
-        key = _tag(B)
+        key = B.tag
         if key not in lam0s:
             lam0s[key] = _cold_lam0(model, loss, B)
         with B.context():
@@ -483,8 +429,7 @@ def stability_threshold(model, loss, *, rtol=1e-6, dps=50, steps=None, grid=None
 
     grid = grid or default_grid()
     B64 = get_backend("float64")
-    verdicts = [pred(x, B64) for x in grid]
-    first = next((i for i, v in enumerate(verdicts) if v), None)
+    first, _ = first_change(lambda x: pred(x, B64), grid)
     extra = {"warmup_eta_lam0": w.eta_lam0, "warmup_steps": w.steps, "warmup_grad_norm": w.grad_norm,
              "perturbation": rel_perturbation, "f_star": w.f, "lam_star": w.lam,
              "lam_star_over_lam0": w.lam / w.lam0}
@@ -493,19 +438,23 @@ def stability_threshold(model, loss, *, rtol=1e-6, dps=50, steps=None, grid=None
         return NotMeasured(name, f"perturbation growth {where} (eta*lam0 in [{float(grid[0]):g}, "
                                  f"{float(grid[-1]):g}])", extra)
     est = _ladder_bisect(name, pred, model, loss, grid[first - 1], grid[first], rtol, dps, T, extra)
-    if ol is not None:
-        C = get_backend("mpmath", 2 * dps)
-        with C.context():
-            slope = output_loss(model, loss, C)[1]
-            fs, h = mpmath.mpf(w.f), mpmath.mpf(10) ** (-(2 * dps) // 3)
-            curv = (slope(fs + h) - slope(fs - h)) / (2 * h)
-            est.extra.update({"slope_at_f_star": float(slope(fs)), "curvature_at_f_star": float(curv),
-                              "h_star": float(w.lam * curv), "eta_h_star": float(est.eta * mpmath.mpf(w.lam) * curv),
-                              "eta_lam_star": float(est.eta * mpmath.mpf(w.lam))})
-    else:
-        est.extra["h_star"] = None
-        est.extra["h_star_reason"] = "the training loss is not a function of one output: lam* l''(f*) not defined"
+    est.extra.update(_curvature_evidence(model, loss, w, est.eta, dps) if ol is not None else
+                     {"h_star": None, "h_star_reason": "the training loss is not a function of one output: "
+                                                       "lam* l''(f*) not defined"})
     return est
+
+
+def _curvature_evidence(model, loss, w, eta, dps):
+    """h* = lam* L''(F*) at the warm minimum ``w`` (L'' a central difference of the numeric slope at 2 x ``dps``
+    digits) and eta*h*, eta*lam* for the measured threshold ``eta``."""
+    C = get_backend("mpmath", 2 * dps)
+    with C.context():
+        slope = output_loss(model, loss, C)[1]
+        fs, h = mpmath.mpf(w.f), mpmath.mpf(10) ** (-(2 * dps) // 3)
+        curv = (slope(fs + h) - slope(fs - h)) / (2 * h)
+        return {"slope_at_f_star": float(slope(fs)), "curvature_at_f_star": float(curv),
+                "h_star": float(w.lam * curv), "eta_h_star": float(eta * mpmath.mpf(w.lam) * curv),
+                "eta_lam_star": float(eta * mpmath.mpf(w.lam))}
 
 
 def default_grid(lo=0.25, hi=256.0, per_octave=4):
@@ -558,8 +507,7 @@ def scan(model, loss, *, grid=None, rtol=1e-6, dps=50, steps=2000, stability=Tru
     notes = []
     found = {}
     for name in ("loss_rise_onset", "divergence_onset_at_width"):
-        verdicts = [PREDICATES[name](model, loss, x, B, steps) for x in grid]
-        first = next((i for i, v in enumerate(verdicts) if v), None)
+        first, verdicts = first_change(lambda x: PREDICATES[name](model, loss, x, B, steps), grid)
         if first is None:
             found[name] = NotMeasured(name, f"predicate false on the whole grid up to eta*lam0 = {float(grid[-1]):g}")
             continue

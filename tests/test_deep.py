@@ -415,7 +415,7 @@ def test_first_divergent_threshold_reduced_map_equals_full_width_isometric(L):
     map (ends confirmed at 30 digits), within 2e-6 of the map's first edge."""
     model = DeepLinearModel(16, L, seed=2, init="isometric")
     red, full = iso_threshold_pair(model, rtol=1e-6, below=None)
-    a, b, mp_ok = full.mirror
+    a, b, mp_ok = full.extra["mirror"]
     assert mp_ok and red.precisions
     assert full.lo <= b and a <= full.hi
     assert abs(full.x - red.x) <= 2e-6 * red.x

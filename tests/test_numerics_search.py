@@ -283,13 +283,14 @@ def test_stability_threshold_of_several_samples_is_two_over_the_top_ntk_eigenval
     # modes: a perturbation just above the threshold grows, saturates and catapults to a flatter minimum within
     # the horizon, so growth must be caught before that (a verdict on the end state alone gave eta lam_1 = 4).
     import numpy as np
-    from catapult.numerics.search import _Start, warm_minimum
+    from catapult.numerics.models import StartedAt
+    from catapult.numerics.search import warm_minimum
     from catapult.verify.checks_samples import problem
     X, Y = np.array([[1.0, 0.5], [0.25, -1.0], [0.5, 0.75]]), np.zeros(3)
     model, L = problem(X, Y, 64, 0)
     est = stability_threshold(model, L, rtol=1e-6, dps=30)
     w, _ = warm_minimum(model, L)
     B = get_backend("float64")
-    lam_1 = max(np.linalg.eigvalsh(np.array(model.observe(_Start(model, w.theta).init(B), B)["ntk"], float)))
+    lam_1 = max(np.linalg.eigvalsh(np.array(model.observe(StartedAt(model, w.theta).init(B), B)["ntk"], float)))
     assert abs(float(est.eta) * lam_1 - 2) <= 4e-6
     assert est.extra["h_star"] is None  # not a loss of one output: lam* l''(f*) is not defined

@@ -14,39 +14,28 @@ from __future__ import annotations
 import math
 import time
 
-import mpmath
 import sympy as sp
 
 from catapult.numerics.backends import get_backend
 from catapult.numerics.deep import DeepLinearModel
 from catapult.numerics.gd import run_gd
 from catapult.numerics.losses import squared
+from catapult.numerics.stop import Stop
 from catapult.theory import derive_map, mse, uv_model
 from catapult.theory.deep import derive_deep_map
 from catapult.theory.reduce import SLOPE
 from catapult.theory.symbols import eta as ETA, f as F, lam as LAM
 
 from .table import Row
-from .deep_thresholds import reduced_for, reduced_first_edge, network_invariants, full_width_scan_edge, reduced_gap, iso_threshold_pair
+from .deep_thresholds import (full_width_scan_edge, iso_threshold_pair, map_digits, network_invariants, reduced_for,
+                              reduced_first_edge, reduced_gap)
 
 
 def compare_deep(L, n, seed, x, steps=50, dps=60, init="isometric"):
     """Minimum digits of agreement of (f, lam) between the reduced map and full-width GD, and the stop."""
     model = DeepLinearModel(n, L, seed=seed, init=init)
     tr = run_gd(model, squared(), eta_lam0=x, steps=steps, backend=get_backend("arb", dps), gtol=0)
-    dm, (Av, Cv, rho) = reduced_for(model, dps)
-    worst = mpmath.mpf(99)
-    per_step = []
-    with mpmath.workdps(dps):
-        step, obs, init0 = dm.numeric(tr.eta, n, Av, Cv, rho)
-        st = init0()
-        for t in range(tr.steps + 1):
-            fv, lv = obs(st)
-            d = min(-mpmath.log10(abs(fv - tr.f[t]) / max(abs(tr.f[t]), abs(tr.f[0])) + mpmath.mpf(10) ** -99),
-                    -mpmath.log10(abs(lv - tr.lam[t]) / abs(lv) + mpmath.mpf(10) ** -99))
-            per_step.append(d)
-            worst = min(worst, d)
-            st = step(st)
+    worst, per_step = map_digits(*reduced_for(model, dps), tr, dps)
     return worst, tr.steps, tr.stop, per_step
 
 
@@ -58,7 +47,7 @@ def rows_map(full=False):
     for i, (L, n, x) in enumerate(cases):
         t0 = time.perf_counter()
         dig, steps, stop, _ = compare_deep(L, n, i, x)
-        need = 50 if stop != "runaway" else 1
+        need = 50 if stop is not Stop.RUNAWAY else 1
         out.append(Row(f"D-a{i + 1}", f"deep L={L}, isometric: reduced map = full-width GD (eta*lam0={x})",
                        "identical (exact reduction)", f"{float(dig):.1f} digits over {steps} steps (stop: {stop})",
                        ">= 40 digits, >= 50 steps (divergent: until the runaway verdict)", dig >= 40 and steps >= need,
@@ -112,7 +101,7 @@ def rows_thresholds(full=False):
         model = DeepLinearModel(n, L, seed=0, init="isometric")
         rtol = 1e-7 if n <= 256 else 1e-6
         red, fw = iso_threshold_pair(model, rtol=rtol)
-        a, b, mp_ok = fw.mirror
+        a, b, mp_ok = fw.extra["mirror"]
         same = fw.lo <= b and a <= fw.hi and mp_ok
         below = gd_diverges(model, squared(), red.lo * (1 - 1e-8), B, 2000)
         above = gd_diverges(model, squared(), red.hi * (1 + 1e-8), B, 2000)

@@ -17,10 +17,10 @@ import math
 import time
 
 import mpmath
-import numpy as np
 import sympy as sp
 
 from catapult.numerics.backends import get_backend
+from catapult.numerics.bracket import NoStraddle, agree, bisect_ladder
 from catapult.numerics.deep_data import DeepDataModel, WarmStart
 from catapult.numerics.gd import run_gd
 from catapult.numerics.losses import DataLoss
@@ -33,6 +33,7 @@ from catapult.theory.symbols import f as F_SYM
 
 from .bridge import numeric_loss
 from .checks import _fit
+from .deep_thresholds import map_digits, reduced_run
 from .degenerate import PER_SAMPLE, DegenerateData
 from .table import Row
 
@@ -60,19 +61,7 @@ def compare_map(d, L, n, seed, x, steps=60, dps=60):
     """
     model, nl = deep_numeric(d, n, L, seed)
     tr = run_gd(model, nl, eta_lam0=x, steps=steps, backend=get_backend("arb", dps), gtol=0)
-    dm = derive_deep_map(L, d.loss(binary=True))
-    Av, Cv, rho = model.invariants(get_backend("arb", dps))
-    worst = mpmath.mpf(99)
-    with mpmath.workdps(dps):
-        tiny = mpmath.mpf(10) ** -99
-        step, obs, init = dm.numeric(tr.eta, n, Av, Cv, rho)
-        st = init()
-        for t in range(tr.steps + 1):
-            fv, lv = obs(st)
-            dig = min(-mpmath.log10(abs(fv - tr.f[t]) / max(abs(tr.f[t]), abs(tr.f[0])) + tiny),
-                      -mpmath.log10(abs(lv - tr.lam[t]) / abs(lv) + tiny))
-            worst = min(worst, dig)
-            st = step(st)
+    worst, _ = map_digits(derive_deep_map(L, d.loss(binary=True)), model.invariants(get_backend("arb", dps)), tr, dps)
     return worst, tr
 
 
@@ -200,46 +189,11 @@ def rows_flatness(full=False, dps=30):
     return out
 
 
-_COMPILED = {}
-
-
-def _compiled(dm):
-    """(step, observe, init) of the reduced map compiled once (mpmath); constants (eta, n, A, C, rho) are arguments."""
-    key = id(dm)
-    if key not in _COMPILED:
-        from catapult.theory.deep import A as A_S, C as C_S, RHO
-        from catapult.theory.symbols import eta as ETA, n as N_S
-        consts = [ETA, N_S, A_S, C_S, RHO]
-        names = [str(v) for v in dm.state]
-        fn = sp.lambdify([dm.state, consts], [dm.update[k] for k in names], modules="mpmath", cse=True)
-        fx = sp.lambdify([dm.state, consts], [dm.f, dm.lam], modules="mpmath", cse=True)
-        ini = sp.lambdify([N_S], [dm.init[k] for k in names], modules="mpmath")
-        _COMPILED[key] = (dm, fn, fx, ini)
-    return _COMPILED[key][1:]
-
-
-def _reduced_diverges(dm, n, x, A, C, rho, steps, dps=20, settle=False):
-    """True when the reduced map runs away (|F| > 1e8 sqrt(n) or lam > 1e4 lam0) within ``steps`` steps.
-    ``settle``: also stop (not divergent) once the curvature has collapsed, lam < lam0/4 with |F| < 10."""
-    fn, fx, ini = _compiled(dm)
-    with mpmath.workdps(dps):
-        n, A, C, rho = (mpmath.mpf(v) for v in (n, A, C, rho))
-        st = ini(n)
-        _, l0 = fx(st, [mpmath.mpf(1), n, A, C, rho])
-        consts = [mpmath.mpf(x) / l0, n, A, C, rho]
-        for _ in range(steps + 1):
-            fv, lv = fx(st, consts)
-            if not (mpmath.isfinite(fv) and mpmath.isfinite(lv)) or abs(fv) > 1e8 * mpmath.sqrt(n) or lv > 1e4 * l0:
-                return True
-            if settle and lv < l0 / 4 and abs(fv) < 10:
-                return False
-            st = fn(st, consts)
-    return False
-
-
-def reduced_divergence(dm, n, lo, hi, A=None, C=None, rho=None, rtol=1e-3, steps=300, dps=20, settle=False):
-    """Divergence threshold (eta*lam0) of the reduced map at width ``n`` by bisection on [lo, hi]
-    (defaults A = C = n, rho = sqrt(n), i.e. f0 = 1); returns (lo, hi).
+def reduced_divergence(dm, n, lo, hi, A=None, C=None, rho=None, rtol=1e-3, steps=300, dps=20):
+    """Divergence threshold (eta*lam0) of the reduced map at width ``n`` by bisection on [lo, hi] at ``dps``
+    digits (defaults A = C = n, rho = sqrt(n), i.e. f0 = 1); returns (lo, hi).  The verdict is run_gd's stop
+    rule (:func:`catapult.verify.deep_thresholds.reduced_run`: runaway |F| > 1e8 sqrt(n) or lam > 1e4 lam0,
+    converged once |l'(F)| sqrt(lam) < 1e-12, else not divergent after ``steps`` steps).
 
     >>> dm = derive_deep_map(2, logistic("7/10"))
     >>> lo, hi = reduced_divergence(dm, 64, 30, 90, rtol=1e-2)
@@ -247,19 +201,14 @@ def reduced_divergence(dm, n, lo, hi, A=None, C=None, rho=None, rtol=1e-3, steps
     True
     """
     n = mpmath.mpf(n)
-    A = n if A is None else A
-    C = n if C is None else C
-    rho = mpmath.sqrt(n) if rho is None else rho
-    lo, hi = mpmath.mpf(lo), mpmath.mpf(hi)
-    if _reduced_diverges(dm, n, lo, A, C, rho, steps, dps, settle) or not _reduced_diverges(dm, n, hi, A, C, rho, steps, dps, settle):
-        raise ValueError(f"bracket [{lo}, {hi}] does not straddle the reduced map's divergence threshold at n={n}")
-    while hi - lo > rtol * hi:
-        mid = (lo + hi) / 2
-        if _reduced_diverges(dm, n, mid, A, C, rho, steps, dps, settle):
-            hi = mid
-        else:
-            lo = mid
-    return lo, hi
+    consts = (n if A is None else A, n if C is None else C, mpmath.sqrt(n) if rho is None else rho)
+    try:
+        b = bisect_ladder(lambda x, d: reduced_run(dm, n, consts, x, dps=d, steps=steps).stop.diverged,
+                          mpmath.mpf(lo), mpmath.mpf(hi), rtol, [dps], confirm=0)
+    except NoStraddle:
+        raise ValueError(f"bracket [{lo}, {hi}] does not straddle the reduced map's divergence threshold "
+                         f"at n={n}") from None
+    return b.lo, b.hi
 
 
 def rows_divergence(full=False):
@@ -305,11 +254,11 @@ def rows_divergence(full=False):
         lo, hi = reduced_divergence(dm, n, 4 * math.sqrt(n), 16 * math.sqrt(n), Av, Cv, rho, rtol=rt, steps=horizon,
                                     dps=30)
         red = (lo + hi) / 2
-        verdicts = {}
-        for tag, B in (("float64", get_backend("float64")), ("arb30", get_backend("arb", 30))):
-            verdicts[tag] = (diverges(model, nl, float(lo) * (1 - 2 * rt), B, horizon),
-                             diverges(model, nl, float(hi) * (1 + 2 * rt), B, horizon))
-        ok = all(v == (False, True) for v in verdicts.values())
+        ag = agree(lambda B: (diverges(model, nl, float(lo) * (1 - 2 * rt), B, horizon),
+                              diverges(model, nl, float(hi) * (1 + 2 * rt), B, horizon)),
+                   [get_backend("float64"), get_backend("arb", 30)], tag=lambda B: B.tag)
+        verdicts = dict(ag.results)
+        ok = ag.agreed and ag.value == (False, True)
         out.append(Row(f"DL-d-full-L{L}-n{n}", f"L={L}, p=7/10: full-width isometric GD diverges exactly where the reduced "
                        "map at the same invariants (|w_1|^2, |w_L|^2, f0) does", f"threshold {float(red):.6g} (reduced map)",
                        "full width at (1 -/+ 2 rtol) x bracket: " + "; ".join(

@@ -23,6 +23,7 @@ from catapult.numerics.models import UVDataModel
 from catapult.numerics.phase import Phase, agreed_phase
 from catapult.numerics.reduced import iterate_map
 from catapult.numerics.search import default_grid, diverges, locate, rises, stability_threshold
+from catapult.numerics.stop import Stop
 from catapult.theory import derive_map, derive_thresholds, uv_model
 from catapult.theory.infinite_width import infinite_width
 from catapult.theory.symbols import lam0 as LAM0, n as N
@@ -135,7 +136,7 @@ def rows_phases(dps=50, full=False):
         model, nl = d.numeric(w, s)
         tr = run_gd(model, nl, eta_lam0=3.0 / q, steps=50 * w, backend=get_backend("float64"), record=False,
                     watch=lambda t, f, lam, eta: float(eta * lam) * q < 2.05)
-        if tr.stop == "watch":
+        if tr.stop is Stop.WATCH:
             X.append([1, math.log(w)])
             Y.append(math.log(tr.steps))
             table.append(f"{w}: {tr.steps}")

@@ -2,8 +2,14 @@
 
 Library code for the deep catalogue rows (:mod:`catapult.verify.checks_deep`) and for ``catapult scan deep``.
 Domain: the float64 helpers (``reduced_codes``, ``reduced_diverges64/_mp``, ``reduced_first_edge``,
-``iso_threshold_pair``, ...) are for the squared loss f^2/2 with label 0; the loss-aware entry point is
-:func:`reduced_threshold` with ``loss=``.
+``iso_threshold_pair``, ...) are for the squared loss f^2/2 with label 0; the loss-aware entry points are
+:func:`reduced_run` and :func:`reduced_threshold` with ``loss=``.
+
+Every verdict on the reduced map is :func:`catapult.numerics.reduced.run_map` (or its lock-step form) of the map
+compiled once (:func:`catapult.verify.bridge.compile_deep_map`), stopped by run_gd's own
+:class:`catapult.numerics.stop.StopRule`: diverges if f or lam is not finite, |f| > 1e8 sqrt(n) or lam > 1e4 lam0;
+converged once the gradient norm |l'(f)| sqrt(lam) < 1e-12; otherwise (budget) not divergent.  Every threshold
+is a :class:`catapult.numerics.bracket.Bracket` from :func:`catapult.numerics.bracket.bisect_ladder`.
 """
 
 
@@ -11,59 +17,99 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
+from functools import lru_cache
 
 import mpmath
 import numpy as np
-import sympy as sp
 
 from catapult.numerics.backends import get_backend
-from catapult.numerics.deep import DeepLinearModel  # noqa: F401  (named in the examples)
+from catapult.numerics.bracket import Bracket, NoStraddle, bisect, bisect_ladder
+from catapult.numerics.deep import DeepLinearModel
 from catapult.numerics.gd import run_gd
 from catapult.numerics.losses import squared
-from catapult.numerics.search import locate
+from catapult.numerics.reduced import run_map, run_map_lockstep
+from catapult.numerics.search import diverges as gd_diverges, locate
+from catapult.numerics.stop import DIVERGED, StopRule
 
 from catapult.theory.deep import derive_deep_map
-from catapult.theory.symbols import f as F
+
+from .bridge import compile_deep_map
+
+#: the stop rule of the reduced-map verdicts: run_gd's defaults (catapult.numerics.gd.run_gd)
+RULE = StopRule()
+
+
+@lru_cache(maxsize=None)
+def squared_map(L):
+    """The derived depth-``L`` reduced map under f^2/2 (label 0), derived once.
+
+    >>> squared_map(3).L, str(squared_map(3).loss.expr)
+    (3, 'f**2/2')
+    """
+    return derive_deep_map(L)
 
 
 
-def reduced_for(model, dps, loss=None):
+def reduced_for(model: DeepLinearModel, dps, loss=None):
     """The reduced map under ``loss`` (default f^2/2) and this network's own init invariants (A, C, rho)."""
     B = get_backend("arb", dps)
     Av, Cv, rho = model.invariants(B)
-    return derive_deep_map(model.depth, loss), (Av, Cv, rho)
+    return (squared_map(model.depth) if loss is None else derive_deep_map(model.depth, loss)), (Av, Cv, rho)
 
 
-def _reduced_diverges(dm, consts, n, x, dps, steps=2000):
-    """run_gd's verdict on the reduced map ``dm`` (its own loss): diverges if f or lam is not finite,
-    |f| > 1e8 sqrt(n) or lam > 1e4 lam0 within ``steps`` steps; converged (not divergent) once
-    |l'(f)| sqrt(lam) < 1e-12 -- the gradient norm, so a minimiser away from 0 (a label) is no exception."""
-    Av, Cv, rho = consts
-    slope = sp.lambdify(F, dm.loss.d1, "mpmath")
+def map_digits(dm, consts, tr, dps=60):
+    """Digits of agreement of (f, lam) between the reduced map ``dm`` (invariants ``consts = (A, C, rho)``, the
+    run's eta and width) iterated at ``dps`` digits and the GD trajectory ``tr``, per step: the smaller of
+    -log10 of the f gap relative to max(|f_t|, |f_0|) and of the relative lam gap.  Returns (worst, per_step).
+
+    >>> m = DeepLinearModel(16, 3, seed=0, init="isometric")
+    >>> tr = run_gd(m, squared(), eta_lam0=1.5, steps=5, backend=get_backend("arb", 40), gtol=0)
+    >>> worst, per = map_digits(*reduced_for(m, 40), tr, dps=40); bool(worst > 35), len(per)
+    (True, 6)
+    """
+    cm = compile_deep_map(dm, "mpmath")
     with mpmath.workdps(dps):
-        step0, obs0, init0 = dm.numeric(1, n, Av, Cv, rho)
-        _, l0 = obs0(init0())
-        step, obs, init = dm.numeric(mpmath.mpf(x) / l0, n, Av, Cv, rho)
-        st = init()
-        for _ in range(steps + 1):
-            try:
-                fv, lv = obs(st)
-                if not (mpmath.isfinite(fv) and mpmath.isfinite(lv)) or abs(fv) > RUNAWAY_F * mpmath.sqrt(n) \
-                        or lv > RUNAWAY_LAM * l0:
-                    return True
-                if abs(slope(fv)) * mpmath.sqrt(abs(lv)) < GTOL:
-                    return False
-                st = step(st)
-            except (OverflowError, ZeroDivisionError):
-                return True
-    return False
+        n = mpmath.mpf(tr.width)
+        c = [tr.eta, n] + [mpmath.mpf(v) for v in consts]
+        hist = run_map(cm.step, cm.init(n), c, steps=tr.steps, rule=None, record=True).history
+        tiny = mpmath.mpf(10) ** -99
+        per = [min(-mpmath.log10(abs(fv - tr.f[t]) / max(abs(tr.f[t]), abs(tr.f[0])) + tiny),
+                   -mpmath.log10(abs(lv - tr.lam[t]) / abs(lv) + tiny)) for t, (fv, lv) in enumerate(hist)]
+    return min([mpmath.mpf(99)] + per), per
+
+
+def reduced_run(dm, n, consts, x, *, dps=None, steps=2000, rule=RULE):
+    """run_gd's stop rule on the compiled reduced map ``dm`` (its own loss) from the init with invariants
+    ``consts = (A, C, rho)`` at width ``n`` and eta = x/lam0: python floats (``dps=None``) or mpmath at ``dps``
+    digits.  Returns a :class:`catapult.numerics.reduced.MapRun` (``.stop.diverged`` is the verdict).
+
+    >>> reduced_run(squared_map(2), 64, (64, 64, 8), 4.01, dps=30).stop.value
+    'runaway'
+    """
+    if dps is None:
+        return _run(dm, n, consts, x, "math", float, math.sqrt, steps, rule)
+    with mpmath.workdps(dps):
+        return _run(dm, n, consts, x, "mpmath", mpmath.mpf, mpmath.sqrt, steps, rule)
+
+
+def _run(dm, n, consts, x, modules, num, sqrt, steps, rule):
+    cm = compile_deep_map(dm, modules)
+    c = [num(1), num(n)] + [num(v) for v in consts]
+    s = cm.init(num(n))
+    lam0 = cm.step(s, c)[2]
+    c[0] = num(x) / lam0
+    return run_map(cm.step, s, c, steps=steps, slope=cm.slope, scale=sqrt(n), lam0=lam0, rule=rule)
+
+
+def _tag(d):
+    """The label of a reduced-map precision: float64 (None) or mp<digits>."""
+    return "float64" if d is None else f"mp{d}"
 
 
 def reduced_threshold(model, lo, hi, rtol=1e-6, dps=30, loss=None, steps=2000):
     """Divergence threshold (eta*lam0) of the reduced map under ``loss`` (default f^2/2) with this network's
-    invariants, by bisection; both bracket ends are confirmed at 2*dps digits.  Raises ValueError when
-    ``[lo, hi]`` does not straddle the reduced map's verdict.
+    invariants, by bisection at ``dps`` digits; both bracket ends are confirmed at 2*dps digits.  Returns
+    ``(lo, hi, confirmed)``; raises ValueError when ``[lo, hi]`` does not straddle the reduced map's verdict.
 
     >>> from catapult.theory import Loss
     >>> m = DeepLinearModel(16, 2, seed=0, init="isometric")
@@ -72,18 +118,13 @@ def reduced_threshold(model, lo, hi, rtol=1e-6, dps=30, loss=None, steps=2000):
     """
     dm, consts = reduced_for(model, 2 * dps, loss)
     n = model.width
-    lo, hi = mpmath.mpf(lo), mpmath.mpf(hi)
-    if _reduced_diverges(dm, consts, n, lo, dps, steps) or not _reduced_diverges(dm, consts, n, hi, dps, steps):
+    try:
+        b = bisect_ladder(lambda x, d: reduced_run(dm, n, consts, x, dps=d, steps=steps).stop.diverged,
+                          mpmath.mpf(lo), mpmath.mpf(hi), rtol, [dps, 2 * dps], tag=_tag)
+    except NoStraddle:
         raise ValueError(f"bracket [{float(lo):.6g}, {float(hi):.6g}] of eta*lam0 does not straddle the reduced "
-                         f"map's divergence threshold under {dm.loss.expr}")
-    while hi - lo > rtol * hi:
-        mid = (lo + hi) / 2
-        if _reduced_diverges(dm, consts, n, mid, dps, steps):
-            hi = mid
-        else:
-            lo = mid
-    agree = (not _reduced_diverges(dm, consts, n, lo, 2 * dps, steps)) and _reduced_diverges(dm, consts, n, hi, 2 * dps, steps)
-    return lo, hi, agree
+                         f"map's divergence threshold under {dm.loss.expr}") from None
+    return b.lo, b.hi, b.converged
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -97,55 +138,22 @@ def reduced_threshold(model, lo, hi, rtol=1e-6, dps=30, loss=None, steps=2000):
 # (0.01 from 2 to 4L, then the unit below the first divergent point at 1e-4), and both bisections work inside
 # the first transition's bracket.
 
-#: run_gd's defaults (catapult.numerics.gd.run_gd): the reduced-map predicate copies them
-RUNAWAY_F, RUNAWAY_LAM, GTOL = 1e8, 1e4, 1e-12
-
-
-def _reduced_init(L, n, consts, backend):
-    from .deep_band import fast_step, init_state
-    step = fast_step(L, backend)
-    s = init_state(L, n, backend)
-    return step, s
-
-
 def reduced_codes(L, n, consts, xs, steps=2000):
     """Vectorised float64 verdicts of the reduced map with invariants ``consts = (A, C, rho)`` at
-    x = eta*lam0 in ``xs``, with run_gd's divergence predicate (1 = diverges within ``steps`` steps, 0 = not).
+    x = eta*lam0 in ``xs``, with run_gd's stop rule (1 = diverges within ``steps`` steps, 0 = not).
 
     >>> reduced_codes(2, 64, (64.0, 64.0, 8.0), [3.9, 3.99, 4.01, 4.5]).tolist()   # the uv model: 4
     [0, 0, 1, 1]
     """
     xs = np.asarray(xs, dtype=float)
-    m = xs.size
-    Av, Cv, rho = (float(v) for v in consts)
-    step, s0 = _reduced_init(L, float(n), None, "numpy")
-    one = np.ones(m)
-    c = [one, float(n) * one, Av * one, Cv * one, rho * one]
-    S = [v * one for v in s0]
-    _, f0, lam0 = step(S, c)
-    lam0 = np.broadcast_to(lam0, (m,)).copy()
+    one = np.ones(xs.size)
+    cm = compile_deep_map(squared_map(L), "numpy")
+    c = [one, float(n) * one] + [float(v) * one for v in consts]
+    S = [v * one for v in cm.init(float(n))]
+    lam0 = np.broadcast_to(cm.step(S, c)[2], one.shape).copy()
     c[0] = xs / lam0
-    fcap, lcap = RUNAWAY_F * math.sqrt(n), RUNAWAY_LAM * lam0
-    code = np.zeros(m, dtype=np.int8)
-    idx = np.arange(m)
-    with np.errstate(all="ignore"):
-        for t in range(steps + 1):
-            S2, fv, lv = step(S, c)
-            fv = np.broadcast_to(fv, idx.shape)
-            lv = np.broadcast_to(lv, idx.shape)
-            div = ~(np.isfinite(fv) & np.isfinite(lv)) | (np.abs(fv) > fcap) | (lv > lcap)
-            conv = ~div & (np.abs(fv) * np.sqrt(np.abs(lv)) < GTOL)
-            code[idx[div]] = 1
-            keep = ~(div | conv)
-            if not keep.all():
-                idx = idx[keep]
-                if idx.size == 0:
-                    break
-                S2 = [np.broadcast_to(v, keep.shape)[keep] for v in S2]
-                c = [v[keep] for v in c]
-                lcap = lcap[keep]
-            S = S2
-    return code
+    code, _ = run_map_lockstep(cm.step, S, c, steps=steps, slope=cm.slope, scale=math.sqrt(n), lam0=lam0, rule=RULE)
+    return (code == DIVERGED).astype(np.int8)
 
 
 def reduced_diverges64(L, n, consts, x, steps=2000):
@@ -154,22 +162,7 @@ def reduced_diverges64(L, n, consts, x, steps=2000):
     >>> reduced_diverges64(3, 64, (64.0, 64.0, 8.0), 5.0), reduced_diverges64(3, 64, (64.0, 64.0, 8.0), 6.0)
     (False, True)
     """
-    step, s = _reduced_init(L, float(n), None, "math")
-    c = [1.0, float(n)] + [float(v) for v in consts]
-    _, f0, lam0 = step(s, c)
-    c[0] = float(x) / lam0
-    fcap, lcap = RUNAWAY_F * math.sqrt(n), RUNAWAY_LAM * lam0
-    try:
-        for _ in range(steps + 1):
-            s2, fv, lv = step(s, c)
-            if not (math.isfinite(fv) and math.isfinite(lv)) or abs(fv) > fcap or lv > lcap:
-                return True
-            if abs(fv) * math.sqrt(abs(lv)) < GTOL:
-                return False
-            s = s2
-    except (OverflowError, ZeroDivisionError, ValueError):
-        return True
-    return False
+    return reduced_run(squared_map(L), n, consts, x, steps=steps).stop.diverged
 
 
 def reduced_diverges_mp(L, n, consts, x, dps, steps=2000):
@@ -178,59 +171,21 @@ def reduced_diverges_mp(L, n, consts, x, dps, steps=2000):
     >>> reduced_diverges_mp(2, 64, (64, 64, 8), 3.99, 30), reduced_diverges_mp(2, 64, (64, 64, 8), 4.01, 30)
     (False, True)
     """
-    with mpmath.workdps(dps):
-        step, s = _reduced_init(L, n, None, "mpmath")
-        c = [mpmath.mpf(1), mpmath.mpf(n)] + [mpmath.mpf(v) for v in consts]
-        _, f0, lam0 = step(s, c)
-        c[0] = mpmath.mpf(x) / lam0
-        fcap, lcap = RUNAWAY_F * mpmath.sqrt(n), RUNAWAY_LAM * lam0
-        for _ in range(steps + 1):
-            try:
-                s2, fv, lv = step(s, c)
-            except (OverflowError, ZeroDivisionError):
-                return True
-            if not (mpmath.isfinite(fv) and mpmath.isfinite(lv)) or abs(fv) > fcap or lv > lcap:
-                return True
-            if abs(fv) * mpmath.sqrt(abs(lv)) < GTOL:
-                return False
-            s = s2
-    return False
+    return reduced_run(squared_map(L), n, consts, x, dps=dps, steps=steps).stop.diverged
 
 
-@dataclass
-class FirstEdge:
-    """The first divergent x = eta*lam0 above 2: not divergent at ``lo``, divergent at ``hi``."""
-
-    lo: float
-    hi: float
-    precisions: list
-    grid_first: float = float("nan")     # first divergent point of the 0.01 grid
-    windows: int = 0                     # convergent 0.01-grid points above the first divergent one (up to 4L)
-    bracket: tuple = ()                  # the sliver-grid bracket the bisection started from
-    mirror: tuple = ()                   # (lo, hi, confirmed at mp30) of the reduced map bisected like this edge
-    notes: list = field(default_factory=list)
-    seconds: float = 0.0
-
-    @property
-    def x(self):
-        return (self.lo + self.hi) / 2
-
-
-def _bisect_pred(pred, a, b, rtol):
-    while b - a > rtol * b:
-        mid = (a + b) / 2
-        if pred(mid):
-            b = mid
-        else:
-            a = mid
-    return a, b
+def _reduced_pred(L, n, consts, steps):
+    """``pred(x, dps)``: the reduced map's verdict in float64 (dps None) or at dps digits."""
+    return lambda x, d: reduced_run(squared_map(L), n, consts, x, dps=d, steps=steps).stop.diverged
 
 
 def reduced_first_edge(L, n, consts, steps=2000, rtol=1e-9, grid_step=0.01, sliver=1e-4, ladder=(30, 60, 120)):
     """The reduced map's first divergent x above 2 for invariants ``consts = (A, C, rho)`` at width ``n``:
-    0.01 grid from 2 to 4L, the unit below its first divergent point rescanned at ``sliver``, float64 bisection
-    to ``rtol``, both ends re-decided at ``ladder[0]`` and ``ladder[1]`` digits (on disagreement: bisect again at
-    ``ladder[0]`` digits from the sliver bracket and confirm at the next two).
+    0.01 grid from 2 to 4L, the unit below its first divergent point rescanned at ``sliver``, then
+    :func:`catapult.numerics.bracket.bisect_ladder` on float64, ``ladder[0]``, ... digits (bisect to ``rtol``, both
+    ends re-decided at the next two rungs, the bracket widened by ``sliver`` when a threshold sits on an end).
+    A :class:`catapult.numerics.bracket.Bracket`; ``extra``: ``grid_first`` (first divergent 0.01-grid point),
+    ``windows`` (convergent grid points above it, up to 4L), ``start`` (the sliver bracket), ``seconds``.
 
     >>> e = reduced_first_edge(2, 64, (64.0, 64.0, 8.0)); abs(e.x - 4) < 1e-8, e.precisions
     (True, ['float64', 'mp30', 'mp60'])
@@ -243,40 +198,21 @@ def reduced_first_edge(L, n, consts, steps=2000, rtol=1e-9, grid_step=0.01, sliv
     i1 = int(np.argmax(code == 1))
     if i1 == 0:
         raise RuntimeError(f"L={L}, n={n}: reduced map divergent at x = 2")
-    windows = int((code[i1:] == 0).sum())
     a0 = max(2.0, float(xs[i1]) - 1.0)
     xsl = np.round(a0 + sliver * np.arange(int(round((xs[i1] - a0) / sliver)) + 1), 12)
     csl = reduced_codes(L, n, consts, xsl, steps)
     k = int(np.argmax(csl == 1))
     if csl[k] != 1 or k == 0:
         raise RuntimeError(f"L={L}, n={n}: sliver scan found no convergent-to-divergent transition")
-    lo0, hi0 = float(xsl[k - 1]), float(xsl[k])
-    notes = []
-    rungs = [None] + list(ladder)
-    for r in range(len(rungs) - 2):
-        d = rungs[r]
-        pred = ((lambda x: reduced_diverges64(L, n, consts, x, steps)) if d is None
-                else (lambda x, d=d: reduced_diverges_mp(L, n, consts, x, d, steps)))
-        a, b = lo0, hi0
-        for _ in range(3):   # an edge on a grid point (x = 4 for L = 2) has a rounding-dependent verdict there
-            pa, pb = pred(a), pred(b)
-            if not pa and pb:
-                break
-            a, b = (a - sliver if pa else a), (b if pb else b + sliver)
-        else:
-            notes.append(f"sliver bracket does not straddle at {'float64' if d is None else f'mp{d}'}")
-            continue
-        a, b = _bisect_pred(pred, a, b, rtol)
-        # confirm both ends at the next two rungs; an edge sitting exactly on an end (rounding-dependent
-        # verdict) is accepted with the bracket widened by its width on both sides, if that one is confirmed
-        for a2, b2 in ((a, b), (a - (b - a), b + (b - a))):
-            if all((not reduced_diverges_mp(L, n, consts, a2, e, steps)) and reduced_diverges_mp(L, n, consts, b2, e, steps)
-                   for e in rungs[r + 1:r + 3]):
-                tags = ["float64" if e is None else f"mp{e}" for e in rungs[r:r + 3]]
-                return FirstEdge(a2, b2, tags, float(xs[i1]), windows, (lo0, hi0), notes, time.perf_counter() - t0)
-        notes.append(f"bracket [{a!r}, {b!r}] re-decided differently above {'float64' if d is None else f'mp{d}'}")
-    return FirstEdge(lo0, hi0, [], float(xs[i1]), windows, (lo0, hi0), notes + ["precisions never agreed"],
-                     time.perf_counter() - t0)
+    start = (float(xsl[k - 1]), float(xsl[k]))
+    e = bisect_ladder(_reduced_pred(L, n, consts, steps), *start, rtol, [None] + list(ladder), tag=_tag, confirm=2,
+                      criterion="first divergent eta*lam0 above 2 (run_gd's stop rule), reduced map",
+                      tries=(2, 2), step=sliver, edge_slack=True, strict=False)
+    if not e.converged:
+        e = Bracket(*start, criterion=e.criterion, iterations=e.iterations, converged=False, notes=e.notes)
+    e.extra.update(grid_first=float(xs[i1]), windows=int((code[i1:] == 0).sum()), start=start,
+                   seconds=time.perf_counter() - t0)
+    return e
 
 
 def network_invariants(model):
@@ -292,31 +228,33 @@ def full_width_first_edge(model, bracket, rtol=1e-6, dps=30, steps=2000, below=0
     """Bisection of full-width GD's divergence verdict (catapult.numerics.search.locate: float64, both ends confirmed
     in arb at ``dps`` digits; ``confirm=False``: float64 only) inside ``bracket`` (the first transition), after
     checking in float64 that full-width GD does not diverge at the points 2.5, 2.5 + ``below``, ... below it.
-    Returns (FirstEdge, lam0).
+    Returns (Bracket, lam0).
 
     >>> from catapult.numerics.deep import DeepLinearModel
     >>> m = DeepLinearModel(16, 2, seed=0, init="isometric")
     >>> e, lam0 = full_width_first_edge(m, (3.9, 4.1), rtol=1e-6); abs(e.x - 4) < 1e-5, len(e.precisions)
     (True, 2)
     """
-    from catapult.numerics.search import diverges as gd_diverges
     t0 = time.perf_counter()
     B = get_backend("float64")
     lo, hi = bracket
     checks = list(np.arange(2.5, lo, below)) if below else []
     bad = [float(x) for x in checks if gd_diverges(model, squared(), float(x), B, steps)]
     notes = [f"full-width GD diverges below the bracket at x = {bad}"] if bad else []
+    criterion = "first divergent eta*lam0 (run_gd's stop rule), full-width GD"
     if confirm:
         est = locate("eta_max", model, squared(), lo, hi, rtol=rtol, dps=dps, steps=steps)
-        e = FirstEdge(float(est.lo), float(est.hi), est.precisions, notes=notes)
+        e = Bracket(float(est.lo), float(est.hi), criterion=criterion, precisions=est.precisions,
+                    iterations=est.evaluations, escalations=est.escalations, notes=notes)
         lam0 = est.lam0
     else:
         if gd_diverges(model, squared(), lo, B, steps) or not gd_diverges(model, squared(), hi, B, steps):
             raise RuntimeError(f"bracket {bracket} does not straddle for full-width GD in float64")
-        a, b = _bisect_pred(lambda x: gd_diverges(model, squared(), x, B, steps), lo, hi, rtol)
-        e = FirstEdge(float(a), float(b), ["float64"], notes=notes)
+        e = bisect(lambda x: gd_diverges(model, squared(), x, B, steps), lo, hi, rtol, criterion=criterion,
+                   precision="float64")
+        e.notes = notes + e.notes
         lam0 = run_gd(model, squared(), eta_lam0=1, steps=0, backend=B).lam0
-    e.seconds = time.perf_counter() - t0
+    e.extra["seconds"] = time.perf_counter() - t0
     return e, lam0
 
 
@@ -328,10 +266,9 @@ def full_width_scan_edge(model, start=2.5, step=0.1, fine=0.01, stop=None, rtol=
     ``dps`` digits confirms both ends).  Divergent slivers narrower than ``fine`` can be missed.
 
     >>> e, lam0 = full_width_scan_edge(DeepLinearModel(16, 2, seed=3), start=3.5, step=0.25, fine=0.05)
-    >>> abs(e.x - 4) < 1e-4, e.bracket[1] - e.bracket[0] <= 0.05 + 1e-12   # L = 2 is the uv model: 4
+    >>> abs(e.x - 4) < 1e-4, e.extra["start"][1] - e.extra["start"][0] <= 0.05 + 1e-12   # L = 2: the uv model, 4
     (True, True)
     """
-    from catapult.numerics.search import diverges as gd_diverges
     t0 = time.perf_counter()
     B = get_backend("float64")
     stop = 4 * model.depth if stop is None else stop
@@ -349,7 +286,7 @@ def full_width_scan_edge(model, start=2.5, step=0.1, fine=0.01, stop=None, rtol=
     k = next(k for k in range(1, len(pts)) if k == len(pts) - 1 or gd_diverges(model, squared(), pts[k], B, steps))
     lo, hi = pts[k - 1], pts[k]
     e, lam0 = full_width_first_edge(model, (lo, hi), rtol=rtol, dps=dps, steps=steps, below=None, confirm=confirm)
-    e.grid_first, e.bracket, e.seconds = first, (lo, hi), time.perf_counter() - t0
+    e.extra.update(grid_first=first, start=(lo, hi), seconds=time.perf_counter() - t0)
     return e, lam0
 
 
@@ -363,47 +300,40 @@ def reduced_gap(model, x, checkpoints=(1, 10), dps=30):
     """
     T = max(checkpoints)
     tr = run_gd(model, squared(), eta_lam0=x, steps=T, backend=get_backend("float64"), gtol=0)
-    L, n = model.depth, model.width
-    consts = network_invariants(model)
-    out = {}
+    n = model.width
     with mpmath.workdps(dps):
-        step, s = _reduced_init(L, n, None, "mpmath")
-        c = [mpmath.mpf(float(tr.eta)), mpmath.mpf(n)] + [mpmath.mpf(v) for v in consts]
-        for t in range(min(T, tr.steps) + 1):
-            s2, fv, lv = step(s, c)
-            if t in checkpoints:
-                fg, lg = tr.f[t], tr.lam[t]
-                out[t] = (float(abs(fv - fg) / max(abs(fg), abs(tr.f[0]))), float(abs(lv - lg) / abs(lg)))
-            s = s2
-    return out
+        cm = compile_deep_map(squared_map(model.depth), "mpmath")
+        c = [mpmath.mpf(float(tr.eta)), mpmath.mpf(n)] + [mpmath.mpf(v) for v in network_invariants(model)]
+        hist = run_map(cm.step, cm.init(mpmath.mpf(n)), c, steps=min(T, tr.steps), rule=None, record=True).history
+    return {t: (float(abs(hist[t][0] - tr.f[t]) / max(abs(tr.f[t]), abs(tr.f[0]))),
+                float(abs(hist[t][1] - tr.lam[t]) / abs(tr.lam[t]))) for t in checkpoints if t < len(hist)}
 
 
 def iso_threshold_pair(model, rtol=1e-7, dps=30, confirm=True, below=0.5):
-    """(reduced-map FirstEdge with the network's own invariants, full-width FirstEdge) for one isometric network.
+    """(reduced-map Bracket with the network's own invariants, full-width Bracket) for one isometric network.
 
     The full-width bisection starts from [reduced sliver bracket - 0.05, its divergent end] (the reduced map
     converges on the whole 1e-4 grid there); an edge sitting exactly on that end (x = 4 for L = 2, a
-    rounding-dependent verdict) moves the end up by one sliver step.
+    rounding-dependent verdict) moves the end up by one sliver step.  The full-width bracket's
+    ``extra["mirror"]`` is ``(lo, hi, confirmed)`` of the same bisection on the reduced map.
 
     >>> red, full = iso_threshold_pair(DeepLinearModel(16, 3, seed=1, init="isometric"), rtol=1e-6)
     >>> full.lo - (red.hi - red.lo) <= red.x <= full.hi + (red.hi - red.lo)
     True
     """
-    from catapult.numerics.search import diverges as gd_diverges
-    red = reduced_first_edge(model.depth, model.width, network_invariants(model))
-    lo0, hi0 = red.bracket
+    L, n, inv = model.depth, model.width, network_invariants(model)
+    red = reduced_first_edge(L, n, inv)
+    lo0, hi0 = red.extra["start"]
     if not gd_diverges(model, squared(), hi0, get_backend("float64"), 2000):
         hi0 = round(hi0 + 1e-4, 12)
     bracket = (max(2.0, lo0 - 0.05), hi0)
     full, _ = full_width_first_edge(model, bracket, rtol=rtol, dps=dps, confirm=confirm, below=below)
-    # the same bisection (same bracket, same midpoints, same rtol) on the reduced map's float64 verdicts: the
-    # divergent set has structure finer than 1e-6 near x* (e.g. L = 7, n = 64: a convergent window of width
-    # ~2e-7 at x* + 1e-6, and slivers at the 1e-9 scale), so a bisection need not land on the first edge, and
-    # "the first edge" is only defined at a resolution -- but both bisections must land on the SAME edge
-    L, n, inv = model.depth, model.width, network_invariants(model)
-    a, b = _bisect_pred(lambda x: reduced_diverges64(L, n, inv, x), *bracket, rtol)
-    # ends re-decided at 30 digits (an edge exactly on an end, x = 4 for L = 2: the bracket widened by its width)
-    mp_ok = any((not reduced_diverges_mp(L, n, inv, a2, 30)) and reduced_diverges_mp(L, n, inv, b2, 30)
-                for a2, b2 in ((a, b), (a - (b - a), b + (b - a))))
-    full.mirror = (a, b, mp_ok)
+    # the same bisection (same bracket, same midpoints, same rtol) on the reduced map's float64 verdicts, ends
+    # re-decided at 30 digits: the divergent set has structure finer than 1e-6 near x* (e.g. L = 7, n = 64: a
+    # convergent window of width ~2e-7 at x* + 1e-6, and slivers at the 1e-9 scale), so a bisection need not land
+    # on the first edge, and "the first edge" is only defined at a resolution -- but both bisections must land on
+    # the SAME edge (an edge exactly on an end, x = 4 for L = 2: the bracket widened by its width)
+    m = bisect_ladder(_reduced_pred(L, n, inv, 2000), *bracket, rtol, [None, 30], tag=_tag, edge_slack=True,
+                      strict=False)
+    full.extra["mirror"] = (m.lo, m.hi, m.converged)
     return red, full

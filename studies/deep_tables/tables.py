@@ -57,9 +57,9 @@ def iso_cell(L, n, seed=0):
     ge, _ = full_width_scan_edge(g, rtol=1e-5, confirm=n <= 1024)
     gred = reduced_first_edge(L, n, network_invariants(g))
     return {"kind": "iso", "L": L, "n": n, "seed": seed, "A": inv[0], "C": inv[1], "rho": inv[2],
-            "red": [red.lo, red.hi], "red_prec": red.precisions, "red_windows": red.windows, "red_s": red.seconds,
-            "full": [full.lo, full.hi], "full_prec": full.precisions, "mirror": list(full.mirror), "at_first": at_first, "full_notes": full.notes, "full_s": full.seconds,
-            "gauss": [ge.lo, ge.hi], "gauss_prec": ge.precisions, "gauss_s": ge.seconds,
+            "red": [red.lo, red.hi], "red_prec": red.precisions, "red_windows": red.extra["windows"], "red_s": red.extra["seconds"],
+            "full": [full.lo, full.hi], "full_prec": full.precisions, "mirror": list(full.extra["mirror"]), "at_first": at_first, "full_notes": full.notes, "full_s": full.extra["seconds"],
+            "gauss": [ge.lo, ge.hi], "gauss_prec": ge.precisions, "gauss_s": ge.extra["seconds"],
             "gauss_red": [gred.lo, gred.hi], "seconds": time.perf_counter() - t0}
 
 
@@ -72,7 +72,7 @@ def gauss_cell(L, n, seed):
     red = reduced_first_edge(L, n, inv)
     return {"kind": "gauss", "L": L, "n": n, "seed": seed, "A": inv[0], "C": inv[1], "rho": inv[2],
             "gaps": {x: {str(t): v for t, v in g.items()} for x, g in gaps.items()},
-            "gauss": [ge.lo, ge.hi], "gauss_prec": ge.precisions, "gauss_s": ge.seconds,
+            "gauss": [ge.lo, ge.hi], "gauss_prec": ge.precisions, "gauss_s": ge.extra["seconds"],
             "red": [red.lo, red.hi], "red_prec": red.precisions, "seconds": time.perf_counter() - t0}
 
 
