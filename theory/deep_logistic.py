@@ -44,8 +44,8 @@ from .exactness import Exactness
 from .loss import Loss
 from .reduce import SLOPE
 from .symbols import eta, f as F, lam, lam0, n
-from .thresholds import (BASE_ASSUMPTIONS, Threshold, Thresholds, derive_thresholds, loss_assumptions,
-                         loss_minimisers)
+from .thresholds import (BASE_ASSUMPTIONS, NO_ZERO, UNSOLVED, Threshold, Thresholds, derive_thresholds,
+                         loss_assumptions, loss_minimisers)
 
 LEADING = Exactness.LEADING
 
@@ -99,19 +99,21 @@ def deep_eta_crit(L: int, loss: Loss, dm: DeepReducedMap | None = None, *, prove
     >>> r = deep_eta_crit(3, logistic("7/10"))
     >>> r.value, r.minimiser, r.curvature, r.multiplier
     (200/(21*lam0), log(7/3), 21/100, -21*eta*lam/100 + 1)
-    >>> print(deep_eta_crit(3, degenerate_logistic([1, 1], [1, 2])).reason)   # doctest: +ELLIPSIS
-    l'(f) = ... has no real zero: the loss has no minimiser (for logistic loss: the data are separable, ...)
+    >>> print(deep_eta_crit(3, degenerate_logistic([1, 1], [1, 2])).reason)
+    l'(f) has no real zero: the loss has no minimiser (separable data: the infimum is at |f| -> oo)
     """
     t0 = time.perf_counter()
     L = check_depth(L)
-    pairs, how_min, why = loss_minimisers(loss)
+    pairs, how_min, _, kind = loss_minimisers(loss)
 
     def none(reason):
         return Threshold("eta_crit", None, Exactness.NOT_DERIVED, "", reason, loss=loss,
                          seconds=time.perf_counter() - t0)
 
-    if not pairs:
-        return none(why)
+    if kind == UNSOLVED:
+        return none("no minimiser found: SymPy cannot solve l'(f) = 0 and no sign change brackets one")
+    if kind == NO_ZERO:
+        return none("l'(f) has no real zero: the loss has no minimiser (separable data: the infimum is at |f| -> oo)")
     if len(pairs) != 1:
         return none(f"need exactly one minimiser with l''(f*) > 0, found {len(pairs)}")
     fstar, curv = pairs[0]

@@ -257,7 +257,7 @@ def _sample_minimisers(sm: SampleMap):
     """(f_a*, l''(f_a*)) for every sample, or (None, reason).  The minimiser is solved with the label y kept
     symbolic, then y = y_a substituted; a label that is a number is substituted first if that fails."""
     from .thresholds import loss_minimisers
-    generic, _, why_generic = loss_minimisers(sm.loss)
+    generic, _, why_generic, _ = loss_minimisers(sm.loss)
     out = []
     for a, ya in enumerate(sm.Y):
         if len(generic) == 1:
@@ -266,7 +266,7 @@ def _sample_minimisers(sm: SampleMap):
             continue
         pairs, why = [], why_generic
         if not getattr(ya, "free_symbols", None):
-            pairs, _, why = loss_minimisers(Loss(sm.loss.expr.subs(y, ya), sm.loss.name))
+            pairs, _, why, _ = loss_minimisers(Loss(sm.loss.expr.subs(y, ya), sm.loss.name))
         if len(pairs) != 1:
             return None, f"sample {a + 1}: {why or f'{len(pairs)} minimisers with l'' > 0, need one'}"
         out.append(pairs[0])

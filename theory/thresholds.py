@@ -377,9 +377,14 @@ def _transversal_rate(model: VectorModel, fmap: FunctionSpaceMap):
     return ratio if not (ratio.free_symbols & set(model.G.symbols)) else None
 
 
+#: why a loss has no minimiser, as :func:`loss_minimisers` reports it
+UNSOLVED, NO_ZERO, NO_CURVATURE = "unsolved", "no real zero", "no positive curvature"
+
+
 def loss_minimisers(loss: Loss):
-    """The minimisers of ``loss``: ``(pairs, how, reason)`` with ``pairs`` a list of (f*, l''(f*)) with
-    l''(f*) not <= 0 (maxima and degenerate points dropped), ``how`` the method, ``reason`` why there is none.
+    """The minimisers of ``loss``: ``(pairs, how, reason, kind)`` with ``pairs`` a list of (f*, l''(f*)) with
+    l''(f*) not <= 0 (maxima and degenerate points dropped), ``how`` the method, ``reason`` why there is none and
+    ``kind`` which case that is (:data:`UNSOLVED`, :data:`NO_ZERO`, :data:`NO_CURVATURE`; ``""`` when found).
 
     >>> from catapult.theory.loss import logistic
     >>> loss_minimisers(logistic("7/10"))[0]
@@ -392,22 +397,24 @@ def loss_minimisers(loss: Loss):
         z = numeric_zero(loss.d1)
         if z is None:
             return [], "", ("SymPy could not solve l'(f) = 0, and l' does not change sign between f = -oo and +oo "
-                            "(no minimiser can be bracketed)")
+                            "(no minimiser can be bracketed)"), UNSOLVED
         zeros, how = [z], "numeric root (40 digits, bisection on a certain sign change)"
     if not zeros:
         return [], how, (f"l'(f) = {loss.d1} has no real zero: the loss has no minimiser "
-                         "(for logistic loss: the data are separable, the infimum is at |f| -> oo)")
+                         "(for logistic loss: the data are separable, the infimum is at |f| -> oo)"), NO_ZERO
     pairs = []
     for z in zeros:
         c = sp.simplify(loss.d2.subs(f, z))
         if c.is_negative or c.is_zero:
             continue  # a maximum, or a degenerate point: no linear instability
         pairs.append((z, sp.factor(c) if p in c.free_symbols else c))
-    return pairs, how, "" if pairs else "no minimiser with l''(f*) > 0"
+    if pairs:
+        return pairs, how, "", ""
+    return pairs, how, "no minimiser with l''(f*) > 0", NO_CURVATURE
 
 
 def _eta_crit(fmap: FunctionSpaceMap, loss: Loss, model: VectorModel):
-    pairs, how_min, why = loss_minimisers(loss)
+    pairs, how_min, why, _ = loss_minimisers(loss)
     mins = [z for z, _ in pairs]
 
     def none(reason):
@@ -495,8 +502,9 @@ def _eta_max(fmap: FunctionSpaceMap):
                "lam -> lam0 (the excursion starts at lam0 + O(1/n))")
         return Threshold("eta_max", v, LEADING, how, exact_in_lam=bound, loss=fmap.loss)
     if kinds == {"neg"}:
-        return Threshold("eta_max", None, Exactness.NOT_DERIVED, "",
-                         "no width-independent bound (leading order in 1/n): " + sides["oo"][2], loss=fmap.loss)
+        return Threshold("eta_max", None, Exactness.NOT_DERIVED,
+                         "leading order in 1/n: the sign of the lam-drift along |f| -> oo, on both sides",
+                         "no width-independent bound: " + sides["oo"][2], loss=fmap.loss)
     why = "; ".join(f"f -> {k}: {v[2]}" for k, v in sides.items())
     return Threshold("eta_max", None, Exactness.NOT_DERIVED, "",
                      "no single width-independent bound derived (" + why + ")", loss=fmap.loss)
