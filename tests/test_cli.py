@@ -38,6 +38,18 @@ def test_thresholds_json_contract():
     assert d["values"] == {"eta_crit": 1.0, "eta_max": 2.0} and isinstance(d["assumptions"], list)
 
 
+def test_thresholds_json_has_one_schema_for_uv_deep_and_samples():
+    """Issue 10: the same top-level keys and the same keys for every threshold, whatever the model."""
+    from catapult.theory.thresholds import THRESHOLD_KEYS, THRESHOLDS_KEYS
+    for argv in (["thresholds", "uv"], ["thresholds", "deep", "--depth", "3", "--band-restarts", "0"],
+                 ["thresholds", "uv", "--samples", "2", "--dim", "2", "--data-seed", "0"]):
+        code, out, err = run(argv + ["--json"])
+        assert code == 0, err
+        d = json.loads(out)
+        assert sorted(d) == sorted(THRESHOLDS_KEYS), argv
+        assert all(sorted(t) == sorted(THRESHOLD_KEYS) for t in d["thresholds"].values()), argv
+
+
 def test_run_and_scan_json_contract():
     code, out, _ = run(["run", "uv", "--eta-lam0", "3", "--width", "64", "--steps", "3000", "--dps", "20", "--json"])
     d = json.loads(out)

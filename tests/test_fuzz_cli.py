@@ -268,7 +268,8 @@ def test_divergence_scale_of_a_singular_loss_is_null_with_a_reason():
     # 1/f: l' = -1/f**2 is unbounded near 0, so there is no finite sup |l'| (was "zoo")
     d = assert_contract(["thresholds", "uv", "--loss-expr", "1/f", "--json"],
                         *call(["thresholds", "uv", "--loss-expr", "1/f", "--json"]))
-    assert d["divergence_scale"] is None and d["reasons"]["divergence_scale"]
+    assert d["thresholds"]["divergence_scale"]["value"] is None and d["reasons"]["divergence_scale"]
+    assert d["labels"]["divergence_scale"] == "not derived"
 
 
 def test_tiny_lam0_gives_the_exact_thresholds():

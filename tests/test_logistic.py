@@ -459,7 +459,7 @@ def test_cli_thresholds_logistic_p():
     d = json.loads(out)
     assert sp.sympify(d["eta_crit"], locals=SYMBOLS) == sp.Rational(200, 21) / lam0  # 2/(lam0 * 0.7 * 0.3)
     assert d["eta_max"] is None
-    assert is_zero(sp.sympify(d["divergence_scale"], locals=SYMBOLS) - sp.sqrt(2 * n) / sp.Rational(7, 10))
+    assert is_zero(sp.sympify(d["thresholds"]["divergence_scale"]["value"], locals=SYMBOLS) - sp.sqrt(2 * n) / sp.Rational(7, 10))
 
 
 def test_cli_thresholds_symbolic_p():

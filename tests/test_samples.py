@@ -511,7 +511,7 @@ def test_cli_thresholds_full_rank_data(bad_files):
     Gm = sp.Matrix([[loc["u1u1"], loc["u1u2"]], [loc["u1u2"], loc["u2u2"]]])
     T = theta_symbolic(X, Gm, V, 2)
     H = sp.diag(loc["h1"], loc["h2"])
-    J = sp.Matrix([[sp.sympify(e, locals=loc) for e in row] for row in d["stability_matrix"]])
+    J = sp.Matrix([[sp.sympify(e, locals=loc) for e in row] for row in d["details"]["stability_matrix"]])
     assert (J - (sp.eye(2) - eta * T * H)).expand() == sp.zeros(2, 2)
 
 

@@ -42,12 +42,18 @@ from functools import lru_cache
 import sympy as sp
 
 from .errors import TheoryInputError
+from .exactness import Exactness
 from .loss import Loss, mse
+from .maps import ReducedMap
+from .models import ModelSpec
 from .reduce import SLOPE
 from .symbols import eta, f as F, n
 
 A, C = sp.symbols("A C", positive=True)
 RHO = sp.Symbol("rho", real=True)
+
+#: the constants of the reduced map and what they are at the isometric init
+CONSTANTS = {A: "|w_1|^2", C: "|w_L|^2", RHO: "sqrt(n) f0"}
 
 
 def check_depth(L) -> int:
@@ -68,8 +74,14 @@ def check_depth(L) -> int:
 
 
 @dataclass
-class DeepReducedMap:
-    """The exact reduced map of a depth-L linear network with isometric hidden layers."""
+class DeepReducedMap(ReducedMap):
+    """The exact reduced map of a depth-L linear network with isometric hidden layers (a
+    :class:`~catapult.theory.maps.ReducedMap`: observables f and lam, constants A, C, rho, the isometric init).
+
+    >>> dm = derive_deep_map(2)
+    >>> dm.model, dm.exactness, sorted(dm.observables), dm.init["b2"]
+    ('deep(L=2, isometric)', <Exactness.EXACT: 'exact'>, ['f', 'lam'], 1)
+    """
 
     L: int
     loss: Loss
@@ -87,17 +99,26 @@ class DeepReducedMap:
                 f"derived in {self.seconds:.2f} s)")
 
     @property
-    def symbols(self):
-        return {str(s): s for s in self.state}
+    def model(self) -> str:
+        return f"deep(L={self.L}, isometric)"
 
-    def to_json(self) -> dict:
-        return {"model": f"deep(L={self.L}, isometric)", "loss": str(self.loss.expr),
-                "state": [str(s) for s in self.state],
-                "update": {k: str(v) for k, v in self.update.items()},
-                "f": str(self.f), "lam": str(self.lam),
-                "init": {k: str(v) for k, v in self.init.items()},
-                "constants": {"A": "|w_1|^2", "C": "|w_L|^2", "rho": "sqrt(n) f0"},
-                "exact": True, "exactness": "exact"}
+    @property
+    def exactness(self) -> Exactness:
+        """Exact: with isometric hidden layers the orbit stays in 2-dimensional subspaces (no term dropped)."""
+        return Exactness.EXACT
+
+    @property
+    def observables(self) -> dict:
+        return {"f": self.f, "lam": self.lam}
+
+    @property
+    def constants(self) -> dict:
+        """The Gram constants of the isometric init: A = |w_1|^2, C = |w_L|^2, rho = sqrt(n) f0."""
+        return dict(CONSTANTS)
+
+    def _json_extra(self) -> dict:
+        return {"f": str(self.f), "lam": str(self.lam), "init": {k: str(v) for k, v in self.init.items()},
+                "constants": {str(k): v for k, v in self.constants.items()}}
 
     def numeric(self, eta_value, n_value, A_value, C_value, rho_value, loss_params=None):
         """An mpmath step callable and the initial state, for given numbers (exact map, no truncation)."""
@@ -122,6 +143,43 @@ class DeepReducedMap:
         def init():
             return {k: conv(sp.N(v.subs({n: n_value}), mpmath.mp.dps + 10)) for k, v in self.init.items()}
         return step, observe, init
+
+
+@dataclass
+class DeepModel(ModelSpec):
+    """The registry's ``"deep"`` model: a depth-L linear network with ``init`` hidden layers.
+
+    ``derive(loss)`` is the exact reduced map (isometric hidden layers only: with Gaussian ones W W^T/n is not
+    I and the orbit leaves the 2-dimensional subspaces); ``thresholds(loss)`` is
+    :func:`catapult.theory.deep_logistic.deep_thresholds`.
+
+    >>> DeepModel(3).derive(mse()).model
+    'deep(L=3, isometric)'
+    >>> DeepModel(3, "gaussian").derive(mse())
+    Traceback (most recent call last):
+    ...
+    catapult.theory.errors.TheoryInputError: no exact map for --init gaussian: with Gaussian hidden layers W W^T/n is not I (Marchenko-Pastur), so the orbit does not stay in 2-dimensional subspaces; use --init isometric
+    """
+
+    depth: int
+    init: str = "isometric"
+    name = "deep"
+
+    def __post_init__(self):
+        self.depth = check_depth(self.depth)
+        if self.init not in ("isometric", "gaussian"):
+            raise TheoryInputError(f"init must be 'isometric' or 'gaussian', got {self.init!r}")
+
+    def derive(self, loss=None) -> DeepReducedMap:
+        if self.init != "isometric":
+            raise TheoryInputError("no exact map for --init gaussian: with Gaussian hidden layers W W^T/n is not I "
+                                   "(Marchenko-Pastur), so the orbit does not stay in 2-dimensional subspaces; "
+                                   "use --init isometric")
+        return derive_deep_map(self.depth, loss)
+
+    def thresholds(self, loss=None):
+        from .deep_logistic import deep_thresholds
+        return deep_thresholds(self.depth, loss or mse(), self.init)
 
 
 def _mat(sym, l):

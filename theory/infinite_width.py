@@ -30,6 +30,7 @@ from dataclasses import dataclass
 
 import sympy as sp
 
+from .exactness import Exactness
 from .parse import exact_params, exact_value
 from .reduce import SLOPE, FunctionSpaceMap
 from .symbols import eta, f, lam, lam0, n
@@ -50,10 +51,12 @@ class InfiniteWidth:
     multipliers: list
     flip: list
     loss_d1: sp.Expr
+    #: the n -> oo limit of the finite-width map (exact for the limit map): leading order in 1/n
+    exactness: Exactness = Exactness.LEADING
 
     def __repr__(self):
         return (f"InfiniteWidth(g(f) = {self.g}; fixed points {self.fixed_points}, multipliers {self.multipliers}, "
-                f"period doubling at eta = {self.flip})  [exact, n -> oo]")
+                f"period doubling at eta = {self.flip})  [{self.exactness}: the n -> oo limit map, exact there]")
 
     def iterate(self, f0, eta_value, lam0_value, steps, dps=30, **params):
         """Iterate g numerically (mpmath) from f0; returns the list of iterates."""

@@ -29,8 +29,9 @@ from itertools import combinations
 
 import sympy as sp
 
+from .exactness import Exactness
+from .maps import ReducedMap
 from .reduce import SLOPE, FunctionSpaceMap
-from .models import get_model
 from .symbols import eta, f, lam
 
 
@@ -60,7 +61,19 @@ class Invariant:
         {'expr': 'lam', 'multiplier': '1', 'kind': 'state', 'proved': True, 'exactness': 'exact'}
         """
         return {"expr": str(self.expr), "multiplier": str(self.multiplier), "kind": self.kind,
-                "proved": self.proved, "exactness": "exact"}
+                "proved": self.proved, "exactness": Exactness.EXACT.value}
+
+
+class Invariants(list):
+    """A list of :class:`Invariant`, with ``reason`` saying why it is empty (``""`` when some were derived).
+
+    >>> Invariants([], "no linear structure").reason
+    'no linear structure'
+    """
+
+    def __init__(self, items=(), reason: str = ""):
+        super().__init__(items)
+        self.reason = reason
 
 
 def _normalise(expr: sp.Expr) -> sp.Expr:
@@ -73,40 +86,14 @@ def _normalise(expr: sp.Expr) -> sp.Expr:
     return expr
 
 
-def derive_invariants(fmap: FunctionSpaceMap) -> list:
-    """Derive and prove the multiplicative invariants of a derived map.
-
-    Returns a list of :class:`Invariant`; empty when the model's gradient
-    coefficients are not constant (no linear structure to exploit).  The model is the
-    map's own (``fmap.model_def``), so a model outside the catalogue works:
-
-    >>> import sympy as sp
-    >>> from catapult.theory.gram import VectorModel
-    >>> from catapult.theory.loss import mse
-    >>> from catapult.theory.reduce import derive_map
-    >>> from catapult.theory.symbols import n
-    >>> ab = VectorModel("ab", ("a", "b"), lambda G: 3 * G["a", "b"] / sp.sqrt(n))
-    >>> [str(i.expr) for i in derive_invariants(derive_map(ab, mse()))][:1]
-    ['6*f/sqrt(n) + lam']
-    """
-    if fmap.model_def is not None:
-        model = fmap.model_def
-    else:  # a map built by hand: look its model up by name
-        model = get_model(fmap.model)
-    if len(model.outputs) > 1:
-        return []  # several outputs: the step mixes slopes of different outputs; no invariant is derived here
-    C = model.coeff_matrix()
-    if any(c.free_symbols & set(model.G.state_symbols) for c in C) or C != C.T:
-        return []
+def _candidates(model, C):
+    """The quadratic forms Q_ij = e_i^T G e_j on the eigenvectors of C with their multipliers
+    (1 - eta s c_i)(1 - eta s c_j), s = SLOPE, and the products of two of them."""
     k = len(model.params)
     Gm = sp.Matrix(k, k, lambda i, j: model.G[model.params[i], model.params[j]])
     eig = []
     for val, _, vecs in sorted(C.eigenvects(), key=lambda t: -t[0]):
         eig.extend((val, v) for v in vecs)
-    slope = fmap.loss.d1
-    sub = fmap.substitution
-    gram_next = fmap.gram_update
-    state_next = {fmap.symbols[k_]: v for k_, v in fmap.update.items()}
 
     def factor(c):
         return 1 - eta * SLOPE * c
@@ -116,7 +103,50 @@ def derive_invariants(fmap: FunctionSpaceMap) -> list:
         Q = sp.expand((ei.T * Gm * ej)[0, 0])
         quads.append((Q, factor(ci) * factor(cj)))
     products = [(sp.expand(Qa * Qb), ma * mb) for (Qa, ma), (Qb, mb) in combinations(quads, 2)]
+    return quads, products
 
+
+def derive_invariants(fmap: ReducedMap) -> Invariants:
+    """Derive and prove the multiplicative invariants of a derived map.
+
+    Takes any :class:`~catapult.theory.maps.ReducedMap` and returns :class:`Invariants` (a list of
+    :class:`Invariant`).  They are derived for the function-space map of a
+    :class:`~catapult.theory.gram.VectorModel` whose gradient coefficients are constant; otherwise the list
+    is empty and ``.reason`` says why (never an exception).  The model is the map's own
+    (``fmap.model_def``), so a model outside the catalogue works:
+
+    >>> import sympy as sp
+    >>> from catapult.theory.gram import VectorModel
+    >>> from catapult.theory.loss import mse
+    >>> from catapult.theory.reduce import derive_map
+    >>> from catapult.theory.symbols import n
+    >>> ab = VectorModel("ab", ("a", "b"), lambda G: 3 * G["a", "b"] / sp.sqrt(n))
+    >>> [str(i.expr) for i in derive_invariants(derive_map(ab, mse()))][:1]
+    ['6*f/sqrt(n) + lam']
+    >>> from catapult.theory import derive
+    >>> inv = derive_invariants(derive("deep", depth=3))
+    >>> inv, inv.reason[:36]
+    ([], 'not derived for deep(L=3, isometric)')
+    """
+    if not isinstance(fmap, FunctionSpaceMap):
+        return Invariants([], f"not derived for {fmap.model}: the multiplicative invariants are derived for the "
+                              "function-space map of a VectorModel (one output, theta' = (I - eta l'(f) C) theta "
+                              "with a constant C); this map is a different reduction")
+    if fmap.model_def is not None:
+        model = fmap.model_def
+    else:  # a map built by hand: look its model up by name
+        from .models import get_model
+        model = get_model(fmap.model)
+    if len(model.outputs) > 1:
+        return Invariants([], f"not derived for {model.name}: several outputs (the step mixes the slopes of "
+                              "different outputs)")
+    C = model.coeff_matrix()
+    if any(c.free_symbols & set(model.G.state_symbols) for c in C) or C != C.T:
+        return Invariants([], f"the gradient coefficients of {model.name} are not constant and symmetric "
+                              "(f is not bilinear in its vector parameters): no linear structure to exploit")
+    quads, products = _candidates(model, C)
+    slope, sub, gram_next = fmap.loss.d1, fmap.substitution, fmap.gram_update
+    state_next = {fmap.symbols[k_]: v for k_, v in fmap.update.items()}
     found, seen = [], set()
     for Q, mult in quads + products:
         in_state = sp.expand(Q.subs(sub, simultaneous=True))
@@ -133,4 +163,4 @@ def derive_invariants(fmap: FunctionSpaceMap) -> list:
         proved = sp.simplify(nxt.subs(SLOPE, s_val) - mult.subs(SLOPE, s_val) * expr) == 0
         seen.add(expr)
         found.append(Invariant(expr, mult.subs(SLOPE, slope), "state" if is_state else "gram", proved, mult))
-    return found
+    return Invariants(found)

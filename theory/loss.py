@@ -243,3 +243,36 @@ def degenerate_logistic(z, r) -> Loss:
     m = len(zs)
     expr = sum(sp.log(1 + sp.exp(-zi * ri * f)) for zi, ri in zip(zs, rs)) / m
     return Loss(expr, f"logistic(data, m={m}, {'separable' if len(set(zs)) == 1 else 'non-separable'})")
+
+
+def as_loss(loss, p=None) -> Loss:
+    """A :class:`Loss` from a Loss, the names ``"mse"`` / ``"logistic"``, or an expression string in f.
+
+    ``"logistic"`` is the degenerate-data logistic loss with class fraction ``p``
+    (symbolic unless ``p`` is given, see :func:`logistic`); ``p`` given
+    with another loss replaces that loss's symbol p.
+
+    >>> as_loss("mse").expr
+    f**2/2
+    >>> as_loss("exp(-f)").d1
+    -exp(-f)
+    >>> as_loss("logistic", p="7/10").expr
+    7*log(1 + exp(-f))/10 + 3*log(exp(f) + 1)/10
+    >>> as_loss("mse", p=0.5)
+    Traceback (most recent call last):
+    ...
+    catapult.theory.errors.TheoryInputError: p = 0.5 given, but the loss f**2/2 has no parameter p
+    """
+    if isinstance(loss, Loss):
+        out = loss
+    elif loss == "mse":
+        out = mse()
+    elif loss == "logistic":
+        return logistic("p" if p is None else p)
+    else:
+        out = Loss.parse(loss)
+    if p is None:
+        return out
+    if not any(str(s) == "p" for s in out.params):
+        raise TheoryInputError(f"p = {p} given, but the loss {out.expr} has no parameter p")
+    return out.subs({"p": p})

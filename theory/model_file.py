@@ -59,11 +59,14 @@ _TOP_KEYS = {"name", "output", "outputs", "parameters", "init", "description"}
 
 
 @dataclass
-class ModelSpec:
-    """A parsed model definition: its parameters by kind, its output, its init, and what the engine builds.
+class ModelDefinition:
+    """A user's model as defined (a model file or :func:`user_spec`): its parameters by kind, its output text,
+    its init, and the model the engine derives from.
 
-    ``model`` is the :class:`VectorModel` (vectors and scalars) or None for a deep chain, whose depth is
-    ``deep_depth`` (then the model is ``theory.deep``'s depth-L network with isometric hidden layers).
+    ``model`` is the :class:`VectorModel` (vectors and scalars), or for a deep chain None with its depth in
+    ``deep_depth``: the model is then the registry's ``deep`` of that depth with isometric hidden layers
+    (:attr:`engine_model`).  :func:`catapult.theory.derive` and :func:`catapult.theory.thresholds` accept a
+    definition wherever they accept a model.
     """
 
     name: str
@@ -75,6 +78,18 @@ class ModelSpec:
     model: VectorModel | None = None
     deep_depth: int | None = None
     description: str = ""
+
+    @property
+    def engine_model(self):
+        """What :func:`catapult.theory.derive` derives from: the VectorModel, or the registry's deep model.
+
+        >>> user_spec("wVu", "dot(w, V, u)/n", vectors=("w", "u"), matrices=("V",), init={"V": "isometric"}).engine_model
+        DeepModel(depth=3, init='isometric')
+        """
+        if self.model is not None:
+            return self.model
+        from .models import get_model
+        return get_model("deep", depth=self.deep_depth, init="isometric")
 
     def to_json(self) -> dict:
         """The definition as given (strings), for reports.
@@ -123,8 +138,8 @@ def _init_of(kind, value, where):
     return exact_value(value, where)
 
 
-def user_spec(name, output, vectors=(), scalars=(), matrices=(), init=None, description="") -> ModelSpec:
-    """Validate a model definition and build what the engine derives from (a :class:`ModelSpec`).
+def user_spec(name, output, vectors=(), scalars=(), matrices=(), init=None, description="") -> ModelDefinition:
+    """Validate a model definition and build what the engine derives from (a :class:`ModelDefinition`).
 
     >>> user_spec("quad", "(dot(u, u) - n)/(2*sqrt(n))", vectors=("u",)).model.ntk
     uu/n
@@ -175,7 +190,7 @@ def user_spec(name, output, vectors=(), scalars=(), matrices=(), init=None, desc
     exprs = [parse_expression(t, {"n": n, **G.scalars}, f"model {name}: output", dots=dots) for t in texts]
     model = VectorModel(name, vectors, lambda _: exprs if len(exprs) > 1 else exprs[0], scalars=scalars,
                         init=full_init)
-    return ModelSpec(name, output, vectors, scalars, (), full_init, model, None, description)
+    return ModelDefinition(name, output, vectors, scalars, (), full_init, model, None, description)
 
 
 def _chain_spec(name, output, vectors, matrices, init, description, where):
@@ -197,7 +212,7 @@ def _chain_spec(name, output, vectors, matrices, init, description, where):
     if len(set(mids)) != len(mids) or set(mids) != set(matrices) or args[0] == args[-1] or set(vectors) != {
             args[0], args[-1]}:
         _fail(where, "a deep chain uses each matrix once and two distinct vectors, and no other parameter")
-    return ModelSpec(name, output, vectors, (), matrices, init, None, L, description)
+    return ModelDefinition(name, output, vectors, (), matrices, init, None, L, description)
 
 
 def user_model(name, output, vectors=(), scalars=(), init=None) -> VectorModel:
@@ -210,8 +225,8 @@ def user_model(name, output, vectors=(), scalars=(), init=None) -> VectorModel:
     return spec.model
 
 
-def parse_model_text(text: str, name: str = "model") -> ModelSpec:
-    """A :class:`ModelSpec` from the text of a TOML model file (format in the module docstring)."""
+def parse_model_text(text: str, name: str = "model") -> ModelDefinition:
+    """A :class:`ModelDefinition` from the text of a TOML model file (format in the module docstring)."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -246,7 +261,7 @@ def _toml_number(v, where):
     return str(v)
 
 
-def load_model_file(path) -> ModelSpec:
+def load_model_file(path) -> ModelDefinition:
     r"""Read and validate a model file (size-capped, TOML; nothing in it is executed).
 
     >>> import os, tempfile

@@ -32,7 +32,10 @@ from __future__ import annotations
 
 import sympy as sp
 
+from dataclasses import dataclass, field
+
 from .errors import TheoryInputError
+from .exactness import Exactness
 from .loss import Loss
 from .reduce import FunctionSpaceMap, _tidy
 from .symbols import eta, f, lam0
@@ -69,6 +72,24 @@ def ntk_matrix(model) -> sp.Matrix:
     return T
 
 
+@dataclass(repr=False)
+class MultiOutputMap(FunctionSpaceMap):
+    """A :class:`FunctionSpaceMap` on the Gram state of a k-output model: the observables are the outputs
+    f_a and the NTK matrix entries Theta_ab (not state coordinates); ``slopes`` are the symbols s_a = l'(f_a)
+    kept opaque in ``update_slope``."""
+
+    output_observables: dict = field(default_factory=dict, repr=False)
+    slopes: list = field(default_factory=list, repr=False)
+
+    @property
+    def observables(self) -> dict:
+        """f1..fk and Theta_ab in the Gram state."""
+        return self.output_observables
+
+    def _json_extra(self) -> dict:
+        return {"observables": {k: str(v) for k, v in self.output_observables.items()}}
+
+
 def derive_multi_map(model, loss: Loss) -> FunctionSpaceMap:
     """The exact Gram-level step of a k-output model under L = sum_a l(f_a); observables f_a and Theta_ab."""
     outs = list(model.outputs)
@@ -80,15 +101,11 @@ def derive_multi_map(model, loss: Loss) -> FunctionSpaceMap:
     slopes = {S[a]: loss.d1.subs(f, outs[a]) for a in range(len(outs))}
     update = {k: v.subs(slopes, simultaneous=True) for k, v in opaque.items()}
     state = list(model.G.state_symbols)
-    fmap = FunctionSpaceMap(model.name, loss, state, update, False, gram_next, {},
-                            label="exact (on the Gram state; the outputs and Theta are observables)",
-                            update_slope=opaque, model_def=model)
     T = ntk_matrix(model)
     obs = {f"f{a + 1}": o for a, o in enumerate(outs)}
     obs.update({f"Theta{a + 1}{b + 1}": T[a, b] for a in range(len(outs)) for b in range(a, len(outs))})
-    fmap.observables = obs
-    fmap.slopes = S
-    return fmap
+    return MultiOutputMap(model.name, loss, state, update, False, gram_next, {}, label=Exactness.EXACT_EXTRA,
+                          update_slope=opaque, model_def=model, output_observables=obs, slopes=S)
 
 
 def _output_rate(model, fmap):
@@ -111,7 +128,7 @@ def derive_multi_thresholds(model, loss: Loss) -> Thresholds:
     fmap = derive_multi_map(model, loss)
     why_max = ("not derived: the excursion analysis (sign of the lam-drift along |f| -> oo) is a one-output "
                "argument; measure it (catapult scan: divergence onset at width n)")
-    emax = Threshold("eta_max", None, LEADING, "", why_max)
+    emax = Threshold("eta_max", None, Exactness.NOT_DERIVED, "", why_max)
     zeros = real_zeros(loss.d1)
     if zeros is None:
         z = numeric_zero(loss.d1)
@@ -122,10 +139,10 @@ def derive_multi_thresholds(model, loss: Loss) -> Thresholds:
                    "(Theta at the minimum reached = Theta_0 + O(1/n))"]
     if len(mins) != 1:
         why = "no minimiser with l''(f*) > 0" if not mins else f"several minimisers: {mins}"
-        return Thresholds(model.name, loss, Threshold("eta_crit", None, LEADING, "", why), emax, mins,
+        return Thresholds(model.name, loss, Threshold("eta_crit", None, Exactness.NOT_DERIVED, "", why), emax, mins,
                           assumptions, fmap)
     if not _output_rate(model, fmap):
-        crit = Threshold("eta_crit", None, LEADING, "", "the outputs' first-order move at the minimum could not be "
+        crit = Threshold("eta_crit", None, Exactness.NOT_DERIVED, "", "the outputs' first-order move at the minimum could not be "
                          "written as -eta Theta (l' - 0)")
         return Thresholds(model.name, loss, crit, emax, mins, assumptions, fmap)
     curv = sp.simplify(loss.d2.subs(f, mins[0]))

@@ -28,16 +28,17 @@ from itertools import combinations
 
 import sympy as sp
 
+from .exactness import Exactness
 from .gram import VectorModel
 from .loss import Loss
-from .symbols import eta, f, lam, n
+from .maps import ReducedMap
+from .symbols import LATEX_NAMES, f, lam
+
+__all__ = ["SLOPE", "LATEX_NAMES", "FunctionSpaceMap", "derive_map", "map_json"]
 
 
 #: stands for the loss slope l'(f) while the map is reduced, so SymPy never rewrites l'
 SLOPE = sp.Symbol("s", real=True)
-
-#: LaTeX names of the engine's symbols
-LATEX_NAMES = {lam: r"\lambda", sp.Symbol("lam0", positive=True): r"\lambda_0", eta: r"\eta"}
 
 
 def _tidy(expr: sp.Expr) -> sp.Expr:
@@ -46,8 +47,8 @@ def _tidy(expr: sp.Expr) -> sp.Expr:
 
 
 @dataclass
-class FunctionSpaceMap:
-    """The derived one-step map of a model under a loss.
+class FunctionSpaceMap(ReducedMap):
+    """The derived one-step map of a model under a loss (a :class:`~catapult.theory.maps.ReducedMap`).
 
     Attributes
     ==========
@@ -58,6 +59,13 @@ class FunctionSpaceMap:
     exact : True when the map closes on (f, lam) with no term dropped
     gram_update : the exact Gram-level step it came from
     substitution : how Gram symbols were written in the state
+    label : its :class:`~catapult.theory.exactness.Exactness` (also ``exactness``)
+
+    >>> from catapult.theory.models import uv_model
+    >>> from catapult.theory.loss import mse
+    >>> m = derive_map(uv_model(), mse())
+    >>> m.exactness, m.observables, m.constants, m.init
+    (<Exactness.EXACT: 'exact'>, {'f': f, 'lam': lam}, {}, {})
     """
 
     model: str
@@ -67,9 +75,12 @@ class FunctionSpaceMap:
     exact: bool
     gram_update: dict = field(repr=False)
     substitution: dict = field(repr=False)
-    label: str = "exact"
+    label: Exactness = Exactness.EXACT
     update_slope: dict = field(default=None, repr=False)  # the update with l'(f) kept as the symbol SLOPE
     model_def: VectorModel | None = field(default=None, repr=False, compare=False)  # the model it was derived from
+
+    def __post_init__(self):
+        self.label = Exactness(self.label)
 
     def __repr__(self):
         lines = [f"FunctionSpaceMap(model={self.model!r}, loss={self.loss.expr}, exact={self.exact})"]
@@ -79,46 +90,34 @@ class FunctionSpaceMap:
     __str__ = __repr__
 
     @property
-    def symbols(self) -> dict:
-        """State symbols by name."""
-        return {str(s): s for s in self.state}
+    def exactness(self) -> Exactness:
+        """Exact, or exact with extra (Gram) state when the map does not close on (f, lam)."""
+        return self.label
 
-    def latex(self) -> str:
-        r"""The map as a LaTeX ``aligned`` block.
+    @property
+    def observables(self) -> dict:
+        """f and lam: here they are state coordinates themselves."""
+        return {"f": f, "lam": lam}
 
-        >>> from catapult.theory.models import uv_model
-        >>> from catapult.theory.loss import mse
-        >>> print(derive_map(uv_model(), mse()).latex().splitlines()[1])
-        f' &= \frac{\eta^{2} f^{3}}{n} - \eta f \lambda + f \\
-        """
-        rows = [f"{sp.latex(self.symbols[k], symbol_names=LATEX_NAMES)}' &= "
-                f"{sp.latex(v, symbol_names=LATEX_NAMES)} \\\\" for k, v in self.update.items()]
-        return "\\begin{aligned}\n" + "\n".join(rows) + "\n\\end{aligned}"
+    @property
+    def constants(self) -> dict:
+        """None: the map has only eta and n besides its state."""
+        return {}
 
-    def to_json(self) -> dict:
-        """The JSON contract of ``catapult derive``.
-
-        >>> from catapult.theory.models import uv_model
-        >>> from catapult.theory.loss import mse
-        >>> sorted(derive_map(uv_model(), mse()).to_json())
-        ['exact', 'exactness', 'loss', 'model', 'state', 'update']
-        """
-        d = {"model": self.model, "loss": str(self.loss.expr), "state": [str(s) for s in self.state],
-             "update": {k: str(v) for k, v in self.update.items()}, "exact": self.exact,
-             "exactness": self.label}
-        if getattr(self, "observables", None):  # a multi-output map: the outputs and Theta on the Gram state
-            d["observables"] = {k: str(v) for k, v in self.observables.items()}
-        return d
+    @property
+    def init(self) -> dict:
+        """Not fixed by the model: any (f0, lam0) (and Gram values) is an initial state."""
+        return {}
 
     def drift(self, name: str = "lam") -> sp.Expr:
-        """The one-step change ``x' - x`` of a state coordinate.
+        """The one-step change ``x' - x`` of a state coordinate (default lam).
 
         >>> from catapult.theory.models import uv_model
         >>> from catapult.theory.loss import mse
-        >>> sp.factor(derive_map(uv_model(), mse()).drift("lam"))
+        >>> sp.factor(derive_map(uv_model(), mse()).drift())
         eta*f**2*(eta*lam - 4)/n
         """
-        return sp.simplify(self.update[name] - self.symbols[name])
+        return super().drift(name)
 
 
 def _solve_state(model: VectorModel):
@@ -187,7 +186,7 @@ def derive_map(model: VectorModel, loss: Loss) -> FunctionSpaceMap:
     opaque = dict(updates)
     updates = {k: v.subs(SLOPE, slope) for k, v in updates.items()}
     return FunctionSpaceMap(model.name, loss, state, updates, not leftover, gram_next, sub,
-                            label="exact" if not leftover else "exact (with extra state)", update_slope=opaque,
+                            label=Exactness.EXACT if not leftover else Exactness.EXACT_EXTRA, update_slope=opaque,
                             model_def=model)
 
 

@@ -26,3 +26,6 @@ p = sp.Symbol("p", positive=True)      #: fraction of points on the positive sid
 
 #: name -> symbol, for ``catapult.theory.parse.parse_expression(text, SYMBOLS)``
 SYMBOLS = {s.name: s for s in (f, lam, lam0, eta, n, y, p)}
+
+#: LaTeX names of the engine's symbols (``sp.latex(expr, symbol_names=LATEX_NAMES)``)
+LATEX_NAMES = {lam: r"\lambda", lam0: r"\lambda_0", eta: r"\eta"}

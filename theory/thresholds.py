@@ -35,33 +35,146 @@ from dataclasses import dataclass, field
 import sympy as sp
 
 from .errors import TheoryInputError
+from .exactness import Exactness
 from .gram import VectorModel
 from .loss import Loss
+from .maps import ReducedMap
 from .parse import exact_params, exact_value
-from .reduce import LATEX_NAMES, SLOPE, FunctionSpaceMap, derive_map
-from .symbols import eta, f, lam, lam0, n, p
+from .reduce import SLOPE, FunctionSpaceMap, derive_map
+from .symbols import LATEX_NAMES, eta, f, lam, lam0, n, p
 
-LEADING = "leading order in 1/n"
+LEADING = Exactness.LEADING
+
+#: the keys of one threshold in JSON (the same for every model)
+THRESHOLD_KEYS = ("name", "value", "exactness", "derivation", "reason", "exact_in_lam", "minimiser", "curvature",
+                  "multiplier")
+
+#: the top-level keys of ``Thresholds.to_json()`` (the same for every model)
+THRESHOLDS_KEYS = ("model", "loss", "eta_crit", "eta_max", "labels", "reasons", "minimisers", "assumptions",
+                   "thresholds", "details", "values")
+
+
+def _s(e):
+    return None if e is None else str(e)
 
 
 @dataclass
 class Threshold:
-    """One critical learning rate: ``value`` (SymPy, in lam0 and loss parameters) or ``None`` with ``reason``."""
+    """One critical learning rate (or width scale): ``value`` (SymPy, in lam0 and loss parameters) labelled by
+    ``exactness``, or ``None`` -- then ``exactness`` is "not derived" and ``reason`` says why.
+
+    ``exact_in_lam`` is the value before lam -> lam0 (exact in the curvature lam of the minimum reached, where
+    that applies); ``minimiser``, ``curvature`` (l''(f*)) and ``multiplier`` (the eigenvalue of the linearised
+    step whose crossing of -1 defines eta_crit) record what it was derived from.  ``scale`` is what a number
+    given to :meth:`at` stands for (lam0, or for many samples the top eigenvalue of Theta0 H).
+
+    >>> t = Threshold("eta_max", 4 / lam0, Exactness.LEADING, "sign change of the lam-drift")
+    >>> t.at(2), t.label
+    (2, <Exactness.LEADING: 'leading order in 1/n'>)
+    >>> Threshold("eta_max", None, Exactness.LEADING, "")
+    Traceback (most recent call last):
+    ...
+    ValueError: eta_max: a missing value is labelled 'not derived' and carries a reason
+    """
 
     name: str
     value: sp.Expr | None
-    label: str
-    derivation: str
+    exactness: Exactness
+    derivation: str = ""
     reason: str = ""
+    exact_in_lam: sp.Expr | None = None
+    minimiser: sp.Expr | None = None
+    curvature: sp.Expr | None = None
+    multiplier: sp.Expr | None = None
+    loss: Loss | None = field(default=None, repr=False, compare=False)  #: the loss whose parameters at() takes
+    scale: sp.Expr = field(default=lam0, repr=False)
+    seconds: float = field(default=0.0, repr=False, compare=False)
+
+    def __post_init__(self):
+        self.exactness = Exactness(self.exactness)
+        if self.value is None and (self.exactness != Exactness.NOT_DERIVED or not self.reason):
+            raise ValueError(f"{self.name}: a missing value is labelled 'not derived' and carries a reason")
+        if self.value is not None and self.exactness == Exactness.NOT_DERIVED:
+            raise ValueError(f"{self.name}: a value labelled 'not derived'")
+
+    @property
+    def label(self) -> Exactness:
+        """The exactness (the name used before the :class:`Exactness` enum)."""
+        return self.exactness
 
     def __str__(self):
         v = "null" if self.value is None else str(self.value)
-        return f"{self.name} = {v}   [{self.label}] {self.reason or self.derivation}"
+        return f"{self.name} = {v}   [{self.exactness}] {self.reason or self.derivation}"
+
+    def at(self, lam0_value, **params):
+        """The threshold as an exact SymPy number at a given lam0 and loss parameters (None when not derived).
+
+        Parameters are matched to the value's symbols by name (``str(symbol)``), whatever assumptions those
+        symbols carry; a parameter the value still needs raises, and so does one the loss does not have.
+
+        >>> from catapult.theory import thresholds
+        >>> thresholds("uv", "mse").eta_max.at(2)
+        2
+        >>> thresholds("deep", "y*(f - 1)**2/2", depth=2).eta_crit.at(2, y=2)
+        1/2
+        >>> thresholds("uv", "logistic").eta_crit.at(2)
+        Traceback (most recent call last):
+        ...
+        catapult.theory.errors.TheoryInputError: eta_crit = -2/(lam0*p*(p - 1)) needs a value for p (a keyword argument)
+        """
+        if self.value is None:
+            return None
+        given = dict(params)
+        loss_names = {str(s) for s in self.loss.expr.free_symbols} - {"f"} if self.loss is not None else set()
+        known = (loss_names | {str(s) for s in self.value.free_symbols}) - {"lam0"}
+        unknown = sorted(set(given) - known - {"lam0"})
+        if unknown:
+            what = f" of {self.loss.expr}" if self.loss is not None else ""
+            raise TheoryInputError(f"unknown parameter(s) {', '.join(unknown)}: {self.name}{what} "
+                                   f"takes lam0 and {', '.join(sorted(known)) or 'nothing else'}")
+        reps = {self.scale: exact_value(lam0_value, "lam0", floats="decimal", number=False)}
+        for s in self.value.free_symbols:
+            if str(s) in given:
+                reps[s] = exact_value(given[str(s)], str(s), floats="decimal", number=False)
+        out = self.value.subs(reps)
+        missing = sorted(str(s) for s in out.free_symbols)
+        if missing:
+            raise TheoryInputError(f"{self.name} = {self.value} needs a value for {', '.join(missing)} "
+                                   "(a keyword argument)")
+        return out
+
+    def to_json(self) -> dict:
+        """Plain-JSON form; the keys are :data:`THRESHOLD_KEYS` for every threshold of every model.
+
+        >>> from catapult.theory import thresholds
+        >>> d = thresholds("uv", "mse").eta_crit.to_json()
+        >>> d["value"], d["exactness"], d["exact_in_lam"], d["minimiser"], d["curvature"]
+        ('2/lam0', 'leading order in 1/n', '2/lam', '0', '1')
+        >>> tuple(d) == THRESHOLD_KEYS
+        True
+        """
+        return {"name": self.name, "value": _s(self.value), "exactness": self.exactness.value,
+                "derivation": self.derivation, "reason": self.reason, "exact_in_lam": _s(self.exact_in_lam),
+                "minimiser": _s(self.minimiser), "curvature": _s(self.curvature), "multiplier": _s(self.multiplier)}
 
 
 @dataclass
 class Thresholds:
-    """The derived thresholds of a model under a loss, with their assumptions."""
+    """The derived thresholds of a model under a loss, with their assumptions.
+
+    ``eta_crit`` and ``eta_max`` always; ``extra`` holds further :class:`Threshold` entries by name (the
+    divergence width scale of a bounded-slope loss; a caller may attach measured ones), ``details`` derived
+    data that is not a threshold (many samples: the stability matrix) or data a caller attaches (the
+    measured deep band), each labelled inside.  ``fmap`` is the :class:`~catapult.theory.maps.ReducedMap`
+    it was derived from, when one was derived.
+
+    >>> from catapult.theory import thresholds
+    >>> t = thresholds("deep", "mse", depth=2)
+    >>> t.eta_max.value, t.eta_max.exactness
+    (4/lam0, <Exactness.LEADING: 'leading order in 1/n'>)
+    >>> sorted(thresholds("uv", "log(cosh(f))").all)
+    ['divergence_scale', 'eta_crit', 'eta_max']
+    """
 
     model: str
     loss: Loss
@@ -69,15 +182,23 @@ class Thresholds:
     eta_max: Threshold
     minimisers: list
     assumptions: list = field(default_factory=list)
-    fmap: FunctionSpaceMap | None = field(default=None, repr=False)
+    fmap: ReducedMap | None = field(default=None, repr=False)
+    extra: dict = field(default_factory=dict)
+    details: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def all(self) -> dict:
+        """Every threshold by name: eta_crit, eta_max, then the extra entries."""
+        return {"eta_crit": self.eta_crit, "eta_max": self.eta_max, **self.extra}
 
     def __repr__(self):
-        return "\n".join([f"Thresholds(model={self.model!r}, loss={self.loss.expr})",
-                          f"  {self.eta_crit}", f"  {self.eta_max}",
-                          f"  assumptions: {'; '.join(self.assumptions)}"])
+        return "\n".join([f"Thresholds(model={self.model!r}, loss={self.loss.expr})"]
+                         + [f"  {t}" for t in self.all.values()]
+                         + [f"  assumptions: {'; '.join(self.assumptions)}"])
 
     def values(self, lam0_value, **params) -> dict:
-        """Evaluate the thresholds at a given lam0 (and loss parameters), exactly where possible.
+        """Evaluate eta_crit and eta_max at a given lam0 (and loss parameters) as floats, exactly where possible
+        (a string when a parameter is left symbolic, None when not derived).
 
         >>> from catapult.theory.models import uv_model
         >>> from catapult.theory.loss import mse
@@ -90,14 +211,14 @@ class Thresholds:
         ...
         catapult.theory.errors.TheoryInputError: lam0 must be a finite number > 0, got -1
         """
-        reps = {lam0: _exact_number(lam0_value, "lam0", positive=True)}
-        reps.update(exact_params(params))
+        lam0_exact = _exact_number(lam0_value, "lam0", positive=True)
+        extra = exact_params(params)
         out = {}
         for t in (self.eta_crit, self.eta_max):
             if t.value is None:
                 out[t.name] = None
                 continue
-            v = t.value.subs(reps)
+            v = t.value.subs({t.scale: lam0_exact, **extra})
             if v.free_symbols:
                 out[t.name] = str(v)
                 continue
@@ -122,24 +243,31 @@ class Thresholds:
         return one(self.eta_crit) + r",\quad " + one(self.eta_max)
 
     def to_json(self, lam0_value=None, **params) -> dict:
-        """The JSON contract of ``catapult thresholds``.
+        """The JSON contract of ``catapult thresholds``: the keys :data:`THRESHOLDS_KEYS` for every model.
+
+        ``eta_crit``/``eta_max`` are the values as strings (null when not derived), ``labels`` and ``reasons``
+        the exactness and the reason (or derivation) of every threshold, ``thresholds`` every threshold in full
+        (keys :data:`THRESHOLD_KEYS`), ``details`` the non-threshold data, ``values`` the thresholds at
+        ``lam0_value`` (null without it).
 
         >>> from catapult.theory.models import uv_model
         >>> from catapult.theory.loss import mse
         >>> d = derive_thresholds(uv_model(), mse()).to_json(lam0_value=2)
         >>> d["eta_crit"], d["eta_max"], d["values"]
         ('2/lam0', '4/lam0', {'eta_crit': 1.0, 'eta_max': 2.0})
+        >>> tuple(d) == THRESHOLDS_KEYS
+        True
         """
-        d = {"model": self.model, "loss": str(self.loss.expr),
-             "eta_crit": None if self.eta_crit.value is None else str(self.eta_crit.value),
-             "eta_max": None if self.eta_max.value is None else str(self.eta_max.value),
-             "labels": {t.name: t.label for t in (self.eta_crit, self.eta_max)},
-             "reasons": {t.name: t.reason or t.derivation for t in (self.eta_crit, self.eta_max)},
-             "minimisers": [str(m) for m in self.minimisers],
-             "assumptions": list(self.assumptions)}
-        if lam0_value is not None:
-            d["values"] = self.values(lam0_value, **params)
-        return d
+        ts = self.all
+        return {"model": self.model, "loss": str(self.loss.expr),
+                "eta_crit": _s(self.eta_crit.value), "eta_max": _s(self.eta_max.value),
+                "labels": {k: t.exactness.value for k, t in ts.items()},
+                "reasons": {k: t.reason or t.derivation for k, t in ts.items()},
+                "minimisers": [str(m) for m in self.minimisers],
+                "assumptions": list(self.assumptions),
+                "thresholds": {k: t.to_json() for k, t in ts.items()},
+                "details": dict(self.details),
+                "values": None if lam0_value is None else self.values(lam0_value, **params)}
 
 
 def _exact_number(v, what, positive=False):
@@ -249,49 +377,81 @@ def _transversal_rate(model: VectorModel, fmap: FunctionSpaceMap):
     return ratio if not (ratio.free_symbols & set(model.G.state_symbols)) else None
 
 
-def _eta_crit(fmap: FunctionSpaceMap, loss: Loss, model: VectorModel):
-    zeros = real_zeros(loss.d1)
+#: why a loss has no minimiser, as :func:`loss_minimisers` reports it
+UNSOLVED, NO_ZERO, NO_CURVATURE = "unsolved", "no real zero", "no positive curvature"
+
+
+def loss_minimisers(loss: Loss):
+    """The minimisers of ``loss``: ``(pairs, how, reason, kind)`` with ``pairs`` a list of (f*, l''(f*)) with
+    l''(f*) not <= 0 (maxima and degenerate points dropped), ``how`` the method, ``reason`` why there is none and
+    ``kind`` which case that is (:data:`UNSOLVED`, :data:`NO_ZERO`, :data:`NO_CURVATURE`; ``""`` when found).
+
+    >>> from catapult.theory.loss import logistic
+    >>> loss_minimisers(logistic("7/10"))[0]
+    [(log(7/3), 21/100)]
+    >>> print(loss_minimisers(Loss.parse("exp(-f)"))[2])
+    l'(f) = -exp(-f) has no real zero: the loss has no minimiser (for logistic loss: the data are separable, the infimum is at |f| -> oo)
+    """
+    zeros, how = real_zeros(loss.d1), "SymPy solveset"
     if zeros is None:
         z = numeric_zero(loss.d1)
         if z is None:
-            return Threshold("eta_crit", None, LEADING, "", "SymPy could not solve l'(f) = 0, and l' does not "
-                             "change sign between f = -oo and +oo (no minimiser can be bracketed)"), []
-        zeros = [z]
+            return [], "", ("SymPy could not solve l'(f) = 0, and l' does not change sign between f = -oo and +oo "
+                            "(no minimiser can be bracketed)"), UNSOLVED
+        zeros, how = [z], "numeric root (40 digits, bisection on a certain sign change)"
     if not zeros:
-        return Threshold("eta_crit", None, LEADING, "",
-                         f"l'(f) = {loss.d1} has no real zero: the loss has no minimiser "
-                         "(for logistic loss: the data are separable, the infimum is at |f| -> oo)"), []
+        return [], how, (f"l'(f) = {loss.d1} has no real zero: the loss has no minimiser "
+                         "(for logistic loss: the data are separable, the infimum is at |f| -> oo)"), NO_ZERO
+    pairs = []
+    for z in zeros:
+        c = sp.simplify(loss.d2.subs(f, z))
+        if c.is_negative or c.is_zero:
+            continue  # a maximum, or a degenerate point: no linear instability
+        pairs.append((z, sp.factor(c) if p in c.free_symbols else c))
+    if pairs:
+        return pairs, how, "", ""
+    return pairs, how, "no minimiser with l''(f*) > 0", NO_CURVATURE
+
+
+def _eta_crit(fmap: FunctionSpaceMap, loss: Loss, model: VectorModel):
+    pairs, how_min, why, _ = loss_minimisers(loss)
+    mins = [z for z, _ in pairs]
+
+    def none(reason):
+        return Threshold("eta_crit", None, Exactness.NOT_DERIVED, "", reason, loss=loss), mins
+
+    if not pairs:
+        return none(why)
     rate = _transversal_rate(model, fmap)
     if rate is None:
-        return Threshold("eta_crit", None, LEADING, "", "the linearised Gram step at the minimum manifold could not "
-                         "be written as 1 + c eta lam l''(f*) with a constant c"), []
-    crits, mins, exact = [], [], []
-    for fs in zeros:
-        curv = sp.simplify(loss.d2.subs(f, fs))
-        if curv.is_negative or curv.is_zero:
-            continue  # a maximum, or a degenerate point: no linear instability
-        mins.append(fs)
+        return none("the linearised Gram step at the minimum manifold could not be written as "
+                    "1 + c eta lam l''(f*) with a constant c")
+    found, exact = {}, []
+    for fs, curv in pairs:
         jac = 1 + rate * eta * lam * curv  # the transversal eigenvalue d f'/d f at the minimum (derived)
         sols = [s for s in sp.solve(sp.Eq(jac, -1), eta, rational=False) if s != 0]  # keep a numeric f*'s digits
         lam_star = _manifold_ntk(model, fs)
         exact.append(lam_star is not None)
         lam_at = lam0 if lam_star is None else lam_star
-        crits.extend(sp.factor(s.subs(lam, lam_at)) for s in sols)
-    crits = list(dict.fromkeys(crits))
-    if len(crits) != 1:
-        why = "no minimiser with l''(f*) > 0" if not crits else f"several minimisers with different curvature: {crits}"
-        return Threshold("eta_crit", None, LEADING, "", why), mins
+        for s_ in sols:
+            found.setdefault(sp.factor(s_.subs(lam, lam_at)), (fs, curv, jac, sp.factor(s_)))
+    if len(found) != 1:
+        return none(f"several minimisers with different curvature: {list(found)}" if found else why or
+                    "mu = -1 has no solution in eta")
+    (value, (fs, curv, jac, in_lam)), = found.items()
     how = (f"the Gram step linearised at the minimum manifold: eigenvalues 1 (along it) and "
            f"d f'/d f = {sp.factor(1 + rate * eta * lam * sp.Symbol('l2'))} (l2 = l''(f*)) = -1")
     if all(exact):
         how += f"; lam = {lam_at}, the NTK on the whole minimum manifold F = f*"
-        label = "exact"
+        label = Exactness.EXACT
     else:
         how += ", then lam -> lam0 (lam = lam0 + O(1/n) in the lazy phase)"
         label = LEADING
     if any(isinstance(m, sp.Float) for m in mins):
-        how += f"; f* = {mins[0]} is a numeric root (40 digits, bisection on a certain sign change)"
-    return Threshold("eta_crit", crits[0], label, how), mins
+        how += f"; f* = {mins[0]} is a {how_min}"
+    one = len(mins) == 1
+    return Threshold("eta_crit", value, label, how, exact_in_lam=in_lam, minimiser=fs if one else None,
+                     curvature=curv if one else None, multiplier=jac, loss=loss), mins
 
 
 _Q = sp.Symbol("q", positive=True)
@@ -340,14 +500,14 @@ def _eta_max(fmap: FunctionSpaceMap):
     """
     if not fmap.exact:
         extra = ", ".join(str(s) for s in fmap.state[2:])
-        return Threshold("eta_max", None, LEADING, "",
+        return Threshold("eta_max", None, Exactness.NOT_DERIVED, "",
                          f"not derived: the map carries extra state ({extra}) that moves during a large excursion "
                          "(not held fixed as |f| -> oo), so the (f, lam) excursion analysis does not apply; "
                          "measure it (catapult scan: divergence onset at width n)")
     if len(fmap.substitution) == 1:
         (g, val), = fmap.substitution.items()
         lam_f = sp.simplify(fmap.model_def.ntk.subs(g, val)) if fmap.model_def is not None else None
-        return Threshold("eta_max", None, LEADING, "",
+        return Threshold("eta_max", None, Exactness.NOT_DERIVED, "",
                          f"not derived: on this model lam = {lam_f} is a function of f, so lam cannot be held at "
                          "lam0 along a large excursion and the excursion analysis does not apply; measure it "
                          "(catapult scan: divergence onset at width n)")
@@ -356,25 +516,57 @@ def _eta_max(fmap: FunctionSpaceMap):
     kinds = {v[0] for v in sides.values()}
     vals = {v[1] for v in sides.values()}
     if kinds == {"bound"} and len(vals) == 1:
-        v = sp.simplify(vals.pop().subs(lam, lam0))
+        bound = vals.pop()
+        v = sp.simplify(bound.subs(lam, lam0))
         how = (f"sign change of the lam-drift along |f| -> oo ({sides['oo'][2]}); "
                "lam -> lam0 (the excursion starts at lam0 + O(1/n))")
-        return Threshold("eta_max", v, LEADING, how)
+        return Threshold("eta_max", v, LEADING, how, exact_in_lam=bound, loss=fmap.loss)
     if kinds == {"neg"}:
-        return Threshold("eta_max", None, LEADING, "",
-                         "no width-independent bound: " + sides["oo"][2])
+        return Threshold("eta_max", None, Exactness.NOT_DERIVED,
+                         "leading order in 1/n: the sign of the lam-drift along |f| -> oo, on both sides",
+                         "no width-independent bound: " + sides["oo"][2], loss=fmap.loss)
     why = "; ".join(f"f -> {k}: {v[2]}" for k, v in sides.items())
-    return Threshold("eta_max", None, LEADING, "", "no single width-independent bound derived (" + why + ")")
+    return Threshold("eta_max", None, Exactness.NOT_DERIVED, "",
+                     "no single width-independent bound derived (" + why + ")", loss=fmap.loss)
 
 
-def derive_thresholds(model: VectorModel, loss: Loss, fmap: FunctionSpaceMap | None = None) -> Thresholds:
+#: the assumptions every eta_crit / eta_max statement in lam0 rests on
+BASE_ASSUMPTIONS = ("eta > 0", "n > 0", "lam0 > 0 (NTK at initialisation)",
+                    "lam0 stands for the curvature at the start of the excursion / at the minimum: "
+                    "equal to the initial NTK up to O(1/n)")
+
+
+def loss_assumptions(loss: Loss, minimisers) -> list:
+    """The assumptions a loss adds: 0 < p < 1, and l''(f*) > 0 where that is not automatic.
+
+    >>> from catapult.theory.loss import logistic
+    >>> loss_assumptions(logistic("p"), [])
+    ['0 < p < 1']
+    """
+    out = ["0 < p < 1"] if p in loss.expr.free_symbols else []
+    for m in minimisers:
+        k = sp.simplify(loss.d2.subs(f, m))
+        if k.free_symbols and not k.is_positive:
+            out.append(f"l''(f*) = {k} > 0 at the minimiser f* = {m}")
+    return out
+
+
+def derive_thresholds(model: VectorModel, loss: Loss, fmap: FunctionSpaceMap | None = None, *,
+                      divergence: bool = False) -> Thresholds:
     """Derive eta_crit and eta_max for ``model`` under ``loss``.
 
+    With ``divergence=True`` (what :func:`catapult.theory.thresholds` asks) and no eta_max, the width scale
+    of the divergence (:func:`divergence_scale`) is added as the extra entry ``divergence_scale``.
+
     >>> from catapult.theory.models import uv_model
-    >>> from catapult.theory.loss import Loss
+    >>> from catapult.theory.loss import Loss, mse
     >>> t = derive_thresholds(uv_model(), Loss.parse("f**4/4"))
     >>> t.eta_crit.value is None, t.eta_max.value is None
     (True, True)
+    >>> derive_thresholds(uv_model(), mse()).eta_max.value       # Lewkowycz et al. 2020
+    4/lam0
+    >>> derive_thresholds(uv_model(), Loss.parse("log(cosh(f))"), divergence=True).extra["divergence_scale"].value
+    sqrt(2)*sqrt(n)
     """
     if len(model.outputs) > 1:  # several outputs: eta_crit from lam_max(Theta) (catapult.theory.multi_output)
         from .multi_output import derive_multi_thresholds
@@ -382,16 +574,11 @@ def derive_thresholds(model: VectorModel, loss: Loss, fmap: FunctionSpaceMap | N
     fmap = fmap or derive_map(model, loss)
     crit, mins = _eta_crit(fmap, loss, model)
     emax = _eta_max(fmap)
-    assumptions = ["eta > 0", "n > 0", "lam0 > 0 (NTK at initialisation)",
-                   "lam0 stands for the curvature at the start of the excursion / at the minimum: "
-                   "equal to the initial NTK up to O(1/n)"]
-    if p in loss.expr.free_symbols:
-        assumptions.append("0 < p < 1")
-    for m in mins:
-        k = sp.simplify(loss.d2.subs(f, m))
-        if k.free_symbols and not k.is_positive:
-            assumptions.append(f"l''(f*) = {k} > 0 at the minimiser f* = {m}")
-    return Thresholds(model.name, loss, crit, emax, mins, assumptions, fmap)
+    out = Thresholds(model.name, loss, crit, emax, mins, list(BASE_ASSUMPTIONS) + loss_assumptions(loss, mins),
+                     fmap)
+    if divergence and emax.value is None:
+        out.extra["divergence_scale"] = divergence_scale(fmap)
+    return out
 
 
 def first_step_onset(fmap: FunctionSpaceMap, f0, lam0_value, n_value, **params):
@@ -443,19 +630,19 @@ def divergence_scale(fmap: FunctionSpaceMap) -> Threshold:
     s = sp.Symbol("s", positive=True)
     inv = [i for i in derive_invariants(fmap) if i.kind == "state" and i.expr.has(lam**2)]
     if not inv:
-        return Threshold("eta_div_scale", None, "derived necessary condition", "", "no quadratic state invariant")
+        return Threshold("divergence_scale", None, Exactness.NOT_DERIVED, "", "no quadratic state invariant")
     mu = inv[0].multiplier_slope.subs(SLOPE, s)
     roots = [r for r in sp.solve(sp.Eq(mu, 1), eta) if r.is_positive]
     if not roots:
-        return Threshold("eta_div_scale", None, "derived necessary condition", "", f"multiplier {mu} never exceeds 1")
+        return Threshold("divergence_scale", None, Exactness.NOT_DERIVED, "", f"multiplier {mu} never exceeds 1")
     root = min(roots, key=lambda r: sp.default_sort_key(r))
     d1 = fmap.loss.d1
     ends = [sp.limit(d1, f, side) for side in (-sp.oo, sp.oo)]
     if any(not e.is_finite for e in ends):
-        return Threshold("eta_div_scale", None, "derived necessary condition", "",
+        return Threshold("divergence_scale", None, Exactness.NOT_DERIVED, "",
                          "l' is unbounded: no width scale from the invariant")
     if sp.calculus.util.continuous_domain(d1, f, sp.S.Reals) != sp.S.Reals:
-        return Threshold("eta_div_scale", None, "derived necessary condition", "",
+        return Threshold("divergence_scale", None, Exactness.NOT_DERIVED, "",
                          f"l'(f) = {d1} is not defined and continuous on the whole real line (pole, branch or "
                          "domain edge): no finite sup |l'|")
     crit = real_zeros(fmap.loss.d2)
@@ -465,7 +652,7 @@ def divergence_scale(fmap: FunctionSpaceMap) -> Threshold:
            f"eta |l'(f)| > {root.subs(s, 1)}; sup |l'| = {G}")
     value = sp.simplify(root.subs(s, G))
     if value.has(sp.zoo, sp.oo, -sp.oo, sp.nan, sp.I) or not G.is_positive:
-        return Threshold("eta_div_scale", None, "derived necessary condition", "",
+        return Threshold("divergence_scale", None, Exactness.NOT_DERIVED, "",
                          f"sup |l'| = {G} over the limits and critical points is not a positive finite number: "
                          "no width scale from the invariant")
-    return Threshold("eta_div_scale", value, "derived necessary condition", how)
+    return Threshold("divergence_scale", value, Exactness.NECESSARY, how, loss=fmap.loss)

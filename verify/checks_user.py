@@ -1,6 +1,6 @@
 """Catalogue rows for user-defined models (model files): the derived map vs parameter GD, and the thresholds.
 
-For any :class:`~catapult.theory.model_file.ModelSpec` -- the shipped examples (``verify/models/*.toml``) and
+For any :class:`~catapult.theory.model_file.ModelDefinition` -- the shipped examples (``verify/models/*.toml``) and
 whatever a user passes to ``catapult verify --model-file FILE``:
 
 * ``...-a*`` -- the derived map (started from the oracle's own initial state) vs GD on the actual parameters

@@ -7,7 +7,7 @@ Examples
 ========
 >>> import sys
 >>> main(["thresholds", "uv", "--loss", "mse", "--json"])  # doctest: +ELLIPSIS
-{"assumptions": [...], "eta_crit": "2/lam0", "eta_max": "4/lam0", ...}
+{"assumptions": [...], "details": {}, "eta_crit": "2/lam0", "eta_max": "4/lam0", ...}
 0
 >>> main(["run", "uv", "--eta", "-1", "--width", "8"], err=sys.stdout)
 catapult: error: argument --eta: --eta must be a finite number > 0, got -1
@@ -611,146 +611,101 @@ def _depth(args, symbolic=False):
     return L
 
 
-def cmd_derive(args, out):
-    from catapult.theory import derive_invariants, derive_map
+def _spec_and_loss(args):
+    """The registry model named by the command line (uv, deep --depth L, uv --samples/--dim) and its loss."""
+    from catapult.theory.models import get_model
     L = _depth(args, symbolic=True)
     if L is not None:
-        from catapult.theory.deep import derive_deep_map
-        if args.init == "gaussian":
-            raise UsageError("no exact map for --init gaussian: with Gaussian hidden layers W W^T/n is not I "
-                             "(Marchenko-Pastur), so the orbit does not stay in 2-dimensional subspaces; "
-                             "use --init isometric")
-        dm = derive_deep_map(L, _loss(args))
-        if args.json:
-            print(_dumps(dm.to_json()), file=out)
-        elif args.latex:
-            rows = [f"{sp.latex(sp.Symbol(str(k)))}' &= {sp.latex(e)} \\\\" for k, e in dm.update.items()]
-            print("\\begin{aligned}\n" + "\n".join(rows) + "\n\\end{aligned}", file=out)
-        else:
-            print(f"deep linear network L={L}, isometric hidden layers, loss {dm.loss.expr}   [exact reduced map, "
-                  f"{len(dm.state)} coordinates, independent of n; derived in {dm.seconds:.2f} s]", file=out)
-            print(f"  f = {dm.f}", file=out)
-            print(f"  lam = {dm.lam}", file=out)
-            for k, e in dm.update.items():
-                print(f"  {k}' = {e}", file=out)
-            print(f"  init: {dm.init}   (A = |w_1|^2, C = |w_L|^2, rho = sqrt(n) f0)", file=out)
-        return 0
+        return get_model("deep", depth=L, init=args.init), _loss(args)
     sd = _sample_data(args, numeric=False)
     if sd is not None:
-        from catapult.theory.samples import derive_sample_map
         m_, d_, X, Y = sd
-        sm = derive_sample_map(m_, d_, _sample_loss(args), None if X is None else X.tolist(),
-                               None if Y is None else [_data_label(v) for v in Y])
-        if args.json:
-            print(_dumps(sm.to_json()), file=out)
-        elif args.latex:
-            print(sm.latex(), file=out)
-        else:
-            print(f"uv model, m={m_} samples, d={d_}, loss {sm.loss.expr}   [exact: map on the invariants]", file=out)
-            for k, e in sm.update.items():
-                print(f"  {k}' = {e}", file=out)
-            for a, o in enumerate(sm.outputs):
-                print(f"  f{a + 1} = {o}", file=out)
-            print(f"  Theta (= J J^T/m) = {sm.ntk.tolist()}", file=out)
-        return 0
-    m = derive_map(_model(args), _loss(args))
-    invs = derive_invariants(m)
+        spec = get_model("samples", m=m_, d=d_, X=None if X is None else X.tolist(),
+                         Y=None if Y is None else [_data_label(v) for v in Y])
+        return spec, _sample_loss(args)
+    return _model(args), _loss(args)
+
+
+def _print_derived_map(fm, invs, out):
+    """The text form of ``catapult derive`` (one layout per kind of map)."""
+    from catapult.theory.deep import DeepReducedMap
+    from catapult.theory.samples import SampleMap
+    if isinstance(fm, DeepReducedMap):
+        print(f"deep linear network L={fm.L}, isometric hidden layers, loss {fm.loss.expr}   [{fm.exactness} reduced "
+              f"map, {len(fm.state)} coordinates, independent of n; derived in {fm.seconds:.2f} s]", file=out)
+        print(f"  f = {fm.f}", file=out)
+        print(f"  lam = {fm.lam}", file=out)
+    elif isinstance(fm, SampleMap):
+        print(f"uv model, m={fm.m} samples, d={fm.d}, loss {fm.loss.expr}   [{fm.exactness}: map on the invariants]",
+              file=out)
+    else:
+        print(f"model {fm.model}, loss l(f) = {fm.loss.expr}   [{fm.exactness}: derived by SymPy from parameter-space "
+              "GD]", file=out)
+    for k, e in fm.update.items():
+        print(f"  {k}' = {e}", file=out)
+    if not isinstance(fm, (DeepReducedMap, SampleMap)) and set(fm.observables) != {"f", "lam"}:
+        for k, e in fm.observables.items():  # a map on the Gram state (several outputs): f_a and Theta
+            print(f"  observable {k} = {e}", file=out)
+    if isinstance(fm, DeepReducedMap):
+        print(f"  init: {fm.init}   (A = |w_1|^2, C = |w_L|^2, rho = sqrt(n) f0)", file=out)
+    elif isinstance(fm, SampleMap):
+        for a, o in enumerate(fm.outputs):
+            print(f"  f{a + 1} = {o}", file=out)
+        print(f"  Theta (= J J^T/m) = {fm.ntk.tolist()}", file=out)
+    for i in invs:
+        print(f"  invariant: {i}", file=out)
+
+
+def cmd_derive(args, out):
+    from catapult.theory import FunctionSpaceMap, derive, derive_invariants
+    spec, loss = _spec_and_loss(args)
+    fm = derive(spec, loss)
+    invs = derive_invariants(fm) if isinstance(fm, FunctionSpaceMap) else []
     if args.json:
-        d = m.to_json()
-        d["invariants"] = [i.to_json() for i in invs]
+        d = fm.to_json()
+        if isinstance(fm, FunctionSpaceMap):
+            d["invariants"] = [i.to_json() for i in invs]
         print(_dumps(d), file=out)
     elif args.latex:
-        print(m.latex(), file=out)
+        print(fm.latex(), file=out)
     else:
-        print(f"model {m.model}, loss l(f) = {m.loss.expr}   [{m.label}: derived by SymPy from parameter-space GD]", file=out)
-        for k, e in m.update.items():
-            print(f"  {k}' = {e}", file=out)
-        for k, e in (getattr(m, "observables", None) or {}).items():
-            print(f"  observable {k} = {e}", file=out)
-        for i in invs:
-            print(f"  invariant: {i}", file=out)
+        _print_derived_map(fm, invs, out)
     return 0
 
 
-def _sample_thresholds(args, sd, out):
+def _check_sample_thresholds(args, sd):
+    """Refuse what the many-sample eta_crit statement cannot take (--lam0, --latex, no interpolating minimum)."""
     import numpy as np
-    from catapult.theory.samples import derive_sample_map
-    m_, d_, X, Y = sd
+    m_, d_, X, _ = sd
     if args.lam0 is not None or args.latex:
-        raise UsageError("--lam0 and --latex are not available with --samples/--dim (eta_crit is 2/lam_max(Theta H))")
+        raise UsageError("--lam0 and --latex are not available with --samples/--dim (eta_crit is 2/lam_max(Theta0 H))")
     if X is None and m_ > d_:
         raise UsageError(f"m = {m_} samples in d = {d_} dimensions: Theta has rank <= d < m, no interpolating "
                          "minimum, so the eta_crit statement (all slopes zero at the minimum) does not apply")
     if X is not None and np.linalg.matrix_rank(X) < m_:
         raise UsageError(f"rank-deficient data (rank {np.linalg.matrix_rank(X)} < m = {m_}): no interpolating "
                          "minimum, so the eta_crit statement (all slopes zero at the minimum) does not apply")
-    sm = derive_sample_map(m_, d_, _sample_loss(args), None if X is None else X.tolist(),
-                           None if Y is None else [_data_label(v) for v in Y])
-    J, H = sm.stability_matrix()
-    d = {"model": f"uv(m={m_}, d={d_})", "loss": str(sm.loss.expr),
-         "eta_crit": "2/lam_max(Theta*H)", "eta_max": None,
-         "stability_matrix": [[str(J[a, b]) for b in range(m_)] for a in range(m_)],
-         "H": "diag(l''(f_a)) at the minimum (1 for squared loss)",
-         "ntk": [[str(sm.ntk[a, b]) for b in range(m_)] for a in range(m_)],
-         "labels": {"eta_crit": "leading order in 1/n (exact in Theta at the minimum)", "eta_max": "not derived"},
-         "reasons": {"eta_crit": "d f'/d f = I - eta Theta H at a minimum (derived from the exact map); "
-                                 "stable iff eta lam_i(Theta H) < 2 for every i",
-                     "eta_max": "for m > 1 the top-eigendirection lam-drift is only leading order "
-                                "(Lewkowycz et al. appendix); use `catapult scan` for the measured value"},
-         "assumptions": ["eta > 0", "n > 0", "Theta = J J^T / m at the minimum reached (= Theta_0 + O(1/n) lazy)"]}
-    if args.json:
-        print(_dumps(d), file=out)
-    else:
-        print(f"uv model, m={m_}, d={d_}: eta_crit = 2/lam_max(Theta H)   [{d['labels']['eta_crit']}]", file=out)
-        print(f"  d f'/d f at a minimum = {J.tolist()}  (H = diag(l''))", file=out)
-        print(f"  eta_max: not derived for m > 1 ({d['reasons']['eta_max']})", file=out)
-    return 0
 
 
-def _deep_thresholds(args, L, out):
-    from catapult.theory import derive_thresholds, uv_model
-    loss = _loss(args)
-    t = derive_thresholds(uv_model(), loss)  # eta_crit: same multiplier 1 - eta lam l''(f*) for every L (row D-b2)
-    d = t.to_json(lam0_value=args.lam0)
-    d["model"] = f"deep(L={L}, {args.init})"
-    if L <= 4:   # re-derived from the depth-L map itself (cost grows with L: ~11 s at L = 5)
-        from catapult.theory.deep_logistic import deep_eta_crit
-        r = deep_eta_crit(L, loss)
-        if r.value is not None:
-            d["eta_crit"] = str(r.value)
-        d["labels"]["eta_crit"] = r.label
-        d["reasons"]["eta_crit"] = (f"derived from the depth-{L} reduced map ({r.label}): {r.derivation}"
-                                    + (f"; {r.reason}" if r.reason else ""))
-    else:
-        d["reasons"]["eta_crit"] = ("d f'/d l' = -eta lam at a minimum (proved for any L by "
-                                    "catapult.theory.deep_logistic.deep_eta_crit; not re-run here for L > 4, cost), so "
-                                    "eta_crit = 2/(lam0 l''(f*)) as for the uv model")
-    if L >= 3:
-        d["eta_max"] = None
-        d["labels"]["eta_max"] = "no single width-independent value"
-        d["reasons"]["eta_max"] = ("for L >= 3 the state does not close on (f, lam); the divergence verdict of the exact "
-                                   "reduced map depends on the phase of ln n for eta*lam0 in the band (see band_note)")
-        if "values" in d:
-            d["values"]["eta_max"] = None
+def _attach_band(t, spec, loss, restarts):
+    """The deep band (measured on the n -> oo limit map, catapult.verify.deep_limit) into ``t.details``."""
+    if spec.init != "isometric":
+        t.details.update({"band": None, "band_exactness": None,
+                          "band_reason": "the band is a statement about the n -> oo limit of the isometric reduced "
+                                         "map: not derived or measured for --init gaussian"})
+        return
     from .deep_limit import band_summary
-    d.update(band_summary(L, loss, restarts=args.band_restarts))
-    if d.get("band") is not None:
-        d["band_init"] = {"A": "n (|w_1|^2)", "C": "n (|w_L|^2)", "f0": 1}
-    if args.json:
-        print(_dumps(d, default=str), file=out)
-    else:
-        for k in ("model", "eta_crit", "eta_max", "values", "band", "band_bounds", "band_reason", "band_spread",
-                  "band_init", "lam_drift"):
-            if k in d:
-                print(f"  {k}: {d[k]}", file=out)
-        for k, v in d["reasons"].items():
-            print(f"  [{k}] {v}", file=out)
-    return 0
+    t.details.update(band_summary(spec.depth, loss, restarts=restarts))
+    if t.details.get("band") is not None:
+        t.details["band_init"] = {"A": "n (|w_1|^2)", "C": "n (|w_L|^2)", "f0": 1}
+
+
+#: detail fields printed by the text form of ``catapult thresholds``, in this order
+_TEXT_DETAILS = ("band", "band_bounds", "band_reason", "band_spread", "band_init", "lam_drift", "stability_matrix", "H")
 
 
 def cmd_thresholds(args, out):
-    from catapult.theory import derive_thresholds
-    from catapult.theory.thresholds import divergence_scale
+    from catapult.theory import thresholds
     L = _depth(args, symbolic=True)
     if L is not None and args.latex:
         raise UsageError("--latex is not available for the model 'deep' in thresholds (use --json)")
@@ -761,28 +716,24 @@ def cmd_thresholds(args, out):
     if L is not None and args.band_restarts > _band_restarts_max():
         raise UsageError(f"--band-restarts must be <= {_band_restarts_max()} (the number of grids in "
                          f"catapult.verify.deep_limit.RESTARTS), got {args.band_restarts}")
-    if L is not None:
-        return _deep_thresholds(args, L, out)
-    sd = _sample_data(args, numeric=False)
+    sd = _sample_data(args, numeric=False) if L is None else None
     if sd is not None:
-        return _sample_thresholds(args, sd, out)
-    t = derive_thresholds(_model(args), _loss(args))
-    scale = divergence_scale(t.fmap) if t.eta_max.value is None else None
+        _check_sample_thresholds(args, sd)
+    spec, loss = _spec_and_loss(args)
+    t = thresholds(spec, loss)          # derived (theory); the CLI only attaches the measured band and formats
+    if L is not None:
+        _attach_band(t, spec, loss, args.band_restarts)
     if args.json:
-        d = t.to_json(lam0_value=args.lam0)
-        if scale is not None:
-            d["divergence_scale"] = None if scale.value is None else str(scale.value)
-            d["reasons"]["divergence_scale"] = scale.reason or scale.derivation
-            d["labels"]["divergence_scale"] = scale.label
-        print(_dumps(d), file=out)
+        print(_dumps(t.to_json(lam0_value=args.lam0), default=str), file=out)
     elif args.latex:
         print(t.latex(), file=out)
     else:
         print(repr(t), file=out)
-        if scale is not None and scale.value is not None:
-            print(f"  eta_div_scale = {scale.value}   [{scale.label}] {scale.derivation}", file=out)
         if args.lam0 is not None:
-            print(f"  at lam0 = {args.lam0}: {t.values(args.lam0)}", file=out)
+            print(f"  values: {t.values(args.lam0)}   (at lam0 = {args.lam0})", file=out)
+        for k in _TEXT_DETAILS:
+            if k in t.details:
+                print(f"  {k}: {t.details[k]}", file=out)
     return 0
 
 

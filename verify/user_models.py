@@ -1,4 +1,4 @@
-"""User models where theory and numerics meet: a :class:`~catapult.theory.model_file.ModelSpec` and a loss,
+"""User models where theory and numerics meet: a :class:`~catapult.theory.model_file.ModelDefinition` and a loss,
 as the derived map and as parameter GD on the actual width-n parameters.
 
 * :func:`numeric_model` -- the oracle for a width and seed: :class:`~catapult.numerics.gram_model.GramModel`
@@ -28,6 +28,7 @@ from catapult.numerics.deep import DeepLinearModel
 from catapult.numerics.gd import run_gd
 from catapult.numerics.gram_model import GramModel
 from catapult.numerics.reduced import iterate_map
+from catapult.theory.multi_output import MultiOutputMap
 from catapult.theory.reduce import derive_map
 
 from .bridge import compile_output, map_step, numeric_loss
@@ -81,7 +82,7 @@ def compare_map_gd(spec, loss, width, seed, eta_lam0, steps=100, dps=60, **label
     if spec.deep_depth is not None:
         raise ValueError("deep chains are compared by catapult.verify.checks_deep.compare_deep")
     fmap = derive_map(spec.model, loss)
-    if getattr(fmap, "observables", None):
+    if isinstance(fmap, MultiOutputMap):  # several outputs: compare the whole Gram state
         return _compare_gram_state(spec, fmap, loss, width, seed, eta_lam0, steps, dps, label_values)
     model = numeric_model(spec, width, seed)
 
