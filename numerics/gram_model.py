@@ -97,8 +97,8 @@ class GramModel:
         names = self.arguments()[:-1]
         args = Dual.inputs([st[a] for a in names])
         f = self._out(B)(*args, B.scalar(self.width))
-        if not isinstance(f, Dual):  # a constant output
-            f = Dual(f, (0,) * len(args))
+        if not isinstance(f, Dual):  # a constant output (possibly a plain int, e.g. f = 3): a backend number
+            f = Dual(B.scalar(f), (0,) * len(args))
         zero = B.scalar(0)
         coeff = [[zero] * k for _ in range(k)]
         for slot, (i, j) in enumerate(self.pairs):
