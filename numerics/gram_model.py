@@ -99,7 +99,8 @@ class GramModel:
         args = Dual.inputs([st[a] for a in names])
         out = self._out(B)(*args, B.scalar(self.width))
         outs = list(out) if isinstance(out, (list, tuple)) else [out]
-        res = [self._grads(theta, B, o if isinstance(o, Dual) else Dual(o, (0,) * len(args))) for o in outs]
+        res = [self._grads(theta, B, o if isinstance(o, Dual) else Dual(B.scalar(o), (0,) * len(args)))
+               for o in outs]  # a constant output (possibly a plain int): a backend number
         return [r[0] for r in res], [r[1] for r in res]
 
     def output_and_grads(self, theta, B):

@@ -126,7 +126,8 @@ def classify(tr: Trajectory, rises: dict | None = None) -> PhaseResult:
     loss0 = tr.loss[0]
     if rises is None and len(tr.loss) == tr.steps + 1:
         rises = loss_rises(tr.loss, tr.dps)
-    ev = {"lam0": tr.lam0, "lam_final": tr.lam[-1], "lam_ratio": tr.lam[-1] / tr.lam0,
+    ev = {"lam0": tr.lam0, "lam_final": tr.lam[-1],
+          "lam_ratio": tr.lam[-1] / tr.lam0 if tr.lam0 != 0 else mpmath.nan,  # lam0 = 0: a constant output
           "eta": tr.eta, "eta_lam0": tr.eta_lam0, "eta_lam_final": tr.eta * tr.lam[-1],
           "loss0": loss0, "loss_peak": tr.loss_peak, "peak_step": tr.peak_step,
           "loss_peak_ratio": tr.loss_peak / loss0 if loss0 != 0 else mpmath.inf,

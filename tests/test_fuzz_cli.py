@@ -105,6 +105,20 @@ def make_data(d):
     (d / "rows.csv").write_text("1,1\n" * 5000)
     (d / "huge.csv").write_bytes(b"1,1\n" * 3_000_000)
     (d / "zero.csv").write_text("0,0,1\n0,0,-1\n")
+    # user model files (issue 10)
+    uv = '[parameters]\nu = "vector"\nv = "vector"\n'
+    (d / "m_ok.toml").write_text('output = "dot(u, v)/sqrt(n)"\n' + uv)
+    (d / "m_bad.toml").write_text('output = "dot(u, v)\n' + uv)
+    (d / "m_big.toml").write_text('output = "dot(u, v)/sqrt(n)"\n' + uv + "#" * 70000 + "\n")
+    (d / "m_reserved.toml").write_text('output = "dot(u, eta)"\n[parameters]\nu = "vector"\neta = "vector"\n')
+    (d / "m_deep.toml").write_text('name = "deep"\noutput = "dot(u, v)/sqrt(n)"\n' + uv)
+    (d / "m_const.toml").write_text('output = "1 + 0*dot(u, u)"\n[parameters]\nu = "vector"\n')
+    (d / "m_rpow.toml").write_text('output = "2**(dot(u, v)/sqrt(n))"\n' + uv)
+    (d / "m_shadow.toml").write_text('output = "dot(e, xp)/sqrt(n) + exp(dot(e, e)/n)"\n'
+                                     '[parameters]\ne = "vector"\nxp = "vector"\n')
+    (d / "m_sqrt.toml").write_text('output = "sqrt(dot(u, v))"\n' + uv)
+    (d / "m_chain.toml").write_text('output = "dot(w, V, u)/sqrt(n)"\n[parameters]\nw = "vector"\nV = "matrix"\n'
+                                    'u = "vector"\n[init]\nV = "isometric"\n')
     return d
 
 
@@ -223,6 +237,33 @@ HOSTILE = [
     ("p-0.0001", ["derive", "uv", "--loss", "logistic", "--p", "0.0001"], 2),
     ("unknown-model", ["derive", "mlp"], 2),
     ("no-args", [], 2),
+    # user model files (issue 10)
+    ("model-file-missing", ["derive", "--model-file", "{d}/nope.toml"], 2),
+    ("model-file-directory", ["derive", "--model-file", "{d}"], 2),
+    ("model-file-dev-zero", ["derive", "--model-file", "/dev/zero"], 2),
+    ("model-file-not-toml", ["derive", "--model-file", "{d}/m_bad.toml"], 2),
+    ("model-file-too-large", ["thresholds", "--model-file", "{d}/m_big.toml", "--json"], 2),
+    ("model-file-reserved-name", ["derive", "--model-file", "{d}/m_reserved.toml"], 2),
+    ("model-file-chain-scaling", ["derive", "--model-file", "{d}/m_chain.toml"], 2),
+    ("model-file-and-model", ["derive", "uv", "--model-file", "{d}/m_ok.toml"], 2),
+    ("model-file-with-only", ["verify", "--model-file", "{d}/m_ok.toml", "--only", "a"], 2),
+    ("model-file-with-samples", ["run", "--model-file", "{d}/m_ok.toml", "--samples", "2", "--dim", "2",
+                                 "--eta-lam0", "1", *FAST], 2),
+    ("model-file-with-depth", ["derive", "--model-file", "{d}/m_ok.toml", "--depth", "2"], 2),
+    ("model-file-with-init", ["run", "--model-file", "{d}/m_ok.toml", "--init", "gaussian", "--eta-lam0", "1",
+                              *FAST], 2),
+    ("model-file-named-deep", ["derive", "--model-file", "{d}/m_deep.toml", "--json"], 0),
+    ("model-file-named-deep-run", ["run", "--model-file", "{d}/m_deep.toml", "--eta-lam0", "1", *FAST, "--json"], 0),
+    ("model-file-constant-run", ["run", "--model-file", "{d}/m_const.toml", "--eta", "1", *FAST, "--json"], 0),
+    ("model-file-constant-eta-lam0", ["run", "--model-file", "{d}/m_const.toml", "--eta-lam0", "1", *FAST], 2),
+    ("model-file-constant-thresholds", ["thresholds", "--model-file", "{d}/m_const.toml", "--json"], 0),
+    ("model-file-2-to-the-x", ["run", "--model-file", "{d}/m_rpow.toml", "--eta-lam0", "1", *FAST, "--json"], 0),
+    ("model-file-gram-named-exp", ["run", "--model-file", "{d}/m_shadow.toml", "--eta-lam0", "1", *FAST, "--json"],
+     0),
+    # f = sqrt(u.v): u.v < 0 at init (exit 2) or after some step (nan: reported as divergent) -- within the contract
+    ("model-file-sqrt-negative", ["run", "--model-file", "{d}/m_sqrt.toml", "--eta-lam0", "1", *FAST, "--json"], None),
+    ("model-file-work-budget", ["run", "--model-file", "{d}/m_ok.toml", "--eta-lam0", "1", "--width", "100000",
+                                "--steps", "100000"], 2),
 ]
 
 INJECTIONS = [
@@ -260,6 +301,20 @@ def test_no_user_string_is_executed(option, text, tmp_path, monkeypatch):
     assert_contract(argv, code, out, err)
     assert code == 2
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("text", INJECTIONS, ids=range(len(INJECTIONS)))
+def test_no_model_file_output_is_executed(text, tmp_path_factory, monkeypatch):
+    src = tmp_path_factory.mktemp("inject")
+    path = src / "m.toml"
+    path.write_text(f"output = {json.dumps(text)}\n[parameters]\nu = \"vector\"\n")  # a JSON string is TOML
+    cwd = tmp_path_factory.mktemp("cwd")
+    monkeypatch.chdir(cwd)
+    for argv in (["derive", "--model-file", str(path)], ["run", "--model-file", str(path), "--eta", "1", *FAST]):
+        code, out, err = call(argv)
+        assert_contract(argv, code, out, err)
+        assert code == 2
+    assert list(cwd.iterdir()) == [] and sorted(p.name for p in src.iterdir()) == ["m.toml"]
 
 
 # ---- regressions with a specific fact to check -------------------------------------------------------------

@@ -37,6 +37,7 @@ Examples
 
 from __future__ import annotations
 
+import keyword
 import os
 import tomllib
 from dataclasses import dataclass, field
@@ -112,6 +113,8 @@ def _fail(where, why):
 def _check_name(name, where):
     if not (isinstance(name, str) and name.isidentifier() and len(name) <= 16 and name.isascii()):
         _fail(where, f"parameter name {name!r} must be an identifier of at most 16 ASCII characters")
+    if keyword.iskeyword(name):  # lambda, None, if...: an output could never name it
+        _fail(where, f"parameter name {name!r} is a Python keyword, which an output expression cannot use")
 
 
 def _chain_symbol(names, vectors, matrices, where):
@@ -172,6 +175,9 @@ def user_spec(name, output, vectors=(), scalars=(), matrices=(), init=None, desc
     if matrices:
         if not isinstance(output, str):
             _fail(where, "a deep chain has one output")
+        if scalars:
+            _fail(where, f"a deep chain has no scalar parameters (got {', '.join(scalars)}): the only matrix class "
+                         "the engine reduces exactly is the deep linear network dot(w, W_{L-1}, ..., W_2, u)")
         return _chain_spec(name, output, vectors, matrices, full_init, description, where)
     from .gram import Gram
     G = Gram(vectors, scalars)  # checks names/collisions before parsing
@@ -251,8 +257,10 @@ def parse_model_text(text: str, name: str = "model") -> ModelDefinition:
         by_kind[kind].append(p)
     init = {k: (v if isinstance(v, str) else _toml_number(v, f"model {mname}, init.{k}")) for k, v in init.items()}
     desc = data.get("description", "")
-    return user_spec(mname, data["output"] if "output" in data else data["outputs"], by_kind["vector"], by_kind["scalar"], by_kind["matrix"], init,
-                     desc if isinstance(desc, str) else "")
+    if not isinstance(desc, str):
+        _fail(f"model {mname}", f"description must be a string, got {type(desc).__name__}")
+    return user_spec(mname, data["output"] if "output" in data else data["outputs"], by_kind["vector"],
+                     by_kind["scalar"], by_kind["matrix"], init, desc)
 
 
 def _toml_number(v, where):
@@ -280,6 +288,8 @@ def load_model_file(path) -> ModelDefinition:
             raw = fh.read(MAX_MODEL_FILE_BYTES + 1)
     except OSError as exc:
         _fail(f"model file {path}", f"cannot be read ({exc.strerror or exc})")
+    if len(raw) > MAX_MODEL_FILE_BYTES:  # a device or a file that grew: getsize said otherwise (/dev/zero: 0)
+        _fail(f"model file {path}", f"more than {MAX_MODEL_FILE_BYTES} bytes (limit MAX_MODEL_FILE_BYTES)")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:

@@ -66,10 +66,36 @@ def _arb_namespace():
 
 
 _IPOW = sp.Function("ipow")
+#: exp as an undefined function: printed as exp(...), and never rewritten back into c**x by SymPy
+_EXP = sp.Function("exp")
 
 
 def _integer_powers(expr):
     return expr.replace(lambda e: e.is_Pow and e.exp.is_Integer, lambda e: _IPOW(e.base, e.exp))
+
+
+def _constant_base_powers(expr):
+    """c**x (c a constant, x variable) -> exp(x*log(c)): a dual number has no variable exponent, exp takes one.
+
+    >>> x = sp.Symbol("x")
+    >>> _constant_base_powers(2**x + x**2)
+    x**2 + exp(x*log(2))
+    """
+    return expr.replace(lambda e: e.is_Pow and e.base.is_number and not e.exp.is_number,
+                        lambda e: _EXP(e.exp * sp.log(e.base)))
+
+
+def _lambdify(args, expr, modules):
+    """sp.lambdify with the arguments renamed _a0, _a1, ... first: lambdify puts every symbol of ``expr`` into
+    the generated function's namespace by its name, so a user parameter or Gram entry named exp (vectors e and
+    xp), tanh, mpf or e would shadow that function (dummify=True does not prevent it).
+
+    >>> e = sp.Symbol("exp")
+    >>> _lambdify([e], sp.exp(2 * e) + e, "math")(0.0)
+    1.0
+    """
+    safe = [sp.Symbol(f"_a{i}") for i in range(len(args))]
+    return sp.lambdify(safe, sp.sympify(expr).xreplace(dict(zip(args, safe))), modules=modules)
 
 
 def _compile(expr, backend):
@@ -118,11 +144,12 @@ def compile_output(model):
     G = model.G
     args = [G[a, b] for a, b in combinations_with_replacement(model.params, 2)]
     args += [G[b] for b in model.scalars] + [SYMBOLS["n"]]
-    expr = list(model.outputs) if len(model.outputs) > 1 else model.forward  # several outputs: a list
+    outs = [_constant_base_powers(o) for o in model.outputs]
+    expr = outs if len(outs) > 1 else outs[0]  # several outputs: a list
 
     def factory(backend):
         ns = dual_namespace(_scalar_functions(backend))  # integer powers of Duals: repeated multiplication
-        return sp.lambdify(args, expr, modules=[ns, "mpmath"])
+        return _lambdify(args, expr, [ns, "mpmath"])
 
     return factory
 
@@ -163,7 +190,7 @@ def map_step(fmap, eta, n, **values):
     syms = list(fmap.state)
     names = [str(s) for s in syms]
     consts = list(reps.values())
-    fns = {k: sp.lambdify(syms + list(reps), v, modules="mpmath") for k, v in fmap.update.items()}
+    fns = {k: _lambdify(syms + list(reps), v, "mpmath") for k, v in fmap.update.items()}
 
     def step(state):
         args = [state[nm] for nm in names] + [v if isinstance(v, mpmath.mpf) else mpmath.mpf(v) for v in consts]

@@ -589,7 +589,7 @@ def _check_cost(args, per_step):
 
 
 def _depth(args, symbolic=False):
-    if args.model != "deep":
+    if args.model != "deep" or args.model_spec is not None:  # a model file named deep is not the model 'deep'
         if args.depth is not None:
             raise UsageError("--depth goes with the model 'deep'")
         if args.init is not None:
@@ -782,6 +782,9 @@ def cmd_run(args, out):
     if ev.get("loss0") == 0:
         ev["loss_peak_ratio"] = None
         reasons["loss_peak_ratio"] = "loss0 = 0 (the run starts at a minimum): the ratio loss_peak/loss0 is undefined"
+    if ev.get("lam0") == 0:  # e.g. a model file with a constant output: the parameters do not move f
+        ev["lam_ratio"] = None
+        reasons["lam_ratio"] = "lam0 = 0 (the output does not depend on the parameters): lam_final/lam0 is undefined"
     with mpmath.workdps(args.dps):
         traj = r.trajectory
         if traj is not None and mpmath.isfinite(traj.f[-1]) and loss.d2.free_symbols <= {sp.Symbol("f", real=True)}:
@@ -878,7 +881,8 @@ def cmd_scan(args, out):
     s = scan(model, nl, rtol=args.rtol, dps=args.dps, steps=args.steps)
     d = s.to_json()
     div = s.divergence_onset_at_width
-    if getattr(model, "name", "") == "deep" and model.init_kind == "isometric" and getattr(div, "lo", None) is not None:
+    deep = args.model == "deep" and args.model_spec is None  # a model file named deep is a GramModel
+    if deep and model.init_kind == "isometric" and getattr(div, "lo", None) is not None:
         d["divergence_onset_reduced_map"] = _reduced_onset(model, nl, loss, div, args)
     d["loss"] = str(loss.expr)
     if getattr(div, "lo", None) is not None and _quadratic(loss) and args.model == "uv" and args.model_spec is None:
