@@ -603,3 +603,16 @@ def test_cli_verify_mup_model_file():
     assert code == 0 and d["passed"] is True, err
     assert d["rows"] and all(r["passed"] for r in d["rows"])
     assert {r["id"] for r in d["rows"]} == {"U-mup-a1", "U-mup-a2", "U-mup-a3", "U-mup-a4", "U-mup-crit", "U-mup-max"}
+
+
+def test_quadratic_model_has_no_catapult_above_two():
+    """f = (|u|^2 - n)/(2 sqrt(n)): lam = 1 + 2f/sqrt(n) is exactly 1 at every minimum of the squared loss, so the
+    derived eta_crit = 2 (exact) leaves no linearly stable minimum for eta > 2 -- GD cannot settle (no catapult
+    into a flatter minimum: there is none).  Measured at two precisions: never lazy or catapult."""
+    from catapult.theory.model_file import load_model_file
+    from catapult.verify.model_files import EXAMPLES
+    from catapult.verify.runs import run
+    spec = load_model_file(EXAMPLES["quadratic"])
+    for eta in (2.2, 2.6):
+        r = run(spec, "mse", width=64, eta=eta, steps=2000, seed=3)
+        assert r.phase not in ("lazy", "catapult"), (eta, r.phase)

@@ -120,14 +120,25 @@ class FunctionSpaceMap(ReducedMap):
         return super().drift(name)
 
 
+#: at most this many state symbols (those the output and the NTK use) are tried in pairs by the state solve
+MAX_SOLVE_SYMBOLS = 10
+
+
 def _solve_state(model: VectorModel):
     """Write two state symbols (Gram entries, scalars) in terms of (f, lam); return the substitution or None.
 
     When no pair can be solved for (e.g. a model with a single Gram entry, f = (|u|^2 - n)/(2 sqrt(n)), where lam is
     itself a function of f), one symbol is solved from F = f alone: lam is then a function of f on the model.
+
+    Domain (cost): SymPy's solve is tried only when the output and the NTK are rational functions of the state
+    symbols, and on at most :data:`MAX_SOLVE_SYMBOLS` of them (a transcendental output such as
+    tanh(u.v/sqrt(n)) + b can make one solve run for minutes).  Otherwise None: the map is kept, exactly, on the
+    Gram state (``exact (with extra state)``).
     """
     F, L = model.forward, model.ntk
-    syms = model.G.state_symbols
+    syms = [g for g in model.G.state_symbols if F.has(g) or L.has(g)]
+    if len(syms) > MAX_SOLVE_SYMBOLS or not (F.is_rational_function(*syms) and L.is_rational_function(*syms)):
+        return None
     for pair in combinations(syms, 2):
         try:
             sols = sp.solve([F - f, L - lam], list(pair), dict=True)

@@ -95,7 +95,10 @@ def _lambdify(args, expr, modules):
     1.0
     """
     safe = [sp.Symbol(f"_a{i}") for i in range(len(args))]
-    return sp.lambdify(safe, sp.sympify(expr).xreplace(dict(zip(args, safe))), modules=modules)
+    rename = dict(zip(args, safe))
+    body = [sp.sympify(e).xreplace(rename) for e in expr] if isinstance(expr, list) else \
+        sp.sympify(expr).xreplace(rename)
+    return sp.lambdify(safe, body, modules=modules)
 
 
 def _compile(expr, backend):
