@@ -215,6 +215,8 @@ def build_parser():
     v.add_argument("--full", action="store_true", help="heavier rows too")
     from .catalogue import KEYS
     v.add_argument("--only", nargs="+", choices=KEYS, help="run only these sections")
+    v.add_argument("--jobs", "-j", type=_int_at_least("--jobs", 1, 64), default=None, metavar="N",
+                   help="run sections in N processes (default: the machine's cores)")
     _add_model_file(v, " (its rows only: the map vs parameter GD, and the thresholds)")
     return p
 
@@ -1000,7 +1002,9 @@ def cmd_verify(args, out):
         from .catalogue import model_file_rows
         rows = model_file_rows(args.model_file)
     else:
-        rows = catalogue(full=args.full, only=set(args.only) if args.only else None)
+        import os
+        jobs = args.jobs if args.jobs is not None else (os.cpu_count() or 1)
+        rows = catalogue(full=args.full, only=set(args.only) if args.only else None, jobs=jobs)
     wall = time.perf_counter() - t0
     failed = [r for r in rows if not r.passed]
     if args.json:

@@ -12,10 +12,12 @@ Examples
 (UVModel(width=16, seed=1), f**2/2)
 >>> numeric_problem("deep", "mse", width=16, depth=3)[0]
 DeepLinearModel(width=16, depth=3, seed=0, init='isometric')
->>> numeric_problem("uv", "logistic", width=8)
+>>> numeric_problem("uv", "logistic", width=8)[2].expr      # the logistic loss of degenerate data needs p
 Traceback (most recent call last):
 ...
-ValueError: loss 7*log(1 + exp(-f))/10 ... needs values for: p
+ValueError: loss p*log(1 + exp(-f)) + (1 - p)*log(exp(f) + 1) needs values for: p
+>>> numeric_problem("uv", "logistic", width=8, p="7/10")[2].params
+()
 """
 
 from __future__ import annotations
