@@ -739,30 +739,6 @@ def cmd_thresholds(args, out):
     return 0
 
 
-def _nonfinite(v):
-    """True for nan/inf values (floats, mpf, or their printed forms) -- never printed as numbers."""
-    if isinstance(v, (float, mpmath.mpf)):
-        return not mpmath.isfinite(v)
-    if isinstance(v, str):
-        return v.strip().lower().lstrip("+-") in ("nan", "inf", "infinity", "zoo", "oo")
-    return False
-
-
-def _null_nonfinite(ev, reasons):
-    """Replace nan/inf evidence by None, recording why in ``reasons`` (the JSON contract: no NaN/Infinity)."""
-    for k, v in list(ev.items()):
-        if isinstance(v, list):
-            bad = [i for i, x in enumerate(v) if _nonfinite(x) or x is None]
-            if bad:
-                ev[k] = [None if i in bad else x for i, x in enumerate(v)]
-                reasons.setdefault(k, f"entries {bad} not finite (undefined or overflowed)")
-        elif _nonfinite(v):
-            ev[k] = None
-            reasons.setdefault(k, "not finite (the run overflowed)" if k.startswith(("loss", "lam", "f"))
-                               else "not finite")
-    return ev
-
-
 def _json_number(o):
     """JSON for mpmath numbers: a float when finite and in range, else its decimal string."""
     if isinstance(o, mpmath.mpf) and mpmath.isfinite(o) and abs(o) < 1e300:
@@ -771,101 +747,18 @@ def _json_number(o):
 
 
 def cmd_run(args, out):
-    from catapult.numerics.backends import get_backend
-    from catapult.numerics.gd import run_gd
-    from catapult.numerics.phase import agreed_phase
+    from .runs import run_problem
     if (args.eta is None) == (args.eta_lam0 is None):
         raise UsageError("give exactly one of --eta and --eta-lam0")
     model, nl, loss = _numeric_problem(args, args.width, args.seed)
-    kw = dict(eta=args.eta, eta_lam0=args.eta_lam0, steps=args.steps)
-    r = agreed_phase(model, nl, dps=args.dps, **kw)
-    ev = r.evidence
-    reasons = {}
-    if ev.get("loss0") == 0:
-        ev["loss_peak_ratio"] = None
-        reasons["loss_peak_ratio"] = "loss0 = 0 (the run starts at a minimum): the ratio loss_peak/loss0 is undefined"
-    if ev.get("lam0") == 0:  # e.g. a model file with a constant output: the parameters do not move f
-        ev["lam_ratio"] = None
-        reasons["lam_ratio"] = "lam0 = 0 (the output does not depend on the parameters): lam_final/lam0 is undefined"
-    with mpmath.workdps(args.dps):
-        traj = r.trajectory
-        if traj is not None and mpmath.isfinite(traj.f[-1]) and loss.d2.free_symbols <= {sp.Symbol("f", real=True)}:
-            try:
-                curv = sp.lambdify(sp.Symbol("f", real=True), loss.d2, "mpmath")
-                ev["sharpness_final"] = ev["eta"] * ev["lam_final"] * curv(traj.f[-1])  # eta lam l''(f) at the end
-            except (TypeError, ValueError, ZeroDivisionError, OverflowError, AttributeError, NameError):
-                reasons["sharpness_final"] = f"l''(f) = {loss.d2} could not be evaluated at the final f"
-            else:
-                if not isinstance(ev["sharpness_final"], mpmath.mpf):  # complex: l'' not real there
-                    ev["sharpness_final"] = None
-                    reasons["sharpness_final"] = "l''(f) is not real at the final f"
     sd = _sample_data(args, numeric=True)
-    if sd is not None:
-        ev.update(_mode_report(model, nl, kw, args.dps, sd[3], reasons))
-        ev.pop("sharpness_final", None)
-    _null_nonfinite(ev, reasons)
-    d = r.to_json()
-    _null_nonfinite(d, reasons)
-    d.update({"model": args.model, "loss": str(loss.expr)})
-    if reasons:
-        d["null_reasons"] = reasons
-    if args.json:
-        print(_dumps(d, default=_json_number), file=out)
-    else:
-        print(f"phase: {r.phase.value}   [measured: parameter GD, n={args.width}, seed={args.seed}, "
-              f"{args.dps} and {2 * args.dps} digits agree: {'agreed_dps' in ev}]", file=out)
-        print(f"  {r.reason}", file=out)
-        for k in ("eta", "lam0", "eta_lam0", "lam_final", "eta_lam_final", "sharpness_final", "loss0", "loss_peak",
-                  "loss_peak_ratio", "peak_step", "loss_rises", "steps", "ntk_eigs_initial", "ntk_eigs_final", "eta_times_eigs_initial",
-                  "mode_growth"):
-            if k not in ev:
-                continue
-            v = ev.get(k)
-            if isinstance(v, list):
-                v = "[" + ", ".join("n/a" if x is None else mpmath.nstr(x, 6) for x in v) + "]"
-            elif v is None:
-                v = "n/a"
-            print(f"  {k:16s} {mpmath.nstr(v, 12) if isinstance(v, mpmath.mpf) else v}"
-                  + (f"   ({reasons[k]})" if k in reasons else ""), file=out)
-        if "mode_growth" in ev:
-            print("  (modes: eigenvectors of the initial NTK matrix Theta = J J^T/m, largest first; growth = "
-                  "max_t |e_i.(f_t - y)| / |e_i.(f_0 - y)|: > 1 means the mode catapulted)", file=out)
-        if args.trace:
-            tr = run_gd(model, nl, backend=get_backend("arb", args.dps), **kw)
-            print("  step  loss  f  lam", file=out)
-            for t, L, f, lam in tr.rows()[::args.trace]:
-                print(f"  {t:5d} {mpmath.nstr(L, 10)} {mpmath.nstr(f, 10)} {mpmath.nstr(lam, 10)}", file=out)
+    r = run_problem(model, nl, loss, name=args.model, eta=args.eta, eta_lam0=args.eta_lam0, steps=args.steps,
+                    dps=args.dps, trace=0 if args.json else args.trace, sample_labels=None if sd is None else sd[3])
+    print(_dumps(r.to_json(), default=_json_number) if args.json else str(r), file=out)
     return 0
 
 
-def _mode_report(model, nl, kw, dps, Y, reasons):
-    """Per-eigendirection evidence from a run that records all outputs and the NTK matrix (measured)."""
-    from catapult.numerics.backends import get_backend
-    from catapult.numerics.gd import run_gd
-    tr = run_gd(model, nl, backend=get_backend("arb", dps), observe=True, **kw)
-    with mpmath.workdps(dps):
-        T0 = mpmath.matrix(tr.observed[0]["ntk"])
-        E, Q = mpmath.eigsy(T0)
-        order = sorted(range(len(E)), key=lambda i: -E[i])
-        Tf = mpmath.matrix(tr.observed[-1]["ntk"])
-        Ef = sorted(mpmath.eigsy(Tf, eigvals_only=True), reverse=True)
-        ys = [mpmath.mpf(float(v)) for v in Y]
-        comps = []
-        for obs in tr.observed:
-            r = mpmath.matrix([o - y for o, y in zip(obs["outputs"], ys)])
-            comps.append([abs((Q[:, i].T * r)[0]) for i in order])
-        tiny = mpmath.mpf(10) ** (-dps // 2) * max([mpmath.mpf(1)] + comps[0])
-        growth = [max(c[j] for c in comps) / comps[0][j] if comps[0][j] > tiny else None
-                  for j in range(len(order))]
-        if None in growth:
-            reasons["mode_growth"] = (f"modes {[j for j, g in enumerate(growth) if g is None]} start with a zero "
-                                      "residual component: growth undefined")
-        return {"ntk_eigs_initial": [E[i] for i in order], "ntk_eigs_final": list(Ef),
-                "eta_times_eigs_initial": [tr.eta * E[i] for i in order], "mode_growth": growth}
-
-
-def cmd_scan(args, out):
-    from catapult.numerics.search import scan
+def _check_scan_args(args):
     if not args.rtol < 1:
         raise UsageError(f"--rtol must be < 1, got {args.rtol}")
     floor = max(MIN_RTOL, 10.0 ** (5 - args.dps))
@@ -879,119 +772,17 @@ def cmd_scan(args, out):
             raise UsageError("--widths takes at most 12 widths")
         for w in set(args.widths):
             _check_cost(args, w)
+
+
+def cmd_scan(args, out):
+    from .runs import scan_problem
+    _check_scan_args(args)
     model, nl, loss = _numeric_problem(args, args.width, args.seed)
-    s = scan(model, nl, rtol=args.rtol, dps=args.dps, steps=args.steps)
-    d = s.to_json()
-    div = s.divergence_onset_at_width
-    deep = args.model == "deep" and args.model_spec is None  # a model file named deep is a GramModel
-    if deep and model.init_kind == "isometric" and getattr(div, "lo", None) is not None:
-        d["divergence_onset_reduced_map"] = _reduced_onset(model, nl, loss, div, args)
-    d["loss"] = str(loss.expr)
-    if getattr(div, "lo", None) is not None and _quadratic(loss) and args.model == "uv" and args.model_spec is None:
-        d["eta_max"] = {"estimated_by": "divergence_onset_at_width", "eta": float(div.eta),
-                        "eta_lam0": float(div.eta_lam0), "exactness": "measured",
-                        "why": "for a quadratic loss the derived eta_max (4/lam0 for the uv model) is a "
-                               "width-independent divergence bound, which the first divergence at width n measures"}
-    law = None
-    if args.widths:
-        law = _divergence_law(args, s)
-        d["divergence_law"] = law
-    if args.json:
-        print(_dumps(d), file=out)
-    else:
-        print(f"scan {args.model}, loss {loss.expr}, n={args.width}, seed={args.seed}   [measured]", file=out)
-        print(f"  lam0 = {mpmath.nstr(s.lam0, 15)}", file=out)
-        for key, e in s.estimates().items():
-            print(f"  {e!r}", file=out)
-            if getattr(e, "lo", None) is None:
-                continue
-            line = f"    eta = {mpmath.nstr(e.eta, 12)}"
-            if e.extra.get("eta_h_star") is not None:
-                line += (f";  eta*lam* l''(f*) = {e.extra['eta_h_star']:.10g} at the minimum GD reaches "
-                         f"(f* = {e.extra['f_star']:.10g}, lam*/lam0 = {e.extra['lam_star_over_lam0']:.8g})")
-            print(line, file=out)
-            if key == "divergence_onset_at_width" and "eta_max" in d:
-                print(f"    (squared loss: estimates the width-independent eta_max; {d['eta_max']['why']})", file=out)
-        for note in s.notes:
-            print(f"  note: {note}", file=out)
-        r = d.get("divergence_onset_reduced_map")
-        if r is not None and r["eta_lam0"] is None:
-            print(f"  reduced map (exact, same network): divergence onset not located: {r['reason']}", file=out)
-        elif r is not None:
-            print(f"  reduced map (exact, same network): divergence onset eta*lam0 in [{r['bracket'][0]:.10g}, "
-                  f"{r['bracket'][1]:.10g}]; full-width GD has the same verdicts at both ends: "
-                  f"{r['full_width_agrees_at_ends']}", file=out)
-        if law:
-            pm = "(no error estimate: 2 widths)" if law["stderr"] is None else f"+/- {law['stderr']:.4f}"
-            print(f"  divergence law (divergence onset at width n): eta_div*lam0 = C n^a with a = {law['exponent']:.4f} {pm} "
-                  f"over n = {law['widths']} [measured]", file=out)
-            for w, x in zip(law["widths"], law["eta_lam0"]):
-                print(f"    n={w}: eta_div*lam0 = {x:.6g}", file=out)
+    r = scan_problem(model, nl, loss, name=args.model, width=args.width, seed=args.seed, rtol=args.rtol,
+                     dps=args.dps, steps=args.steps, uv=args.model == "uv" and args.model_spec is None,
+                     widths=args.widths, build=lambda w: _numeric_problem(args, w, args.seed)[:2])
+    print(_dumps(r.to_json()) if args.json else str(r), file=out)
     return 0
-
-
-def _reduced_onset(model, nl, loss, div, args):
-    """The divergence onset of the exact reduced map (the loss asked, this network's invariants, the same horizon)
-    next to full-width GD's; null with the reason when its verdict does not straddle full-width GD's bracket."""
-    from catapult.numerics.backends import get_backend
-    from catapult.numerics.search import diverges as gd_diverges
-    from .deep_thresholds import reduced_threshold
-    kw = dict(rtol=args.rtol, dps=max(30, args.dps // 2), loss=loss, steps=args.steps)
-    note = "bisected from full-width GD's bracket widened by 1e-3 on each side"
-    try:
-        lo, hi, agree = reduced_threshold(model, div.lo * (1 - 1e-3), div.hi * (1 + 1e-3), **kw)
-    except ValueError:
-        # the widened ends can fall on a sliver or window (the divergent set is not an interval): decide the
-        # reduced map at full-width GD's own bracket ends instead
-        note = "the widened bracket does not straddle (slivers); decided at full-width GD's own bracket ends"
-        try:
-            lo, hi, agree = reduced_threshold(model, div.lo, div.hi, **kw)
-        except ValueError as exc:
-            return {"eta_lam0": None, "reason": f"{exc} (nor at full-width GD's bracket ends: the reduced map "
-                                                "and full-width GD disagree there)"}
-    # the divergent set need not be an interval: the two bisections may land on different edges, so the
-    # full-width verdicts at the reduced map's bracket ends are checked pointwise (float64, same horizon)
-    verdicts = []
-    for B in (get_backend("float64"), get_backend("arb", max(30, args.dps // 2))):   # two precisions (rule 7)
-        verdicts.append((not gd_diverges(model, nl, float(lo), B, args.steps))
-                        and gd_diverges(model, nl, float(hi), B, args.steps))
-    pointwise = verdicts[0] if verdicts[0] == verdicts[1] else None
-    return {"eta_lam0": float((lo + hi) / 2), "bracket": [float(lo), float(hi)], "precisions_agree": agree,
-            "criterion": "divergence onset at width n (run_gd's runaway/nonfinite verdict), on the exact reduced "
-                         f"map of {loss.expr} with this network's invariants",
-            "full_width_agrees_at_ends": pointwise, "full_width_precisions": ["float64", f"arb{max(30, args.dps // 2)}"],
-            "bracket_from": note, "exactness": "exact map, iterated numerically"}
-
-
-def _quadratic(loss):
-    """True when l'' is a positive constant (squared loss, any label)."""
-    d2 = sp.simplify(loss.d2)
-    return not d2.free_symbols and bool(d2 > 0)
-
-
-def _divergence_law(args, first):
-    """Measured divergence thresholds over --widths and the fitted power law (least squares in log-log)."""
-    import numpy as np
-    from catapult.numerics.search import scan
-    xs = []
-    for w in args.widths:
-        model, nl, _ = _numeric_problem(args, w, args.seed)
-        s = first if w == args.width else scan(model, nl, rtol=args.rtol, dps=args.dps, steps=args.steps,
-                                               stability=False)
-        div = s.divergence_onset_at_width
-        if getattr(div, "lo", None) is None:
-            raise UsageError(f"no divergence onset found at width {w} on the scan grid ({div.reason})")
-        xs.append(float(div.eta_lam0))
-    A = np.c_[np.ones(len(xs)), np.log(args.widths)]
-    coef, *_ = np.linalg.lstsq(A, np.log(xs), rcond=None)
-    resid = np.log(xs) - A @ coef
-    dof = max(1, len(xs) - 2)
-    se = float(np.sqrt(resid @ resid / dof * np.linalg.inv(A.T @ A)[1, 1])) if len(xs) > 2 else None
-    law = {"widths": list(args.widths), "eta_lam0": xs, "exponent": float(coef[1]), "stderr": se,
-           "exactness": "measured"}
-    if se is None:
-        law["reasons"] = {"stderr": "two widths determine the line exactly: no residual, no error estimate"}
-    return law
 
 
 def cmd_verify(args, out):

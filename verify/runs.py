@@ -186,14 +186,151 @@ def run(model="uv", loss="mse", *, width, eta=None, eta_lam0=None, steps=5000, d
 
 
 def scan(model="uv", loss="mse", *, width, seed=0, rtol=1e-6, dps=50, steps=2000, depth=None, init="isometric",
-         p=None, **label_values):
+         p=None, widths=None, **label_values) -> "ScanReport":
     """The measured thresholds at one width, each under its criterion (:func:`catapult.numerics.search.scan`):
-    loss-rise onset, linear stability threshold of the minimum GD reaches, divergence onset at width n.
+    loss-rise onset, linear stability threshold of the minimum GD reaches, divergence onset at width n (and
+    over ``widths`` the fitted law eta_div lam0 ~ n^a).
 
     >>> s = scan("uv", "mse", width=64, rtol=1e-5)
-    >>> abs(s.divergence_onset_at_width.eta_lam0 - 4) < 0.2
-    True
+    >>> abs(s.scan.divergence_onset_at_width.eta_lam0 - 4) < 0.2, s.to_json()["eta_max"]["exactness"]
+    (True, 'measured')
     """
+    def build(w):
+        return numeric_problem(model, loss, w, seed, depth=depth, init=init, p=p, **label_values)[:2]
+    m, nl, lo = numeric_problem(model, loss, width, seed, depth=depth, init=init, p=p, **label_values)
+    name = model if isinstance(model, str) and not model.endswith(".toml") else getattr(m, "name", "model")
+    return scan_problem(m, nl, lo, name=name, width=width, seed=seed, rtol=rtol, dps=dps, steps=steps,
+                        uv=(name == "uv"), widths=widths, build=build)
+
+
+def _quadratic(loss):
+    """True when l'' is a positive constant (squared loss, any label)."""
+    d2 = sp.simplify(loss.d2)
+    return not d2.free_symbols and bool(d2 > 0)
+
+
+def reduced_onset(model, nl, loss, div, rtol, dps, steps):
+    """The divergence onset of the exact reduced map (the loss asked, this network's invariants, the same horizon)
+    next to full-width GD's; null with the reason when its verdict does not straddle full-width GD's bracket."""
+    from catapult.numerics.backends import get_backend
+    from catapult.numerics.search import diverges as gd_diverges
+    from .deep_thresholds import reduced_threshold
+    kw = dict(rtol=rtol, dps=max(30, dps // 2), loss=loss, steps=steps)
+    note = "bisected from full-width GD's bracket widened by 1e-3 on each side"
+    try:
+        lo, hi, agree = reduced_threshold(model, div.lo * (1 - 1e-3), div.hi * (1 + 1e-3), **kw)
+    except ValueError:
+        # the widened ends can fall on a sliver or window (the divergent set is not an interval): decide the
+        # reduced map at full-width GD's own bracket ends instead
+        note = "the widened bracket does not straddle (slivers); decided at full-width GD's own bracket ends"
+        try:
+            lo, hi, agree = reduced_threshold(model, div.lo, div.hi, **kw)
+        except ValueError as exc:
+            return {"eta_lam0": None, "reason": f"{exc} (nor at full-width GD's bracket ends: the reduced map "
+                                                "and full-width GD disagree there)"}
+    # the divergent set need not be an interval: the two bisections may land on different edges, so the
+    # full-width verdicts at the reduced map's bracket ends are checked pointwise (same horizon, two precisions)
+    verdicts = [(not gd_diverges(model, nl, float(lo), B, steps)) and gd_diverges(model, nl, float(hi), B, steps)
+                for B in (get_backend("float64"), get_backend("arb", max(30, dps // 2)))]
+    pointwise = verdicts[0] if verdicts[0] == verdicts[1] else None
+    return {"eta_lam0": float((lo + hi) / 2), "bracket": [float(lo), float(hi)], "precisions_agree": agree,
+            "criterion": "divergence onset at width n (run_gd's runaway/nonfinite verdict), on the exact reduced "
+                         f"map of {loss.expr} with this network's invariants",
+            "full_width_agrees_at_ends": pointwise, "full_width_precisions": ["float64", f"arb{max(30, dps // 2)}"],
+            "bracket_from": note, "exactness": "exact map, iterated numerically"}
+
+
+def divergence_law(widths, first, width, build, rtol, dps, steps):
+    """Measured divergence thresholds over ``widths`` and the fitted power law eta_div lam0 = C n^a (least squares
+    in log-log, with its standard error from the residuals).  ``build(w)`` gives ``(model, numeric loss)``."""
+    import numpy as np
     from catapult.numerics.search import scan as _scan
-    m, nl, _ = numeric_problem(model, loss, width, seed, depth=depth, init=init, p=p, **label_values)
-    return _scan(m, nl, rtol=rtol, dps=dps, steps=steps)
+    xs = []
+    for w in widths:
+        s = first if w == width else _scan(*build(w), rtol=rtol, dps=dps, steps=steps, stability=False)
+        div = s.divergence_onset_at_width
+        if getattr(div, "lo", None) is None:
+            raise ValueError(f"no divergence onset found at width {w} on the scan grid ({div.reason})")
+        xs.append(float(div.eta_lam0))
+    A = np.c_[np.ones(len(xs)), np.log(widths)]
+    coef, *_ = np.linalg.lstsq(A, np.log(xs), rcond=None)
+    resid = np.log(xs) - A @ coef
+    dof = max(1, len(xs) - 2)
+    se = float(np.sqrt(resid @ resid / dof * np.linalg.inv(A.T @ A)[1, 1])) if len(xs) > 2 else None
+    law = {"widths": list(widths), "eta_lam0": xs, "exponent": float(coef[1]), "stderr": se, "exactness": "measured"}
+    if se is None:
+        law["reasons"] = {"stderr": "two widths determine the line exactly: no residual, no error estimate"}
+    return law
+
+
+@dataclass
+class ScanReport:
+    """The measured thresholds at one width (:class:`catapult.numerics.search` scan) with what the CLI adds:
+    the reduced map's onset (deep, isometric), the eta_max estimate (uv, quadratic loss), a width law."""
+
+    scan: object
+    model: str
+    loss: object
+    width: int
+    seed: int
+    extra: dict = field(default_factory=dict)
+
+    def to_json(self) -> dict:
+        """The JSON contract of ``catapult scan --json``."""
+        d = self.scan.to_json()
+        d.update(self.extra)
+        d["loss"] = str(self.loss.expr)
+        return d
+
+    def __str__(self):
+        s, d = self.scan, self.extra
+        lines = [f"scan {self.model}, loss {self.loss.expr}, n={self.width}, seed={self.seed}   [measured]",
+                 f"  lam0 = {mpmath.nstr(s.lam0, 15)}"]
+        for key, e in s.estimates().items():
+            lines.append(f"  {e!r}")
+            if getattr(e, "lo", None) is None:
+                continue
+            line = f"    eta = {mpmath.nstr(e.eta, 12)}"
+            if e.extra.get("eta_h_star") is not None:
+                line += (f";  eta*lam* l''(f*) = {e.extra['eta_h_star']:.10g} at the minimum GD reaches "
+                         f"(f* = {e.extra['f_star']:.10g}, lam*/lam0 = {e.extra['lam_star_over_lam0']:.8g})")
+            lines.append(line)
+            if key == "divergence_onset_at_width" and "eta_max" in d:
+                lines.append(f"    (squared loss: estimates the width-independent eta_max; {d['eta_max']['why']})")
+        lines += [f"  note: {note}" for note in s.notes]
+        r = d.get("divergence_onset_reduced_map")
+        if r is not None and r["eta_lam0"] is None:
+            lines.append(f"  reduced map (exact, same network): divergence onset not located: {r['reason']}")
+        elif r is not None:
+            lines.append(f"  reduced map (exact, same network): divergence onset eta*lam0 in [{r['bracket'][0]:.10g}, "
+                         f"{r['bracket'][1]:.10g}]; full-width GD has the same verdicts at both ends: "
+                         f"{r['full_width_agrees_at_ends']}")
+        law = d.get("divergence_law")
+        if law:
+            pm = "(no error estimate: 2 widths)" if law["stderr"] is None else f"+/- {law['stderr']:.4f}"
+            lines.append(f"  divergence law (divergence onset at width n): eta_div*lam0 = C n^a with a = "
+                         f"{law['exponent']:.4f} {pm} over n = {law['widths']} [measured]")
+            lines += [f"    n={w}: eta_div*lam0 = {x:.6g}" for w, x in zip(law["widths"], law["eta_lam0"])]
+        return "\n".join(lines)
+
+
+def scan_problem(model, nl, loss, *, name, width, seed, rtol=1e-6, dps=50, steps=2000, uv=False, widths=None,
+                 build=None) -> ScanReport:
+    """The scan at one width on a built problem, with the extras: the exact reduced map's onset for an isometric
+    deep network, the eta_max estimate for the uv model under a quadratic loss (``uv=True``), and the law over
+    ``widths`` (``build(w)`` gives the problem at width w)."""
+    from catapult.numerics.search import scan as _scan
+    s = _scan(model, nl, rtol=rtol, dps=dps, steps=steps)
+    extra = {}
+    div = s.divergence_onset_at_width
+    if getattr(model, "name", "") == "deep" and model.init_kind == "isometric" and getattr(div, "lo", None) is not None:
+        extra["divergence_onset_reduced_map"] = reduced_onset(model, nl, loss, div, rtol, dps, steps)
+    if getattr(div, "lo", None) is not None and _quadratic(loss) and uv:
+        extra["eta_max"] = {"estimated_by": "divergence_onset_at_width", "eta": float(div.eta),
+                            "eta_lam0": float(div.eta_lam0), "exactness": "measured",
+                            "why": "for a quadratic loss the derived eta_max (4/lam0 for the uv model) is a "
+                                   "width-independent divergence bound, which the first divergence at width n "
+                                   "measures"}
+    if widths:
+        extra["divergence_law"] = divergence_law(widths, s, width, build, rtol, dps, steps)
+    return ScanReport(s, name, loss, width, seed, extra)
