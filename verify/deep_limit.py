@@ -420,10 +420,9 @@ def band_summary(L: int, loss=None, restarts: int = 2, levels: int = 7) -> dict:
     >>> band_summary(3, Loss.parse("log(cosh(f))"), restarts=0)["band"] is None
     True
     """
-    from catapult.theory import Loss, derive_map, uv_model
+    from catapult.theory import Loss
     from catapult.theory.deep import band_limit_loss
-    from catapult.theory.symbols import eta, f, lam, n
-    loss = loss if loss is not None else Loss(f ** 2 / 2, "mse")
+    loss = loss if loss is not None else Loss(F_SYM ** 2 / 2, "mse")
     out = _drift_fields(L, loss)
     lim = band_limit_loss(loss)
     if lim.loss is None:
@@ -434,22 +433,36 @@ def band_summary(L: int, loss=None, restarts: int = 2, levels: int = 7) -> dict:
                   f"; the minimiser f* = {lim.fstar} enters the width-n map as f*/sqrt(n): the band is the n -> oo "
                   "statement (at finite n the label shifts the start by O(1/sqrt(n)))")
     if L == 2:
-        m = derive_map(uv_model(), lim.loss)
-        drift = sp.factor(m.update["lam"] - lam)
-        roots = [r for r in sp.solve(drift / (eta * f ** 2 / n), lam) if r.has(eta)]
-        if len(roots) != 1:
-            raise AssertionError(f"uv lam-drift of {lim.loss.expr} is not (eta c f^2/n)(eta c lam - 4): {drift}")
-        x = sp.simplify(roots[0] * eta)
-        xv = int(x) if x.is_integer else float(x)
-        out.update({"band": [xv, xv], "band_exact_value": str(x), "band_exactness": "exact" if lim.fstar == 0 else "exact in the n -> oo limit",
-                    "band_note": f"lam' - lam = {drift} exactly (uv map of the limit loss {lim.loss.expr}): lam "
-                                 f"falls below eta*lam0 = {x} and grows above it, at every width" + label_note})
+        out.update(_uv_band(lim, label_note))
         return out
     if restarts <= 0:
         out.update({"band": None, "band_reason": "not computed (--band-restarts 0)", "band_exactness": None})
         return out
+    out.update(_measured_band(L, lim, restarts, levels, label_note))
+    return out
+
+
+def _uv_band(lim, label_note):
+    """L = 2: the band of the uv map of the limit loss, exact (its lam-drift is (eta c g^2/n)(eta c lam - 4))."""
+    from catapult.theory import derive_map, uv_model
+    from catapult.theory.symbols import eta, f, lam, n
+    m = derive_map(uv_model(), lim.loss)
+    drift = sp.factor(m.update["lam"] - lam)
+    roots = [r for r in sp.solve(drift / (eta * f ** 2 / n), lam) if r.has(eta)]
+    if len(roots) != 1:
+        raise AssertionError(f"uv lam-drift of {lim.loss.expr} is not (eta c f^2/n)(eta c lam - 4): {drift}")
+    x = sp.simplify(roots[0] * eta)
+    xv = int(x) if x.is_integer else float(x)
+    return {"band": [xv, xv], "band_exact_value": str(x),
+            "band_exactness": "exact" if lim.fstar == 0 else "exact in the n -> oo limit",
+            "band_note": f"lam' - lam = {drift} exactly (uv map of the limit loss {lim.loss.expr}): lam "
+                         f"falls below eta*lam0 = {x} and grows above it, at every width" + label_note}
+
+
+def _measured_band(L, lim, restarts, levels, label_note):
+    """L >= 3: the band fields from :func:`band_ends` of the limit map, rounded to the digits they support."""
     b = band_ends(L, restarts=restarts, levels=levels, loss=lim.loss)
-    out.update(b.to_json())
+    out = b.to_json()
     unc_lo = max(out["band_spread"]["lo"] or 0, b.lo.uncertainty) if b.lo else None
     unc_hi = max(out["band_spread"]["hi"] or 0, b.hi.uncertainty) if b.hi else None
     out["band"] = [_supported(out["band"][0], unc_lo, +1), _supported(out["band"][1], unc_hi, -1)]
