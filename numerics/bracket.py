@@ -10,6 +10,7 @@ returns a :class:`Bracket`:
 * :func:`bisect` -- halve it to a relative width ``rtol`` at one precision;
 * :func:`bisect_ladder` -- bisect at the cheapest precision of a ladder, re-decide both ends at the next
   precision(s), and move one rung up when a verdict changes: the bracket records the precisions that agreed;
+* :func:`redecide` -- the ends of a bracket (or one end: a witness) re-decided at each precision of a ladder;
 * :func:`agree` -- one verdict (not a bracket) at increasing precisions until two consecutive ones agree.
 
 Examples
@@ -152,13 +153,28 @@ def bisect(pred, lo, hi, rtol, *, criterion="", precision=None) -> Bracket:
                    converged, notes=notes)
 
 
+def redecide(pred, lo, hi, rungs, *, want=(False, True)):
+    """Re-decide the ends of [lo, hi] at each rung: yields ``(rung, pred(lo, rung), pred(hi, rung), ok)``, ``ok``
+    when each end has its wanted verdict (``want``; an end whose want is None is not evaluated, its verdict
+    None).  A witness (one end) or a bracket (both) re-decided up a ladder.
+
+    >>> [ok for _, _, _, ok in redecide(lambda x, d: x > 1 / d, 0.3, 0.6, [2, 3, 4])]   # 0.3 > 1/4
+    [True, True, False]
+    >>> [v for _, _, v, _ in redecide(lambda x, d: x > 1 / d, 0.3, 0.6, [2, 3], want=(None, True))]
+    [True, True]
+    """
+    for d in rungs:
+        va = pred(lo, d) if want[0] is not None else None
+        vb = pred(hi, d) if want[1] is not None else None
+        yield d, va, vb, all(w is None or _is(v, w) for v, w in zip((va, vb), want))
+
+
 def _confirmed(pred, lo, hi, rungs, tag, notes):
     """Both ends re-decided (False at lo, True at hi) at every rung of ``rungs``; (ok, evaluations)."""
     evals = 0
-    for d in rungs:
-        va, vb = pred(lo, d), pred(hi, d)
+    for d, va, vb, ok in redecide(pred, lo, hi, rungs):
         evals += 2
-        if not (_is(va, False) and _is(vb, True)):
+        if not ok:
             notes.append(f"bracket [{lo!r}, {hi!r}] re-decided at {tag(d)}: {va}, {vb}")
             return False, evals
     return True, evals

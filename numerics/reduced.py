@@ -114,38 +114,58 @@ def _grad_norm(slope, f, lam):
         return math.inf
 
 
-def run_map(step, state, consts, *, steps, slope=None, scale=1, rule=StopRule(), lam0=None,
+def run_map(step, state, consts, *, steps, slope=None, scale=1, rule=StopRule(), lam0=None, stiffness=None,
             record=False) -> MapRun:
     """Iterate a compiled map ``step(state, consts) -> (next_state, f, lam)`` from ``state``.
 
     Every step is decided by ``rule`` (:meth:`catapult.numerics.stop.StopRule.check`) with the gradient norm
-    |``slope``(f)| sqrt(|lam|) (``slope`` = l' of the map's loss), runaway scale ``scale`` (sqrt(n)) and ``lam0``
-    (default: the initial state's lam); ``rule=None`` runs the whole budget (arithmetic errors still stop it).
-    Arithmetic happens in the caller's numbers and precision.  ``record`` keeps ``(f, lam)`` of every step.
+    |``slope``(f)| sqrt(|lam|) (``slope`` = l' of the map's loss), runaway scale ``scale`` (sqrt(n)), ``lam0``
+    (default: the initial state's lam), the start (f0, |grad0|) of the run and, for a rule with a ``floor`` or
+    ``settle`` criterion, ``stiffness`` = eta l''(f*); ``rule=None`` runs the whole budget (arithmetic errors
+    still stop it).  Arithmetic happens in the caller's numbers and precision.  ``record`` keeps ``(f, lam)``
+    of every step.
 
     >>> r = run_map(lambda s, c: ([s[0] * c[0]], s[0], 1.0), [1.0], [0.5], steps=5, rule=None, record=True)
     >>> r.stop.value, [f for f, _ in r.history]
     ('budget', [1.0, 0.5, 0.25, 0.125, 0.0625, 0.03125])
+
+    A slow descent (f_{t+1} = f_t (1 - 1/(t + 2)) ~ 1/t) is never within a relative tolerance of 1e-15 in 2000
+    steps; the settle criterion decides it:
+
+    >>> from catapult.numerics.stop import Settle
+    >>> slow = lambda s, c: ([s[0] * (1 - 1 / (s[1] + 2)), s[1] + 1], s[0], 1.0)
+    >>> [run_map(slow, [1.0, 0.0], [], steps=2000, slope=lambda f: f, stiffness=1.0,
+    ...          rule=StopRule(gtol=0, rel=1e-15, settle=s)).stop.value for s in (None, Settle())]
+    ['budget', 'settled']
     """
     if lam0 is None and rule is not None:
         lam0 = step(state, consts)[2]
     hist = [] if record else None
+    run = {"calm": 0, "prev": None}
 
     def decide(t, s, obs):
         if rule is None:
             return None
         _, f, lam = obs
-        return rule.check(f, lam, _grad_norm(slope, f, lam), lam0=lam0, scale=scale)
+        g = _grad_norm(slope, f, lam)
+        if t == 0:
+            run["start"] = (f, g)
+        if rule.settle is not None:
+            run["calm"] = rule.settle.count(run["calm"], f, lam, run["prev"], stiffness, scale)
+            run["prev"] = (abs(f), lam)
+        return rule.check(f, lam, g, lam0=lam0, scale=scale, start=run["start"], stiffness=stiffness,
+                          calm=run["calm"])
 
     stop, t = _orbit(state, steps, lambda s: step(s, consts), lambda s, obs: obs[0], decide,
                      record=(lambda t, s, obs: hist.append(obs[1:])) if record else None)
     return MapRun(stop, t, hist, lam0)
 
 
-def run_map_lockstep(step, states, consts, *, steps, slope, scale, lam0, rule=StopRule()):
+def run_map_lockstep(step, states, consts, *, steps, slope, scale, lam0, rule=StopRule(), stiffness=None):
     """:func:`run_map` for many orbits at once: ``states`` and ``consts`` are lists of numpy arrays (one entry per
-    orbit; ``lam0``, and ``scale`` if an array, too).  Decided orbits leave the batch.  Returns ``(codes, when)``:
-    per orbit ``DIVERGED`` (1), ``CONVERGED`` (0) or ``GOING`` (-1, the budget ran out) and the deciding step.
+    orbit; ``lam0``, and ``scale`` and ``stiffness`` if arrays, too).  Decided orbits leave the batch.  Returns
+    ``(codes, when)``: per orbit ``DIVERGED`` (1), ``CONVERGED`` (0) or ``GOING`` (-1: the budget ran out,
+    ``UNDECIDED``) and the deciding step.
 
     >>> def fused(s, c):
     ...     (f, lam), (eta, n) = s, c
@@ -156,18 +176,29 @@ def run_map_lockstep(step, states, consts, *, steps, slope, scale, lam0, rule=St
     [0, 0, 1, 1]
     """
     m = len(lam0)
-    S = [np.broadcast_to(np.asarray(v, float), (m,)).copy() for v in states]
-    c = [np.broadcast_to(np.asarray(v, float), (m,)).copy() for v in consts]
-    lam0 = np.asarray(lam0, float).copy()
-    scale = np.broadcast_to(np.asarray(scale, float), (m,)).copy()
+
+    def full(v):
+        return np.broadcast_to(np.asarray(v, float), (m,)).copy()
+    S, c = [full(v) for v in states], [full(v) for v in consts]
+    lam0, scale = np.asarray(lam0, float).copy(), full(scale)
+    per = {"lam0": lam0, "scale": scale}     # per-orbit arrays, dropped with their orbits
+    if stiffness is not None:
+        per["stiffness"] = full(stiffness)
     code = np.full(m, GOING, dtype=np.int8)
     when = np.full(m, int(steps), dtype=np.int64)
-    idx = np.arange(m)
+    idx, prev = np.arange(m), None
     with np.errstate(all="ignore"):
         for t in range(int(steps) + 1):
             S2, fv, lv = step(S, c)
             fv, lv = np.broadcast_to(fv, idx.shape), np.broadcast_to(lv, idx.shape)
-            k = rule.check_many(fv, lv, np.abs(slope(fv)) * np.sqrt(np.abs(lv)), lam0=lam0, scale=scale)
+            g = np.abs(slope(fv)) * np.sqrt(np.abs(lv))
+            if t == 0:
+                per["f0"], per["g0"] = fv.copy(), g.copy()
+            if rule.settle is not None:
+                per["calm"] = rule.settle.count(per.get("calm", 0), fv, lv, prev, per.get("stiffness"), per["scale"])
+                prev = (np.abs(fv), lv)
+            k = rule.check_many(fv, lv, g, lam0=per["lam0"], scale=per["scale"], start=(per["f0"], per["g0"]),
+                                stiffness=per.get("stiffness"), calm=per.get("calm"))
             done = k != GOING
             if done.any():
                 code[idx[done]], when[idx[done]] = k[done], t
@@ -176,7 +207,8 @@ def run_map_lockstep(step, states, consts, *, steps, slope, scale, lam0, rule=St
                 if idx.size == 0:
                     break
                 S2 = [np.broadcast_to(v, keep.shape)[keep] for v in S2]
-                c, lam0, scale = [v[keep] for v in c], lam0[keep], scale[keep]
+                c = [v[keep] for v in c]
+                per = {key: v[keep] for key, v in per.items()}
+                prev = None if prev is None else tuple(np.broadcast_to(v, keep.shape)[keep] for v in prev)
             S = S2
     return code, when
-

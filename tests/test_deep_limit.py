@@ -88,3 +88,15 @@ def test_band_ends_for_depth_three_are_witnessed_and_inside_finite_width_data():
     # the witnesses themselves: divergent at lo.x, convergent at hi.x, at another precision
     assert confirm_witness(3, "lo", (lo.x, lo.x), lo.witness[1], 40, (60,)) == ["mp60"]
     assert confirm_witness(3, "hi", (hi.x, hi.x), hi.witness[1], 40, (60,)) == ["mp60"]
+
+
+def test_band_verdicts_in_lockstep_are_the_scalar_verdicts_settled_orbits_included():
+    # one stop rule (catapult.verify.deep_band.band_rule) for both loops: same verdict, same deciding step
+    from catapult.numerics.stop import Stop
+    from catapult.verify.deep_band import orbit
+    xs = [1.5, 4.2, 5.2, 5.3, 5.55, 6.5, 7.0]
+    codes, when = verdicts(3, 1e8, xs)
+    runs = [orbit(3, 1e8, x) for x in xs]
+    assert [(int(c), int(t)) for c, t in zip(codes, when)] == [({True: 1, False: 0, None: -1}[r.stop.verdict], r.steps)
+                                                              for r in runs]
+    assert [r.stop for r in runs].count(Stop.SETTLED) == 3

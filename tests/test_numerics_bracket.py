@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from catapult.numerics.bracket import Bracket, NoStraddle, agree, bisect, bisect_ladder, first_change, straddle
 from catapult.numerics.reduced import run_map, run_map_lockstep
-from catapult.numerics.stop import CONVERGED, DIVERGED, GOING, Stop, StopRule
+from catapult.numerics.stop import CONVERGED, DIVERGED, GOING, Settle, Stop, StopRule
 
 SETTINGS = dict(deadline=None, derandomize=True, database=None)
 
@@ -33,6 +33,51 @@ def test_lockstep_check_is_the_scalar_check(f, lam, g, lam0, scale):
     many = rule.check_many(np.array([f]), np.array([lam]), np.array([g]), lam0=lam0, scale=scale)[0]
     want = GOING if one is None else CONVERGED if one is Stop.CONVERGED else DIVERGED
     assert many == want and (one is None or one in (Stop.CONVERGED,) or one.diverged)
+
+
+BAND = StopRule(gtol=0, rel=1e-15, floor=1e-13, settle=Settle())
+
+
+@settings(max_examples=300, **SETTINGS)
+@given(f=finite_or_not, lam=st.floats(0, 10), g=st.floats(0, 1e3), f0=st.floats(1e-30, 10), g0=st.floats(1e-30, 10),
+       h=st.floats(0, 2), calm=st.integers(0, 200), scale=st.floats(1e-3, 1e3))
+def test_lockstep_check_is_the_scalar_check_with_the_optional_criteria(f, lam, g, f0, g0, h, calm, scale):
+    one = BAND.check(f, lam, g, lam0=1.0, scale=scale, start=(f0, g0), stiffness=h, calm=calm)
+    many = BAND.check_many(np.array([f]), np.array([lam]), np.array([g]), lam0=1.0, scale=scale,
+                           start=(np.array([f0]), np.array([g0])), stiffness=np.array([h]), calm=np.array([calm]))[0]
+    want = GOING if one is None else CONVERGED if one.verdict is False else DIVERGED
+    assert many == want
+
+
+def test_settle_counts_calm_steps_and_restarts_on_a_rise():
+    s, prev, calm = Settle(steps=3), None, 0
+    for f in (1e-3, 9e-4, 8e-4, 7e-4):
+        calm = s.count(calm, f, 1.0, prev, 1.0, 1.0)
+        prev = (f, 1.0)
+    assert calm == 3                                    # the first step has no previous one: not calm
+    assert s.count(calm, 8e-4, 1.0, prev, 1.0, 1.0) == 0   # |f| grew
+    assert s.count(calm, 6e-4, 2.5, prev, 1.0, 1.0) == 0   # unstable step (stiffness x lam >= 2)
+    arr = s.count(np.array([2, 2]), np.array([6e-4, 8e-4]), np.ones(2), (np.full(2, 7e-4), np.ones(2)), 1.0, 1.0)
+    assert arr.tolist() == [3, 0]
+
+
+def test_run_map_lockstep_is_run_map_under_the_band_rule():
+    # f' = f (1 - eta lam), lam' = lam (1 - eta f^2): contracting for 0 < eta lam < 2 -- the settle rule decides the
+    # slow ones (eta lam near 0 or 2), the relative rule the others; eta = 2.5 catapults (lam falls as f grows)
+    # and converges; eta = 4 runs away
+    def fused(s, c):
+        (f, lam), (eta,) = s, c
+        return [f * (1 - eta * lam), lam * (1 - eta * f * f)], f, lam
+    etas = np.array([1e-3, 0.3, 1.0, 1.999, 2.5, 4.0])
+    codes, when = run_map_lockstep(fused, [0.01 * np.ones(6), np.ones(6)], [etas], steps=3000, slope=lambda f: f,
+                                   scale=1.0, lam0=np.ones(6), rule=BAND, stiffness=etas)
+    for k, e in enumerate(etas):
+        r = run_map(fused, [0.01, 1.0], [float(e)], steps=3000, slope=lambda f: f, scale=1.0, rule=BAND,
+                    stiffness=float(e))
+        assert (codes[k], when[k]) == ({True: DIVERGED, False: CONVERGED, None: GOING}[r.stop.verdict], r.steps)
+    assert codes.tolist() == [0, 0, 0, 0, 0, 1]
+    assert run_map(fused, [0.01, 1.0], [1e-3], steps=3000, slope=lambda f: f, rule=BAND, stiffness=1e-3).stop \
+        is Stop.SETTLED
 
 
 def test_stop_is_a_string_that_prints_and_serialises_as_its_value():

@@ -26,19 +26,22 @@ winds in x ever faster as n grows (d psi/dx ~ ln n), the first divergent x*(n) t
 start of the final divergent stretch x_last(n) tends to x_hi, both like 1/ln n.  For L = 2 the limit
 map's lam-drift eta g^2 (eta lam - 4) fixes both at 4.
 
-Measured here, on the compiled derived map (:func:`catapult.verify.deep_band.fast_step`; nothing retyped):
-:func:`phase_picture` (coarse V on an (x, psi) grid), :func:`phase_edge` (the first divergent x at
-fixed psi, bisected), :func:`band_limit` (x_lo = min over psi of the first divergent x, x_hi = max
-over psi of the last convergent x, on successively finer (x, psi) grids around the extreme cell,
-bisection in x, the witness re-decided at 30 and 60 digits) and :func:`band_ends` (the best witness
-over several grid variants, :data:`RESTARTS`; used by ``catapult thresholds deep --json``).  The
-tables of the band for L = 3..8 and the random-restart study are ``studies/deep_limit/``.
+Measured here, on the derived map compiled once (:func:`catapult.verify.bridge.compile_deep_map`; nothing
+retyped) and run by :mod:`catapult.numerics.reduced` under the band's stop rule
+(:func:`catapult.verify.deep_band.band_rule`): :func:`phase_picture` (coarse V on an (x, psi) grid, lock-step),
+:func:`phase_edge` (the first divergent x at fixed psi: :func:`catapult.numerics.bracket.straddle` and
+:func:`catapult.numerics.bracket.bisect`), :func:`band_limit` (x_lo = min over psi of the first divergent x,
+x_hi = max over psi of the last convergent x, on successively finer (x, psi) grids around the extreme cell,
+bisection in x, the witness re-decided at 30 and 60 digits: :func:`catapult.numerics.bracket.redecide`) and
+:func:`band_ends` (the best witness over several grid variants, :data:`RESTARTS`; used by
+``catapult thresholds deep --json``).  The tables of the band for L = 3..8 and the random-restart study are
+``studies/deep_limit/``.
 
 Examples
 ========
 >>> limit_verdict(2, 3.9, 0.3), limit_verdict(2, 4.1, 0.3)
 (False, True)
->>> e = phase_edge(3, 0.5, 5.0, 6.5); 5.15 < e[0] < e[1] < 6.5
+>>> e = phase_edge(3, 0.5, 5.0, 6.5); 5.15 < e.lo < e.hi < 6.5
 True
 """
 
@@ -52,9 +55,13 @@ import mpmath
 import numpy as np
 import sympy as sp
 
+from catapult.numerics.bracket import Bracket, bisect, redecide, straddle
+from catapult.numerics.reduced import run_map, run_map_lockstep
 from catapult.theory.symbols import f as F_SYM
 
-from .deep_band import T_BISECT, deep_map, fast_step, init_state, run_lockstep, run_orbit
+from .bridge import compile_deep_map
+from .deep_band import T_BISECT, band_rule, deep_map
+from .deep_thresholds import precision_tag
 
 #: default number of two-step periods below |g| ~ 1 (delta = (x - 1)^(psi - K))
 K_DEFAULT = 40
@@ -81,6 +88,10 @@ def _delta(x, psi, K, curv=1):
     return (curv * x - 1) ** (psi - K)
 
 
+def _compiled(L, backend, loss):
+    return compile_deep_map(deep_map(L, loss), backend)
+
+
 def limit_start(L: int, x, psi, K: int = K_DEFAULT, backend: str = "math", loss=None):
     """(state, consts) of the limit map (loss ``loss``, default g^2/2) started at phase ``psi``:
     P0 + delta e_a2, delta = (c x - 1)^(psi - K), c = l''(0); consts = [eta = x/L, n = 1, A = 1, C = 1, rho = 0].
@@ -90,31 +101,37 @@ def limit_start(L: int, x, psi, K: int = K_DEFAULT, backend: str = "math", loss=
     """
     if K % 2:
         raise ValueError("K must be even (the phase has period two steps)")
-    s = init_state(L, 1.0, backend)
     c = _curv(loss)
     if backend == "mpmath":
-        x, psi = mpmath.mpf(x), mpmath.mpf(psi)
+        x, psi, one = mpmath.mpf(x), mpmath.mpf(psi), mpmath.mpf(1)
+        s = _compiled(L, backend, loss).init(one)
         s[_a2(L)] = _delta(x, psi, K, mpmath.mpf(c))
-        return s, [x / L, mpmath.mpf(1), mpmath.mpf(1), mpmath.mpf(1), mpmath.mpf(0)]
+        return s, [x / L, one, one, one, mpmath.mpf(0)]
+    s = _compiled(L, "math", loss).init(1.0)
     s[_a2(L)] = _delta(float(x), psi, K, float(c))
     return s, [x / L, 1.0, 1.0, 1.0, 0.0]
 
 
 def limit_verdict(L: int, x, psi, K: int = K_DEFAULT, dps=None, T: int = T_BISECT, loss=None):
     """Verdict of the limit map from phase ``psi`` at x = eta*lam0: True diverges, False converges,
-    None undecided (rules of :func:`catapult.verify.deep_band.diverges`, with the nonlinear scale sqrt(n) = 1).
-    ``dps=None``: float64, else mpmath at ``dps`` digits.
+    None undecided (the band's stop rule :func:`catapult.verify.deep_band.band_rule`, with the nonlinear scale
+    sqrt(n) = 1).  ``dps=None``: float64, else mpmath at ``dps`` digits.
 
     >>> limit_verdict(3, 5.0, 0.25), limit_verdict(3, 7.0, 0.25, dps=30)
     (False, True)
     """
-    h = _curv(loss)
     if dps is None:
-        s, c = limit_start(L, float(x), float(psi), K, loss=loss)
-        return run_orbit(fast_step(L, "math", loss), s, c, 1.0, "math", T, curv=float(h))[0]
+        return _limit_run(L, float(x), float(psi), K, None, T, loss, float(_curv(loss)))
     with mpmath.workdps(dps):
-        s, c = limit_start(L, x, psi, K, "mpmath", loss)
-        return run_orbit(fast_step(L, "mpmath", loss), s, c, mpmath.mpf(1), "mpmath", T, curv=mpmath.mpf(h))[0]
+        return _limit_run(L, x, psi, K, dps, T, loss, mpmath.mpf(_curv(loss)))
+
+
+def _limit_run(L, x, psi, K, dps, T, loss, h):
+    backend = "math" if dps is None else "mpmath"
+    s, c = limit_start(L, x, psi, K, backend, loss)
+    cm = _compiled(L, backend, loss)
+    return run_map(cm.step, s, c, steps=T, slope=cm.slope, scale=1, rule=band_rule(dps),
+                   stiffness=c[0] * h).stop.verdict
 
 
 def phase_picture(L: int, xs, psis, K: int = K_DEFAULT, T: int = T_BISECT, loss=None):
@@ -126,38 +143,37 @@ def phase_picture(L: int, xs, psis, K: int = K_DEFAULT, T: int = T_BISECT, loss=
     """
     X, P = np.meshgrid(np.asarray(xs, float), np.asarray(psis, float))
     x, p = X.ravel(), P.ravel()
-    s = init_state(L, 1.0)
-    S = [np.full(x.size, v) for v in s]
+    S = [np.full(x.size, v) for v in _compiled(L, "math", loss).init(1.0)]
     h = float(_curv(loss))
     S[_a2(L)] = _delta(x, p, K, h)
     one = np.ones(x.size)
-    code, _ = run_lockstep(fast_step(L, "numpy", loss), S, [x / L, one, one, one, 0 * one], one, T, curv=h)
+    c = [x / L, one, one, one, 0 * one]
+    cm = _compiled(L, "numpy", loss)
+    lam0 = np.broadcast_to(cm.step(S, c)[2], one.shape).copy()
+    code, _ = run_map_lockstep(cm.step, S, c, steps=T, slope=cm.slope, scale=one, lam0=lam0, rule=band_rule(None),
+                               stiffness=h * c[0])
     return code.reshape(X.shape)
 
 
-def phase_edge(L: int, psi, lo, hi, K: int = K_DEFAULT, rtol: float = 1e-13, dps=None, loss=None):
+def phase_edge(L: int, psi, lo, hi, K: int = K_DEFAULT, rtol: float = 1e-13, dps=None, loss=None, tries=0,
+               step=None) -> Bracket | None:
     """Bisect the limit verdict at fixed phase ``psi`` between ``lo`` (must converge) and ``hi`` (must
-    diverge).  Returns the final bracket (a, b), or None if the ends do not straddle.
+    diverge); an end without its verdict moves out by ``step``, at most ``tries`` times
+    (:func:`catapult.numerics.bracket.straddle`).  Returns the bisected
+    :class:`catapult.numerics.bracket.Bracket`, or None if the ends do not straddle.
 
-    >>> a, b = phase_edge(2, 0.1, 3.5, 4.5); abs((a + b) / 2 - 4) < 1e-12
+    >>> e = phase_edge(2, 0.1, 3.5, 4.5); abs(e.x - 4) < 1e-12, e.precisions
+    (True, ['float64'])
+    >>> phase_edge(2, 0.1, 4.5, 5.0) is None
     True
     """
-    va, vb = limit_verdict(L, lo, psi, K, dps, loss=loss), limit_verdict(L, hi, psi, K, dps, loss=loss)
+    def pred(x):
+        return limit_verdict(L, x, psi, K, dps, loss=loss)
+    lo, hi, _, (va, vb) = straddle(pred, float(lo), float(hi), tries=tries, step=None if step is None else float(step))
     if va is not False or vb is not True:
         return None
-    a, b = lo, hi
-    while b - a > rtol * abs(b):
-        m = (a + b) / 2
-        if m in (a, b):
-            break
-        v = limit_verdict(L, m, psi, K, dps, loss=loss)
-        if v is None:
-            break
-        if v:
-            b = m
-        else:
-            a = m
-    return a, b
+    return bisect(pred, lo, hi, rtol, criterion=f"limit-map verdict at phase psi = {psi}",
+                  precision=precision_tag(dps))
 
 
 @dataclass
@@ -166,7 +182,8 @@ class Limit:
 
     ``which``: 'lo' (smallest x with a divergent phase) or 'hi' (largest x with a convergent phase).
     ``witness``: the extreme grid cell (x, psi) of the last level; ``edge``: the conv -> div edge in x
-    at that psi (bisected; (x, x) when no clean edge was found next to the cell), its witness end
+    at that psi (a :class:`catapult.numerics.bracket.Bracket`, bisected; [x, x], not converged, when no clean
+    edge was found next to the cell), its witness end
     re-decided at ``precisions``: x_lo <= edge[1] and x_hi >= edge[0] are *witnessed* (an orbit with
     that verdict at two precisions).  ``history``: per level
     (psi resolution, x resolution, extreme x) -- if it still moves at the last level, the inf / sup
@@ -176,7 +193,7 @@ class Limit:
     L: int
     which: str
     witness: tuple
-    edge: tuple
+    edge: Bracket
     history: list = field(default_factory=list)
     precisions: list = field(default_factory=list)
     seconds: float = 0.0
@@ -186,7 +203,7 @@ class Limit:
 
     @property
     def x(self):
-        return self.edge[1] if self.which == "lo" else self.edge[0]
+        return self.edge.hi if self.which == "lo" else self.edge.lo
 
     @property
     def uncertainty(self):
@@ -212,10 +229,11 @@ def band_limit(L: int, which: str = "lo", x_range=None, nx: int = 241, npsi: int
     """x_lo (``which='lo'``) or x_hi (``'hi'``) of the limit map by adaptive grids.
 
     Level 0: :func:`phase_picture` on ``nx`` x ``npsi`` points of ``x_range`` x [0, 1) (default
-    x in [2.05, 6L] divided by the limit loss's curvature c).  Level k: x step / ``refine`` in a window of 3 old steps at the extreme column,
-    psi step / ``refine`` around the (at most ``max_cells``) extreme cells of the previous level.
-    Then the edge at the final psi is bisected in float64 to ``rtol`` and both ends re-decided at
-    ``confirm`` digits.
+    x in [2.05, 6L] divided by the limit loss's curvature c).  Level k: x step / ``refine`` in a window of 3
+    old steps at the extreme column, psi step / ``refine`` around the (at most ``max_cells``) extreme cells of
+    the previous level (:func:`_zoom`).  Then the edge at the final psi is bisected in float64 to ``rtol``
+    (:func:`phase_edge`; the convergent end for 'lo', the divergent end for 'hi', steps out by the last x step
+    until it has its verdict) and its ends re-decided at ``confirm`` digits (:func:`confirm_witness`).
 
     >>> r = band_limit(2, 'lo', x_range=(3.5, 4.5), nx=11, npsi=4, levels=1, confirm=())
     >>> abs(r.x - 4) < 1e-12, r.drift < 1e-9
@@ -224,11 +242,27 @@ def band_limit(L: int, which: str = "lo", x_range=None, nx: int = 241, npsi: int
     t0 = time.perf_counter()
     a_x, b_x = x_range if x_range is not None else (2.05 / float(_curv(loss)), 6.0 * L / float(_curv(loss)))
     target = 1 if which == "lo" else 0
-    xs = np.linspace(a_x, b_x, nx)
-    psis = np.arange(npsi) / npsi
+    xs, psis, code, j, history, open_end = _zoom(L, which, target, (a_x, b_x, nx), npsi, levels, refine, max_cells,
+                                                  K, loss)
+    psi = float(psis[int(np.where(code[:, j] == target)[0][0])])
+    x, dx = float(xs[j]), history[-1][1]
+    # conv at the previous column of this phase (else step further down), div at xs[j] -- or the mirror for 'hi'
+    edge = phase_edge(L, psi, x - dx if which == "lo" else x, x if which == "lo" else x + dx, K, rtol, loss=loss,
+                      tries=64, step=dx)
+    if edge is None:    # no clean conv -> div edge next to the cell: the grid cell itself is the witness
+        edge = Bracket(x, x, None, None, f"limit-map verdict at phase psi = {psi}", converged=False,
+                       notes=["no convergent-to-divergent edge next to the extreme cell"])
+    precisions = confirm_witness(L, which, (edge.lo, edge.hi), psi, K, (None,) + tuple(confirm), loss)
+    return Limit(L, which, (x, psi), edge, history, precisions, time.perf_counter() - t0, open_end, K, loss)
+
+
+def _zoom(L, which, target, x_grid, npsi, levels, refine, max_cells, K, loss):
+    """The adaptive (x, psi) grids of :func:`band_limit`, from ``x_grid`` = (first x, last x, points) and ``npsi``
+    phases: ``(xs, psis, code, j, history, open_end)`` of the last level, ``j`` its extreme column, ``history``
+    per level (psi step, x step, extreme x)."""
+    xs, psis = np.linspace(*x_grid), np.arange(npsi) / npsi
     dx, dpsi = xs[1] - xs[0], 1.0 / npsi
-    history = []
-    open_end = False
+    history, open_end = [], False
     for level in range(levels + 1):
         code = phase_picture(L, xs, psis, K, loss=loss)
         cols = np.where((code == target).any(0))[0]
@@ -238,57 +272,31 @@ def band_limit(L: int, which: str = "lo", x_range=None, nx: int = 241, npsi: int
         if level == 0 and which == "hi" and j == len(xs) - 1:
             open_end = True
         history.append((dpsi, dx, float(xs[j])))
-        # cells of the extreme column first, then those of its neighbours
-        rows = sorted(_cells(code, target, j, 3, which), key=lambda i: -int(code[i, j] == target))[:max_cells]
         if level == levels:
             break
-        centres = psis[rows]
+        # cells of the extreme column first, then those of its neighbours
+        rows = sorted(_cells(code, target, j, 3, which), key=lambda i: -int(code[i, j] == target))[:max_cells]
         new_dpsi = dpsi / refine
-        psis = np.unique(np.concatenate([c + new_dpsi * np.arange(-refine, refine + 1) for c in centres]) % 1.0)
+        psis = np.unique(np.concatenate([c + new_dpsi * np.arange(-refine, refine + 1) for c in psis[rows]]) % 1.0)
         new_dx = dx / refine
         lo_w, hi_w = (xs[j] - 2 * dx, xs[j] + dx) if which == "lo" else (xs[j] - dx, xs[j] + 2 * dx)
         xs = np.arange(lo_w, hi_w + new_dx / 2, new_dx)
         dx, dpsi = new_dx, new_dpsi
-    jcode = code[:, j] == target
-    i = int(np.where(jcode)[0][0])
-    psi = float(psis[i])
-    if which == "lo":   # conv at the previous column of this phase (else step further down), div at xs[j]
-        lo_x, hi_x = float(xs[j] - dx), float(xs[j])
-        for _ in range(64):
-            if limit_verdict(L, lo_x, psi, K, loss=loss) is False:
-                break
-            lo_x -= dx
-    else:
-        lo_x, hi_x = float(xs[j]), float(xs[j] + dx)
-        for _ in range(64):
-            if limit_verdict(L, hi_x, psi, K, loss=loss) is True:
-                break
-            hi_x += dx
-    edge = phase_edge(L, psi, lo_x, hi_x, K, rtol, loss=loss)
-    if edge is None:    # no clean conv -> div edge next to the cell: the grid cell itself is the witness
-        edge = (float(xs[j]), float(xs[j]))
-    precisions = confirm_witness(L, which, edge, psi, K, (None,) + tuple(confirm), loss)
-    return Limit(L, which, (float(xs[j]), psi), edge, history, precisions, time.perf_counter() - t0, open_end, K,
-                 loss)
+    return xs, psis, code, j, history, open_end
 
 
 def confirm_witness(L, which, edge, psi, K, ladder=(None, 30, 60), loss=None):
-    """The precisions (of ``ladder``: None = float64, else digits) at which the witness end of ``edge``
-    has its verdict: divergent at edge[1] for 'lo', convergent at edge[0] for 'hi' (and, when the edge
-    was bisected, the other end the opposite verdict).
+    """The precisions (of ``ladder``: None = float64, else digits) at which the witness end of ``edge`` = (lo, hi)
+    has its verdict: divergent at hi for 'lo', convergent at lo for 'hi' (and, when the edge was bisected,
+    lo < hi, the other end the opposite verdict): :func:`catapult.numerics.bracket.redecide`.
 
     >>> confirm_witness(2, 'lo', (3.99, 4.01), 0.5, 40)
     ['float64', 'mp30', 'mp60']
     """
-    out = []
-    for d in ladder:
-        va, vb = limit_verdict(L, edge[0], psi, K, d, loss=loss), limit_verdict(L, edge[1], psi, K, d, loss=loss)
-        ok = (vb is True) if which == "lo" else (va is False)
-        if edge[0] != edge[1]:
-            ok = ok and va is False and vb is True
-        if ok:
-            out.append("float64" if d is None else f"mp{d}")
-    return out
+    lo, hi = edge
+    want = (False, True) if lo != hi else (None, True) if which == "lo" else (False, None)
+    return [precision_tag(d) for d, _, _, ok in redecide(lambda x, d: limit_verdict(L, x, psi, K, d, loss=loss),
+                                                          lo, hi, ladder, want=want) if ok]
 
 
 #: grid variants for the restarts of :func:`band_ends` (nx, npsi, K): the lowest divergent / highest
@@ -312,7 +320,7 @@ class BandEnds:
 
     def to_json(self) -> dict:
         def lim(r):
-            return None if r is None else {"x": r.x, "bracket": list(r.edge), "psi": r.witness[1],
+            return None if r is None else {"x": r.x, "bracket": [r.edge.lo, r.edge.hi], "psi": r.witness[1],
                                            "precisions": r.precisions, "levels": len(r.history) - 1}
         return {"band": [None if self.lo is None else self.lo.x, None if self.hi is None else self.hi.x],
                 "band_witness": {"lo": lim(self.lo), "hi": lim(self.hi)},
@@ -343,7 +351,8 @@ def band_ends(L: int, restarts: int = 3, levels: int = 7, x_max=None, confirm=(3
         # the most extreme witness whose verdict holds at float64 and at the first confirming precision
         # (rule: two precisions agree before a verdict is believed); the others are kept in *_all
         for r in sorted(rs, key=lambda r: r.x, reverse=reverse):
-            r.precisions = confirm_witness(L, r.which, r.edge, r.witness[1], r.K, (None,) + tuple(confirm), loss)
+            r.precisions = confirm_witness(L, r.which, (r.edge.lo, r.edge.hi), r.witness[1], r.K,
+                                           (None,) + tuple(confirm), loss)
             if len(r.precisions) >= min(2, 1 + len(confirm)):
                 return r
         return None
@@ -411,10 +420,9 @@ def band_summary(L: int, loss=None, restarts: int = 2, levels: int = 7) -> dict:
     >>> band_summary(3, Loss.parse("log(cosh(f))"), restarts=0)["band"] is None
     True
     """
-    from catapult.theory import Loss, derive_map, uv_model
+    from catapult.theory import Loss
     from catapult.theory.deep import band_limit_loss
-    from catapult.theory.symbols import eta, f, lam, n
-    loss = loss if loss is not None else Loss(f ** 2 / 2, "mse")
+    loss = loss if loss is not None else Loss(F_SYM ** 2 / 2, "mse")
     out = _drift_fields(L, loss)
     lim = band_limit_loss(loss)
     if lim.loss is None:
@@ -425,22 +433,36 @@ def band_summary(L: int, loss=None, restarts: int = 2, levels: int = 7) -> dict:
                   f"; the minimiser f* = {lim.fstar} enters the width-n map as f*/sqrt(n): the band is the n -> oo "
                   "statement (at finite n the label shifts the start by O(1/sqrt(n)))")
     if L == 2:
-        m = derive_map(uv_model(), lim.loss)
-        drift = sp.factor(m.update["lam"] - lam)
-        roots = [r for r in sp.solve(drift / (eta * f ** 2 / n), lam) if r.has(eta)]
-        if len(roots) != 1:
-            raise AssertionError(f"uv lam-drift of {lim.loss.expr} is not (eta c f^2/n)(eta c lam - 4): {drift}")
-        x = sp.simplify(roots[0] * eta)
-        xv = int(x) if x.is_integer else float(x)
-        out.update({"band": [xv, xv], "band_exact_value": str(x), "band_exactness": "exact" if lim.fstar == 0 else "exact in the n -> oo limit",
-                    "band_note": f"lam' - lam = {drift} exactly (uv map of the limit loss {lim.loss.expr}): lam "
-                                 f"falls below eta*lam0 = {x} and grows above it, at every width" + label_note})
+        out.update(_uv_band(lim, label_note))
         return out
     if restarts <= 0:
         out.update({"band": None, "band_reason": "not computed (--band-restarts 0)", "band_exactness": None})
         return out
+    out.update(_measured_band(L, lim, restarts, levels, label_note))
+    return out
+
+
+def _uv_band(lim, label_note):
+    """L = 2: the band of the uv map of the limit loss, exact (its lam-drift is (eta c g^2/n)(eta c lam - 4))."""
+    from catapult.theory import derive_map, uv_model
+    from catapult.theory.symbols import eta, f, lam, n
+    m = derive_map(uv_model(), lim.loss)
+    drift = sp.factor(m.update["lam"] - lam)
+    roots = [r for r in sp.solve(drift / (eta * f ** 2 / n), lam) if r.has(eta)]
+    if len(roots) != 1:
+        raise AssertionError(f"uv lam-drift of {lim.loss.expr} is not (eta c f^2/n)(eta c lam - 4): {drift}")
+    x = sp.simplify(roots[0] * eta)
+    xv = int(x) if x.is_integer else float(x)
+    return {"band": [xv, xv], "band_exact_value": str(x),
+            "band_exactness": "exact" if lim.fstar == 0 else "exact in the n -> oo limit",
+            "band_note": f"lam' - lam = {drift} exactly (uv map of the limit loss {lim.loss.expr}): lam "
+                         f"falls below eta*lam0 = {x} and grows above it, at every width" + label_note}
+
+
+def _measured_band(L, lim, restarts, levels, label_note):
+    """L >= 3: the band fields from :func:`band_ends` of the limit map, rounded to the digits they support."""
     b = band_ends(L, restarts=restarts, levels=levels, loss=lim.loss)
-    out.update(b.to_json())
+    out = b.to_json()
     unc_lo = max(out["band_spread"]["lo"] or 0, b.lo.uncertainty) if b.lo else None
     unc_hi = max(out["band_spread"]["hi"] or 0, b.hi.uncertainty) if b.hi else None
     out["band"] = [_supported(out["band"][0], unc_lo, +1), _supported(out["band"][1], unc_hi, -1)]

@@ -78,31 +78,40 @@ def map_digits(dm, consts, tr, dps=60):
     return min([mpmath.mpf(99)] + per), per
 
 
-def reduced_run(dm, n, consts, x, *, dps=None, steps=2000, rule=RULE):
-    """run_gd's stop rule on the compiled reduced map ``dm`` (its own loss) from the init with invariants
-    ``consts = (A, C, rho)`` at width ``n`` and eta = x/lam0: python floats (``dps=None``) or mpmath at ``dps``
-    digits.  Returns a :class:`catapult.numerics.reduced.MapRun` (``.stop.diverged`` is the verdict).
+def reduced_run(dm, n, consts, x, *, dps=None, steps=2000, rule=RULE, curv=1, record=False):
+    """``rule`` (default: run_gd's stop rule) on the compiled reduced map ``dm`` (its own loss) from the init with
+    invariants ``consts = (A, C, rho)`` (None: the invariant init A = C = n, rho = sqrt(n), computed in the run's
+    arithmetic) at width ``n`` and eta = x/lam0: python floats (``dps=None``) or mpmath at ``dps`` digits.
+    ``curv`` = l''(f*) of the map's loss gives the stiffness eta l''(f*) of a rule with a ``floor`` or ``settle``
+    criterion; ``record`` keeps (f, lam) per step.  Returns a :class:`catapult.numerics.reduced.MapRun`
+    (``.stop.diverged`` is the verdict).
 
     >>> reduced_run(squared_map(2), 64, (64, 64, 8), 4.01, dps=30).stop.value
     'runaway'
     """
     if dps is None:
-        return _run(dm, n, consts, x, "math", float, math.sqrt, steps, rule)
+        return _run(dm, n, consts, x, "math", float, math.sqrt, steps, rule, curv, record)
     with mpmath.workdps(dps):
-        return _run(dm, n, consts, x, "mpmath", mpmath.mpf, mpmath.sqrt, steps, rule)
+        return _run(dm, n, consts, x, "mpmath", mpmath.mpf, mpmath.sqrt, steps, rule, curv, record)
 
 
-def _run(dm, n, consts, x, modules, num, sqrt, steps, rule):
+def _run(dm, n, consts, x, modules, num, sqrt, steps, rule, curv, record):
     cm = compile_deep_map(dm, modules)
-    c = [num(1), num(n)] + [num(v) for v in consts]
-    s = cm.init(num(n))
+    n = num(n)
+    c = [num(1), n] + ([n, n, sqrt(n)] if consts is None else [num(v) for v in consts])
+    s = cm.init(n)
     lam0 = cm.step(s, c)[2]
     c[0] = num(x) / lam0
-    return run_map(cm.step, s, c, steps=steps, slope=cm.slope, scale=sqrt(n), lam0=lam0, rule=rule)
+    return run_map(cm.step, s, c, steps=steps, slope=cm.slope, scale=sqrt(n), lam0=lam0, rule=rule,
+                   stiffness=curv * c[0], record=record)
 
 
-def _tag(d):
-    """The label of a reduced-map precision: float64 (None) or mp<digits>."""
+def precision_tag(d):
+    """The label of a reduced-map precision: float64 (None) or mp<digits>.
+
+    >>> precision_tag(None), precision_tag(30)
+    ('float64', 'mp30')
+    """
     return "float64" if d is None else f"mp{d}"
 
 
@@ -120,7 +129,7 @@ def reduced_threshold(model, lo, hi, rtol=1e-6, dps=30, loss=None, steps=2000):
     n = model.width
     try:
         b = bisect_ladder(lambda x, d: reduced_run(dm, n, consts, x, dps=d, steps=steps).stop.diverged,
-                          mpmath.mpf(lo), mpmath.mpf(hi), rtol, [dps, 2 * dps], tag=_tag)
+                          mpmath.mpf(lo), mpmath.mpf(hi), rtol, [dps, 2 * dps], tag=precision_tag)
     except NoStraddle:
         raise ValueError(f"bracket [{float(lo):.6g}, {float(hi):.6g}] of eta*lam0 does not straddle the reduced "
                          f"map's divergence threshold under {dm.loss.expr}") from None
@@ -145,15 +154,28 @@ def reduced_codes(L, n, consts, xs, steps=2000):
     >>> reduced_codes(2, 64, (64.0, 64.0, 8.0), [3.9, 3.99, 4.01, 4.5]).tolist()   # the uv model: 4
     [0, 0, 1, 1]
     """
+    return (reduced_lockstep(squared_map(L), n, consts, xs, steps=steps)[0] == DIVERGED).astype(np.int8)
+
+
+def reduced_lockstep(dm, n, consts, xs, *, steps=2000, rule=RULE, curv=1):
+    """:func:`reduced_run` for every x = eta*lam0 in ``xs`` at once (float64, numpy lock-step): width ``n`` a
+    number or an array like ``xs``, ``consts = (A, C, rho)`` (None: the invariant init A = C = n,
+    rho = sqrt(n) per orbit).  Returns ``(codes, when)`` of :func:`catapult.numerics.reduced.run_map_lockstep`
+    (1 diverged, 0 converged, -1 undecided: still going when the budget ran out).
+
+    >>> reduced_lockstep(squared_map(2), [64.0, 1e6], None, [3.9, 4.1])[0].tolist()
+    [0, 1]
+    """
     xs = np.asarray(xs, dtype=float)
     one = np.ones(xs.size)
-    cm = compile_deep_map(squared_map(L), "numpy")
-    c = [one, float(n) * one] + [float(v) * one for v in consts]
-    S = [v * one for v in cm.init(float(n))]
+    ns = np.asarray(n, dtype=float) * one
+    cm = compile_deep_map(dm, "numpy")
+    c = [one, ns] + ([ns, ns, np.sqrt(ns)] if consts is None else [float(v) * one for v in consts])
+    S = [v * one for v in cm.init(ns)]
     lam0 = np.broadcast_to(cm.step(S, c)[2], one.shape).copy()
     c[0] = xs / lam0
-    code, _ = run_map_lockstep(cm.step, S, c, steps=steps, slope=cm.slope, scale=math.sqrt(n), lam0=lam0, rule=RULE)
-    return (code == DIVERGED).astype(np.int8)
+    return run_map_lockstep(cm.step, S, c, steps=steps, slope=cm.slope, scale=np.sqrt(ns), lam0=lam0, rule=rule,
+                            stiffness=curv * c[0])
 
 
 def reduced_diverges64(L, n, consts, x, steps=2000):
@@ -205,7 +227,7 @@ def reduced_first_edge(L, n, consts, steps=2000, rtol=1e-9, grid_step=0.01, sliv
     if csl[k] != 1 or k == 0:
         raise RuntimeError(f"L={L}, n={n}: sliver scan found no convergent-to-divergent transition")
     start = (float(xsl[k - 1]), float(xsl[k]))
-    e = bisect_ladder(_reduced_pred(L, n, consts, steps), *start, rtol, [None] + list(ladder), tag=_tag, confirm=2,
+    e = bisect_ladder(_reduced_pred(L, n, consts, steps), *start, rtol, [None] + list(ladder), tag=precision_tag, confirm=2,
                       criterion="first divergent eta*lam0 above 2 (run_gd's stop rule), reduced map",
                       tries=(2, 2), step=sliver, edge_slack=True, strict=False)
     if not e.converged:
@@ -333,7 +355,7 @@ def iso_threshold_pair(model, rtol=1e-7, dps=30, confirm=True, below=0.5):
     # convergent window of width ~2e-7 at x* + 1e-6, and slivers at the 1e-9 scale), so a bisection need not land
     # on the first edge, and "the first edge" is only defined at a resolution -- but both bisections must land on
     # the SAME edge (an edge exactly on an end, x = 4 for L = 2: the bracket widened by its width)
-    m = bisect_ladder(_reduced_pred(L, n, inv, 2000), *bracket, rtol, [None, 30], tag=_tag, edge_slack=True,
+    m = bisect_ladder(_reduced_pred(L, n, inv, 2000), *bracket, rtol, [None, 30], tag=precision_tag, edge_slack=True,
                       strict=False)
     full.extra["mirror"] = (m.lo, m.hi, m.converged)
     return red, full

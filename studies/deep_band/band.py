@@ -42,13 +42,13 @@ import sys
 import time
 from dataclasses import dataclass, field
 
-import mpmath
 import numpy as np
 import sympy as sp
 
+from catapult.numerics.bracket import bisect
 from catapult.theory.symbols import eta, n as N_SYM
-from catapult.verify.deep_band import (T_BISECT, T_SCAN, consts_for, deep_map, diverges, fast_step, grid,
-                                       growth_period, init_state, run_orbit, threshold, verdicts)
+from catapult.verify.deep_band import (T_BISECT, T_SCAN, deep_map, diverges, grid, growth_period, orbit, threshold,
+                                       verdicts)
 
 
 # ---------------------------------------------------------------- inspection and validation of the verdict rule
@@ -60,13 +60,7 @@ def trajectory(L: int, n, x, dps=None, T: int = 200):
     >>> [round(f, 6) for f, _ in trajectory(2, 1e6, 3.0, T=3)]   # f_t ~ (1 - x)^t while |f| << sqrt(n)
     [1.0, -1.999998, 3.999973, -7.999757]
     """
-    def run(n, x, backend, sq):
-        return run_orbit(fast_step(L, backend), init_state(L, n, backend), consts_for(n, x, L, backend), sq,
-                         backend, T, record=True)[2][:T + 1]
-    if dps is None:
-        return run(float(n), float(x), "math", math.sqrt(n))
-    with mpmath.workdps(dps):
-        return run(n, mpmath.mpf(x), "mpmath", mpmath.sqrt(n))
+    return orbit(L, n, x, dps, T, record=True).history[:T + 1]
 
 
 def check_settled(L: int, n, xs, T_long: int = 200000):
@@ -136,20 +130,12 @@ def edge_shift(L: int, n, k: int = 1, power: float = 2.0, h: float = 0.01, rtol=
     if not ch:
         return x0, None, None
     i = min(ch, key=lambda j: abs(loc[j] - x0))
-    a, b = float(loc[i]), float(loc[i + 1])
     va = code[i] == 1
-    while b - a > rtol * b:
-        m = (a + b) / 2
-        if m in (a, b):
-            break
+
+    def changed(m):     # the verdict differs from the one at the bracket's left end (None: undecided)
         v = diverges(L, n2, m, T=T)
-        if v is None:
-            break
-        if v == va:
-            a = m
-        else:
-            b = m
-    x1 = (a + b) / 2
+        return None if v is None else v != va
+    x1 = bisect(changed, float(loc[i]), float(loc[i + 1]), rtol).x
     return x0, x1, x1 - x0
 
 
