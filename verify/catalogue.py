@@ -12,56 +12,64 @@ from __future__ import annotations
 import importlib
 
 
-def _rows(module, function, takes_full=True):
-    def run(full):
-        fn = getattr(importlib.import_module(f"{__package__}.{module}"), function)
-        return fn(full=full) if takes_full else fn()
-    return run
-
-
-#: (key, title, rows(full)) per section
+#: (key, title, parts): each part is (module, function, takes_full); a section's rows are its parts' rows in order
 SECTIONS = [
-    ("a", "derived uv map vs parameter GD", _rows("checks", "check_map_vs_gd")),
-    ("b", "thresholds per width", _rows("checks", "check_thresholds", takes_full=False)),
-    ("c", "Lewkowycz et al. Theorem 1", _rows("checks", "check_theorem1")),
-    ("L", "logistic loss on degenerate data", _rows("checks_logistic", "catalogue")),
-    ("S", "many samples, dimension d", _rows("checks_samples", "catalogue")),
-    ("D", "deep linear networks", _rows("checks_deep", "catalogue")),
-    ("DL", "deep linear networks, logistic loss on degenerate data", _rows("checks_deep_logistic", "catalogue")),
+    ("a", "derived uv map vs parameter GD", [("checks", "check_map_vs_gd", True)]),
+    ("b", "thresholds per width", [("checks", "thresholds_label_0", False), ("checks", "thresholds_label_half", False)]),
+    ("c", "Lewkowycz et al. Theorem 1", [("checks", "theorem1_lazy", True), ("checks", "theorem1_catapult", True),
+                                         ("checks", "theorem1_peak", True), ("checks", "theorem1_divergence", True)]),
+    ("L", "logistic loss on degenerate data",
+     [("checks_logistic", "rows_map", False)] + [("checks_logistic", f, True) for f in (
+         "rows_phases", "rows_separable", "rows_meng", "rows_stability", "rows_divergence")]),
+    ("S", "many samples, dimension d", [("checks_samples", "rows_map", True), ("checks_samples", "rows_symbolic", False),
+                                        ("checks_samples", "rows_modes", False),
+                                        ("checks_samples", "rows_thresholds", False)]),
+    ("D", "deep linear networks", [("checks_deep", "catalogue", True)]),
+    ("DL", "deep linear networks, logistic loss on degenerate data", [("checks_deep_logistic", "catalogue", True)]),
     ("DB", "deep linear networks: width dependence of the divergence threshold",
-     _rows("checks_deep_limit", "catalogue")),
-    ("U", "user-defined models (the shipped model files)", _rows("checks_user", "catalogue")),
+     [("checks_deep_limit", "catalogue", True)]),
+    ("U", "user-defined models (the shipped model files)", [("checks_user", "catalogue", True)]),
 ]
 
 #: the section keys, in order (``catapult verify --only KEY ...``)
 KEYS = [key for key, _, _ in SECTIONS]
 
 
-#: measured cost order of the default sections (seconds on 2 cores, most first): the order the workers take them
-COST_ORDER = ["L", "c", "S", "DL", "DB", "D", "b", "U", "a"]
-
-
-def _section_rows(key, full):
-    """The rows of one section (a process worker's task: looked up by key, so it pickles)."""
-    return next(fn for k, _, fn in SECTIONS if k == key)(full)
+def _part_rows(part, full):
+    """The rows of one part (a worker's task; a tuple of names, so it pickles)."""
+    module, function, takes_full = part
+    fn = getattr(importlib.import_module(f"{__package__}.{module}"), function)
+    return fn(full=full) if takes_full else fn()
 
 
 def catalogue(full=False, only=None, jobs=1):
     """All rows, in catalogue order (``only``: a set of section keys to run).
 
-    ``jobs > 1`` runs whole sections in that many worker processes (``concurrent.futures``; every section is
-    deterministic -- fixed seeds, exact inits -- so the rows are the same whichever process ran them), the
-    costliest first.
+    ``jobs > 1`` runs the parts of the sections in that many worker processes (``concurrent.futures``; every
+    part is deterministic -- fixed seeds, exact inits -- so the rows are the same whichever process ran them),
+    the longest parts first, and reassembles them in catalogue order.
     """
-    keys = [k for k in KEYS if only is None or k in only]
-    if jobs <= 1 or len(keys) < 2:
-        return [row for k in keys for row in _section_rows(k, full)]
+    parts = [part for key, _, ps in SECTIONS if only is None or key in only for part in ps]
+    if jobs <= 1 or len(parts) < 2:
+        return [row for part in parts for row in _part_rows(part, full)]
     from concurrent.futures import ProcessPoolExecutor
-    order = sorted(keys, key=lambda k: COST_ORDER.index(k) if k in COST_ORDER else len(COST_ORDER))
-    with ProcessPoolExecutor(max_workers=min(jobs, len(keys))) as pool:
-        futures = {k: pool.submit(_section_rows, k, full) for k in order}
-        done = {k: fut.result() for k, fut in futures.items()}
-    return [row for k in keys for row in done[k]]
+    order = sorted(range(len(parts)), key=lambda i: -COST.get(parts[i][:2], 1.0))
+    with ProcessPoolExecutor(max_workers=min(jobs, len(parts))) as pool:
+        futures = {i: pool.submit(_part_rows, parts[i], full) for i in order}
+        done = {i: fut.result() for i, fut in futures.items()}
+    return [row for i in range(len(parts)) for row in done[i]]
+
+
+#: measured seconds of the default parts (one run on 2 cores; only their order matters: longest first)
+COST = {("checks", "thresholds_label_0"): 4.8, ("checks", "thresholds_label_half"): 4.8,
+        ("checks_samples", "rows_map"): 3.2, ("checks_samples", "rows_symbolic"): 1.0,
+        ("checks_samples", "rows_modes"): 0.7, ("checks_samples", "rows_thresholds"): 3.5,
+        ("checks_logistic", "rows_separable"): 5.3, ("checks_deep_logistic", "catalogue"): 5.0,
+        ("checks_deep_limit", "catalogue"): 4.4, ("checks_deep", "catalogue"): 4.2,
+        ("checks_logistic", "rows_divergence"): 3.3, ("checks_logistic", "rows_phases"): 3.2,
+        ("checks_user", "catalogue"): 3.1, ("checks_logistic", "rows_meng"): 2.4, ("checks", "theorem1_catapult"): 2.0,
+        ("checks_logistic", "rows_stability"): 1.3, ("checks", "theorem1_lazy"): 1.0,
+        ("checks", "check_map_vs_gd"): 0.9}
 
 
 def model_file_rows(path, full=True):

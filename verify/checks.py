@@ -139,6 +139,16 @@ def check_thresholds(widths=(64, 256, 1024, 4096), labels=(0, sp.Rational(1, 2))
     return rows
 
 
+def thresholds_label_0():
+    """b rows for the label y = 0 (one part of the catalogue's section b)."""
+    return check_thresholds(labels=(0,))
+
+
+def thresholds_label_half():
+    """b rows for the label y = 1/2 (one part of the catalogue's section b)."""
+    return check_thresholds(labels=(sp.Rational(1, 2),))
+
+
 def _fit(X, Y):
     X, Y = np.asarray(X, float), np.asarray(Y, float)
     coef, *_ = np.linalg.lstsq(X, Y, rcond=None)
@@ -150,13 +160,13 @@ def _fit(X, Y):
 
 def check_theorem1(full=False, dps=50):
     """c) Lewkowycz et al. Theorem 1 and the catapult mechanism, measured on parameter GD."""
-    rows = []
-    loss = mse()
-    nl = numeric_loss(loss)
-    fmap = derive_map(uv_model(), loss)
-    th = derive_thresholds(uv_model(), loss, fmap)
+    return (theorem1_lazy(full, dps) + theorem1_catapult(full, dps) + theorem1_peak(full)
+            + theorem1_divergence(full, dps))
 
-    # c1: lazy phase, |lam_inf - lam0| = O(1/n): slope in log n (f0^2 regressed out)
+
+def theorem1_lazy(full=False, dps=50):
+    """c1: lazy phase, |lam_inf - lam0| = O(1/n): slope in log n (f0^2 regressed out)."""
+    rows, nl = [], numeric_loss(mse())
     t0 = time.perf_counter()
     X, Y, disagree = [], [], 0
     ks = range(6, 15) if not full else range(6, 17)
@@ -173,8 +183,12 @@ def check_theorem1(full=False, dps=50):
                     f"slope {coef[1]:+.4f} +/- {se[1]:.4f} (f0^2 exponent {coef[2]:.3f}); float64 vs arb{dps} "
                     f"disagree in {disagree}/{len(Y)} runs", "|slope + 1| <= 0.05", abs(coef[1] + 1) <= 0.05 and disagree == 0,
                     f"measured: arb {dps} + float64, n=2^{ks[0]}..2^{ks[-1]}, seeds 0-7", time.perf_counter() - t0))
+    return rows
 
-    # c2: catapult ends with lam_inf <= 2/eta (two precisions agree on the phase)
+
+def theorem1_catapult(full=False, dps=50):
+    """c2: the catapult ends with lam_inf <= 2/eta (two precisions agree on the phase)."""
+    rows, nl = [], numeric_loss(mse())
     t0 = time.perf_counter()
     worst, phases = 0.0, set()
     xs = (2.2, 2.6, 3.0, 3.4, 3.8)
@@ -190,8 +204,14 @@ def check_theorem1(full=False, dps=50):
                     f"phases {sorted(p.value for p in phases)}, max eta*lam_inf = {worst:.4f}", "<= 2", ok,
                     f"measured: float64 + arb {dps} agree; eta*lam0 in {xs}, n in {widths}, seed 1",
                     time.perf_counter() - t0))
+    return rows
 
-    # c3: step of the loss peak ~ log n / (2 log|1 - eta lam0|): growth factor derived at f = 0
+
+def theorem1_peak(full=False):
+    """c3, c4: the step of the loss peak ~ log n / (2 log|1 - eta lam0|) (growth factor derived at f = 0) and
+    the peak loss Omega(n / log n)."""
+    rows, nl = [], numeric_loss(mse())
+    fmap = derive_map(uv_model(), mse())
     t0 = time.perf_counter()
     x = 3.0
     growth = sp.diff(fmap.update["f"], F).subs(F, 0).subs(LAM, LAM0).subs(ETA, sp.Rational(3) / LAM0)
@@ -214,8 +234,13 @@ def check_theorem1(full=False, dps=50):
     rows.append(Row("c4", "catapult: peak loss Omega(n / log n)", "log(peak loss) slope in log n: 1 (minus a log)",
                     f"{coef2[1]:.4f} +/- {se2[1]:.4f}", "0.85 <= slope <= 1.1", 0.85 <= coef2[1] <= 1.1,
                     f"measured: float64, eta*lam0={x}, n=2^{ks[0]}..2^{ks[-1]}, seeds 0-3", 0.0))
+    return rows
 
-    # c5: divergence above eta_max
+
+def theorem1_divergence(full=False, dps=50):
+    """c5: no convergence above the derived eta_max."""
+    rows, nl = [], numeric_loss(mse())
+    th = derive_thresholds(uv_model(), mse())
     t0 = time.perf_counter()
     emax = th.eta_max.value
     verdicts = []
