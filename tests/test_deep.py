@@ -37,6 +37,7 @@ from catapult.numerics.losses import squared
 from catapult.theory import mse
 from catapult.theory.deep import derive_deep_map
 from catapult.theory.symbols import eta, n
+from catapult.verify.bridge import deep_numeric
 from catapult.verify.checks_deep import compare_deep
 from catapult.verify.deep_thresholds import (iso_threshold_pair, network_invariants, reduced_codes, reduced_diverges64,
                                              reduced_first_edge, reduced_threshold)
@@ -226,7 +227,7 @@ def reduced_vs_gd(L, nn, seed, x, steps=30, init="isometric", dps=DPS):
     A_, C_, rho = invariants_exact(model)
     pairs = []
     with mpmath.workdps(dps):
-        step, obs, init0 = deep_map(L).numeric(tr.eta, nn, to_mpf(A_), to_mpf(C_), to_mpf(rho))
+        step, obs, init0 = deep_numeric(deep_map(L), tr.eta, nn, to_mpf(A_), to_mpf(C_), to_mpf(rho))
         s = init0()
         for t in range(tr.steps + 1):
             fv, lv = obs(s)
@@ -301,10 +302,10 @@ def _verdict(L, nn, x, dps=40, steps=20000):
     """Iterate the reduced map with A = C = n, rho = sqrt(n) (so f0 = 1, lam0 = 2 for L = 2) at eta = x/lam0."""
     with mpmath.workdps(dps):
         nv = mpmath.mpf(nn)
-        step1, obs1, init1 = deep_map(L).numeric(1, nv, nv, nv, mpmath.sqrt(nv))
+        step1, obs1, init1 = deep_numeric(deep_map(L), 1, nv, nv, nv, mpmath.sqrt(nv))
         f0, l0 = obs1(init1())
         e = mpmath.mpf(x) / l0
-        step, obs, init = deep_map(L).numeric(e, nv, nv, nv, mpmath.sqrt(nv))
+        step, obs, init = deep_numeric(deep_map(L), e, nv, nv, nv, mpmath.sqrt(nv))
         s = init()
         for _ in range(steps):
             fv, lv = obs(s)

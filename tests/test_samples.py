@@ -40,6 +40,7 @@ from catapult.numerics.models import UVDataModel
 from catapult.theory.samples import derive_sample_map
 from catapult.theory.symbols import eta, n
 from catapult.verify.checks_samples import compare_samples, initial_invariants, problem
+from catapult.verify.bridge import sample_step
 from catapult.verify.data import random_data
 from catapult.verify.cli import main
 from catapult.verify.strategies_data import small_datasets
@@ -157,7 +158,7 @@ def _map_vs_gd(data, width, seed, x, steps=STEPS):
             a, b = re.findall(r"u\d+|v", nm)
             q = exact_dot(cols[a], cols[b])
             state[nm] = mpmath.mpf(q.numerator) / q.denominator
-        step = sm.numeric_step(tr.eta, width)
+        step = sample_step(sm, tr.eta, width)
         fo = sp.lambdify([sm.state, n], sm.outputs, "mpmath")
         th = sp.lambdify([sm.state, n], sm.ntk, "mpmath")
         f0 = max(abs(v) for v in tr.observed[0]["outputs"])
@@ -353,7 +354,7 @@ def test_single_sample_numeric_step_is_the_uv_map(yv, uu, vv, uv, ev, nv):
         st_ = {"u1u1": mpmath.mpf(uu.numerator) / uu.denominator, "vv": mpmath.mpf(vv.numerator) / vv.denominator,
                "u1v": mpmath.mpf(uv.numerator) / uv.denominator}
         e, y_ = mpmath.mpf(ev.numerator) / ev.denominator, mpmath.mpf(yv.numerator) / yv.denominator
-        step = sm.numeric_step(e, nv)
+        step = sample_step(sm, e, nv)
         F, LAM = st_["u1v"] / mpmath.sqrt(nv), (st_["u1u1"] + st_["vv"]) / nv
         for _ in range(5):
             g = F - y_

@@ -120,30 +120,6 @@ class DeepReducedMap(ReducedMap):
         return {"f": str(self.f), "lam": str(self.lam), "init": {k: str(v) for k, v in self.init.items()},
                 "constants": {str(k): v for k, v in self.constants.items()}}
 
-    def numeric(self, eta_value, n_value, A_value, C_value, rho_value, loss_params=None):
-        """An mpmath step callable and the initial state, for given numbers (exact map, no truncation)."""
-        import mpmath
-        consts = [eta, n, A, C, RHO]
-        names = [str(s) for s in self.state]
-        fn = sp.lambdify([self.state, consts], [self.update[k] for k in names], modules="mpmath", cse=True)
-        fx = sp.lambdify([self.state, consts], [self.f, self.lam], modules="mpmath", cse=True)
-        vals = [eta_value, n_value, A_value, C_value, rho_value]
-
-        def conv(v):
-            return v if isinstance(v, mpmath.mpf) else mpmath.mpf(v)
-
-        def step(state):
-            out = fn([state[k] for k in names], [conv(v) for v in vals])
-            return dict(zip(names, out))
-
-        def observe(state):
-            fv, lv = fx([state[k] for k in names], [conv(v) for v in vals])
-            return fv, lv
-
-        def init():
-            return {k: conv(sp.N(v.subs({n: n_value}), mpmath.mp.dps + 10)) for k, v in self.init.items()}
-        return step, observe, init
-
 
 @dataclass
 class DeepModel(ModelSpec):

@@ -162,40 +162,6 @@ class SampleMap(ReducedMap):
         H = sp.diag(*[sp.Symbol(f"h{a + 1}", positive=True) for a in range(self.m)])
         return sp.simplify(sp.eye(self.m) + D * H), H
 
-    def numeric_step(self, eta_value, n_value):
-        """The exact map as an mpmath callable on a dict of invariants (numeric data and labels required).
-
-        Generated from the derived structure rather than the expanded expressions: with the
-        derived coefficient matrices C_a (grad f_a = C_a theta), one step is
-        G' = M G M^T, M = I - (eta/m) sum_a l'(f_a, y_a) C_a -- exact, O(m d^2 + d^3) per step.
-        """
-        if self.X.free_symbols or any(getattr(v, "free_symbols", set()) for v in self.Y):
-            raise TheoryInputError("numeric_step needs numeric data and labels")
-        import mpmath
-        k = len(self.params)
-        Cs = [sp.lambdify([n], C, modules="mpmath") for C in self.coeff_mats]
-        outs = sp.lambdify([self.state, n], self.outputs, modules="mpmath")
-        slope = [sp.lambdify([f], self.loss.d1.subs(y, self.Y[a]), modules="mpmath") for a in range(self.m)]
-        index = {}
-        for i, a in enumerate(self.params):
-            for j, b in enumerate(self.params):
-                index[(i, j)] = (a + b) if i <= j else (b + a)
-
-        def step(state):
-            nv = mpmath.mpf(n_value)
-            ev = eta_value if isinstance(eta_value, mpmath.mpf) else mpmath.mpf(eta_value)
-            G = mpmath.matrix(k, k)
-            for (i, j), name in index.items():
-                G[i, j] = state[name]
-            fs = outs([state[str(x)] for x in self.state], nv)
-            M = mpmath.eye(k)
-            for a in range(self.m):
-                M -= (ev / self.m) * slope[a](fs[a]) * mpmath.matrix(Cs[a](nv).tolist())
-            Gn = M * G * M.T
-            return {str(x): Gn[self.params.index(_split(str(x))[0]), self.params.index(_split(str(x))[1])]
-                    for x in self.state}
-        return step
-
 
 def derive_sample_map(m: int, d: int, loss: Loss | None = None, X=None, Y=None, symbolic=True) -> SampleMap:
     """Derive the exact invariant map for ``m`` samples in dimension ``d``.
@@ -203,7 +169,7 @@ def derive_sample_map(m: int, d: int, loss: Loss | None = None, X=None, Y=None, 
     ``loss`` is a loss of the output ``f`` and label ``y`` (default squared loss (f - y)^2/2);
     ``X`` (m x d) and ``Y`` (m labels) may be numbers or left symbolic (x{a}{k}, y{a}).
     ``symbolic=False`` skips expanding the update expressions (large m, d): the exact map is then
-    available through :meth:`SampleMap.numeric_step` only.
+    available through :func:`catapult.verify.bridge.sample_step` only.
 
     >>> sm = derive_sample_map(2, 2)
     >>> len(sm.state), sm.ntk[0, 1].has(sp.Symbol("vv", nonnegative=True))

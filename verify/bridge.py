@@ -258,3 +258,85 @@ def compile_deep_map(dm, modules="mpmath") -> CompiledMap:
             del _COMPILED[next(iter(_COMPILED))]
         _COMPILED[key] = CompiledMap(dm, modules)
     return _COMPILED[key]
+
+
+def deep_numeric(dm, eta_value, n_value, A_value, C_value, rho_value):
+    """A derived deep map (:class:`catapult.theory.deep.DeepReducedMap`) as mpmath callables for given numbers:
+    ``(step(state) -> state, observe(state) -> (f, lam), init() -> state)`` (exact map, no truncation).
+
+    >>> from catapult.theory import derive
+    >>> step, observe, init = deep_numeric(derive("deep", depth=2), 1, 100, 100, 100, 10)
+    >>> [mpmath.nstr(v, 8) for v in observe(init())]
+    ['1.0', '2.0']
+    """
+    from catapult.theory.deep import A, C, RHO
+    eta_s, n_s = SYMBOLS["eta"], SYMBOLS["n"]
+    consts = [eta_s, n_s, A, C, RHO]
+    names = [str(s) for s in dm.state]
+    fn = sp.lambdify([dm.state, consts], [dm.update[k] for k in names], modules="mpmath", cse=True)
+    fx = sp.lambdify([dm.state, consts], [dm.f, dm.lam], modules="mpmath", cse=True)
+    vals = [eta_value, n_value, A_value, C_value, rho_value]
+
+    def conv(v):
+        return v if isinstance(v, mpmath.mpf) else mpmath.mpf(v)
+
+    def step(state):
+        return dict(zip(names, fn([state[k] for k in names], [conv(v) for v in vals])))
+
+    def observe(state):
+        fv, lv = fx([state[k] for k in names], [conv(v) for v in vals])
+        return fv, lv
+
+    def init():
+        return {k: conv(sp.N(v.subs({n_s: n_value}), mpmath.mp.dps + 10)) for k, v in dm.init.items()}
+    return step, observe, init
+
+
+def sample_step(sm, eta_value, n_value):
+    """A derived many-sample map (:class:`catapult.theory.samples.SampleMap`, numeric data and labels) as an
+    mpmath callable on a dict of invariants.
+
+    Generated from the derived structure rather than the expanded expressions: with the derived coefficient
+    matrices C_a (grad f_a = C_a theta), one step is G' = M G M^T, M = I - (eta/m) sum_a l'(f_a, y_a) C_a -- exact,
+    O(m d^2 + d^3) per step.
+
+    >>> from catapult.theory import derive
+    >>> sm = derive("samples", m=1, d=1, X=[[1]], Y=[0])
+    >>> s = sample_step(sm, 1, 100)({"u1u1": mpmath.mpf(100), "u1v": mpmath.mpf(10), "vv": mpmath.mpf(100)})
+    >>> mpmath.nstr(s["u1v"] / 10, 8)           # f' = f (1 - eta lam + eta^2 f^2/n) with f = 1, lam = 2
+    '-0.99'
+    """
+    from catapult.theory.errors import TheoryInputError
+    from catapult.theory.samples import _split
+    if sm.X.free_symbols or any(getattr(v, "free_symbols", set()) for v in sm.Y):
+        raise TheoryInputError("sample_step needs numeric data and labels")
+    n_s, y_s = SYMBOLS["n"], SYMBOLS["y"]
+    k = len(sm.params)
+    Cs = [sp.lambdify([n_s], Cm, modules="mpmath") for Cm in sm.coeff_mats]
+    outs = sp.lambdify([sm.state, n_s], sm.outputs, modules="mpmath")
+    slope = [sp.lambdify([f], sm.loss.d1.subs(y_s, sm.Y[a]), modules="mpmath") for a in range(sm.m)]
+    index = {(i, j): (a + b) if i <= j else (b + a) for i, a in enumerate(sm.params) for j, b in enumerate(sm.params)}
+    where = {str(x): (sm.params.index(_split(str(x))[0]), sm.params.index(_split(str(x))[1])) for x in sm.state}
+
+    def step(state):
+        nv = mpmath.mpf(n_value)
+        ev = eta_value if isinstance(eta_value, mpmath.mpf) else mpmath.mpf(eta_value)
+        G = mpmath.matrix(k, k)
+        for (i, j), name in index.items():
+            G[i, j] = state[name]
+        fs = outs([state[str(x)] for x in sm.state], nv)
+        M = mpmath.eye(k)
+        for a in range(sm.m):
+            M -= (ev / sm.m) * slope[a](fs[a]) * mpmath.matrix(Cs[a](nv).tolist())
+        Gn = M * G * M.T
+        return {name: Gn[i, j] for name, (i, j) in where.items()}
+    return step
+
+
+def mp_function(expr, var=f):
+    """``expr`` (in ``var``) as an mpmath callable, e.g. a loss's l''(f) evaluated at a run's final f.
+
+    >>> mp_function(sp.Symbol("f", real=True) ** 2)(mpmath.mpf(3))
+    mpf('9.0')
+    """
+    return sp.lambdify(var, expr, "mpmath")

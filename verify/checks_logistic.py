@@ -29,7 +29,7 @@ from catapult.theory.infinite_width import infinite_width
 from catapult.theory.symbols import lam0 as LAM0, n as N
 from catapult.theory.thresholds import divergence_scale
 
-from .bridge import map_step
+from .bridge import map_step, mp_function
 from .checks import _fit
 from .degenerate import DegenerateData
 from .table import Row
@@ -176,7 +176,7 @@ def rows_separable(full=False):
     # Wu, Braverman & Lee (2023): any constant step eventually minimises on separable data (infinite width)
     t0 = time.perf_counter()
     w = infinite_width(derive_map(uv_model(), d.loss()))
-    Lf = sp.lambdify(sp.Symbol("f", real=True), d.loss().expr, "mpmath")
+    Lf = mp_function(d.loss().expr)
     worst = 0.0
     for x in (1, 10, 100, 1000, 10000):
         for f0 in (-20, 0, 20):

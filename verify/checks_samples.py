@@ -26,7 +26,7 @@ from catapult.theory import derive_map, mse, uv_model
 from catapult.theory.samples import derive_sample_map
 from catapult.theory.symbols import eta as ETA, f as F, lam as LAM, n as N
 
-from .bridge import numeric_loss
+from .bridge import numeric_loss, sample_step
 from .data import random_data
 from .table import Row
 
@@ -56,7 +56,7 @@ def compare_samples(X, Y, width, seed, x, steps=100, dps=60):
     tr = run_gd(model, L, eta_lam0=x, steps=steps, backend=get_backend("arb", dps), observe=True, gtol=0)
     sm = derive_sample_map(m, d, X=X.tolist(), Y=[sp.nsimplify(float(v)) for v in Y], symbolic=False)
     names = [str(s) for s in sm.state]
-    states = iterate_map(sm.numeric_step(tr.eta, width), initial_invariants(model, names, dps), tr.steps, dps=dps)
+    states = iterate_map(sample_step(sm, tr.eta, width), initial_invariants(model, names, dps), tr.steps, dps=dps)
     fo = sp.lambdify([sm.state, N], sm.outputs, "mpmath")
     th = sp.lambdify([sm.state, N], sm.ntk, "mpmath")
     worst = mpmath.mpf(99)

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import mpmath
 import sympy as sp
 
+from .bridge import mp_function
 from .problems import numeric_problem
 
 #: the keys of a run's evidence printed in the text report, in order
@@ -115,7 +116,7 @@ def _sharpness(ev, reasons, loss, traj, dps):
         if traj is None or not mpmath.isfinite(traj.f[-1]) or not loss.d2.free_symbols <= {fs}:
             return
         try:
-            curv = sp.lambdify(fs, loss.d2, "mpmath")
+            curv = mp_function(loss.d2, fs)
             ev["sharpness_final"] = ev["eta"] * ev["lam_final"] * curv(traj.f[-1])
         except (TypeError, ValueError, ZeroDivisionError, OverflowError, AttributeError, NameError):
             reasons["sharpness_final"] = f"l''(f) = {loss.d2} could not be evaluated at the final f"
