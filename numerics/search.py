@@ -386,7 +386,9 @@ def stability_threshold(model, loss, *, rtol=1e-6, dps=50, steps=None, grid=None
     Reported: eta, eta*lam0 (cold-init lam0), and -- when the loss is a function of the probe output F --
     eta*h* with h* = lam* L''(F*) measured at the warm minimum (lam* = its NTK, L''(F*) a central difference
     of the numeric slope at 2 x ``dps`` digits), which the derived claim eta_crit = 2/(lam* l''(f*)) says is 2.
-    Returns :class:`NotMeasured` (with the reason) when there is no minimum to perturb.
+    Returns :class:`NotMeasured` (with the reason) when there is no minimum to perturb.  (Over 60 lines with
+    this docstring: the body is one sequential procedure -- warm-up, start, grid, ladder, curvature -- of ~45
+    lines whose steps share the warm minimum and the ladder's state.)
 
     >>> import mpmath
     >>> from catapult.numerics.models import UVModel

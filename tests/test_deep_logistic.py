@@ -32,7 +32,6 @@ from catapult.numerics.deep_data import DeepDataModel, WarmStart
 from catapult.numerics.errors import NumericsInputError
 from catapult.numerics.gd import run_gd
 from catapult.numerics.losses import DataLoss, NumericLoss
-from catapult.theory import derive_map, uv_model
 from catapult.theory.deep import A, C, RHO, derive_deep_map
 from catapult.theory.deep_logistic import deep_eta_crit
 from catapult.theory.loss import degenerate_logistic, logistic

@@ -10,7 +10,6 @@ import pkgutil
 
 import pytest
 
-import catapult
 
 def _all_modules():
     names = ["catapult"]

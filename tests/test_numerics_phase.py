@@ -89,7 +89,7 @@ def test_lazy_phase_lam_moves_by_order_one_over_n(width, seed, x):
 def test_lazy_loss_never_rises_at_any_width(width, seed, x):
     tr = run_gd(UVModel(width, seed), squared(), eta_lam0=x, steps=300, backend=get_backend("arb", 30))
     with mpmath.workdps(40):
-        n, eta = tr.width, tr.eta
+        eta = tr.eta
         for t in range(len(tr.f) - 1):
             f, lam = tr.f[t], tr.lam[t]
             # the step factor f'/f = 1 - eta lam + eta^2 f^2/n is bounded using lam^2 >= 4 f^2 / n

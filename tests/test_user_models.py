@@ -613,6 +613,6 @@ def test_quadratic_model_has_no_catapult_above_two():
     from catapult.verify.model_files import EXAMPLES
     from catapult.verify.runs import run
     spec = load_model_file(EXAMPLES["quadratic"])
-    for eta in (2.2, 2.6):
-        r = run(spec, "mse", width=64, eta=eta, steps=2000, seed=3)
-        assert r.phase not in ("lazy", "catapult"), (eta, r.phase)
+    for eta_value in (2.2, 2.6):
+        r = run(spec, "mse", width=64, eta=eta_value, steps=2000, seed=3)
+        assert r.phase not in ("lazy", "catapult"), (eta_value, r.phase)

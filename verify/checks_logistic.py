@@ -89,8 +89,12 @@ def rows_phases(dps=50, full=False):
     d = DegenerateData.equal(P)
     q = float(P * (1 - P))
     th = derive_thresholds(uv_model(), d.loss())
+    return _phases_lazy(d, q, th, full) + _phases_flatness(d, q, dps) + _phases_duration(d, q, full)
+
+
+def _phases_lazy(d, q, th, full):
+    """L-b1: lazy, |lam_inf - lam0| = O(1/n), init output held at f0 ~ 1 across widths (seed selection)."""
     out = []
-    # lazy: |lam_inf - lam0| = O(1/n), init output held at f0 ~ 1 across widths (seed selection)
     t0 = time.perf_counter()
     ks = range(7, 17) if not full else range(7, 19)
     X, Y, fs = [], [], []
@@ -107,7 +111,12 @@ def rows_phases(dps=50, full=False):
                    "|slope + 1| <= 0.1", abs(coef[1] + 1) <= 0.1,
                    f"measured: float64, n=2^{ks[0]}..2^{ks[-1]}, seeds chosen so f0 in "
                    f"[{min(fs):.2f}, {max(fs):.2f}]", time.perf_counter() - t0))
-    # catapult to a flatter minimum, with a flatness table (two precisions agree)
+    return out
+
+
+def _phases_flatness(d, q, dps):
+    """L-b2: the catapult ends in a flatter minimum, with a flatness table (two precisions agree)."""
+    out = []
     t0 = time.perf_counter()
     table, phases, worst = [], set(), 0.0
     for k in (1.9, 2.1, 2.5, 3.0, 5.0, 10.0):
@@ -127,7 +136,12 @@ def rows_phases(dps=50, full=False):
                    "eta*lam_inf*p(1-p) <= 2 (k = eta*lam0*p(1-p))", "k<2: lam_inf = lam0 + O(1/n); k>2: <= 2",
                    "; ".join(table), "k=1.9 within 20/n; k>2 all <= 2", ok,
                    f"measured: float64 + arb {dps} agree, n=300, seed 1, m=10 points", time.perf_counter() - t0))
-    # duration of the catapult ~ n (lam-drift O(1/n) while F = O(1))
+    return out
+
+
+def _phases_duration(d, q, full):
+    """L-b3: the duration of the catapult ~ n (lam-drift O(1/n) while F = O(1))."""
+    out = []
     t0 = time.perf_counter()
     widths = (316, 1000, 3162, 10000) if not full else (316, 1000, 3162, 10000, 31623)
     X, Y, table = [], [], []

@@ -162,24 +162,11 @@ def build_parser():
     p.add_argument("--version", action="version", version=f"catapult {version('catapult')}")
     sub = p.add_subparsers(dest="cmd", required=True, parser_class=_Parser)
 
-    d = sub.add_parser("derive", help="derive the exact one-step function-space map (exact)")
-    d.add_argument("model", nargs="?", default=None, help="uv or deep (or give --model-file)")
-    _add_model_file(d)
-    _add_loss(d)
-    fmt = d.add_mutually_exclusive_group()
-    fmt.add_argument("--json", action="store_true")
-    fmt.add_argument("--latex", action="store_true")
-
-    t = sub.add_parser("thresholds", help="derive eta_crit and eta_max (leading order in 1/n)")
-    t.add_argument("model", nargs="?", default=None, help="uv or deep (or give --model-file)")
-    _add_model_file(t)
-    _add_loss(t)
+    _symbolic_command(sub, "derive", "derive the exact one-step function-space map (exact)")
+    t = _symbolic_command(sub, "thresholds", "derive eta_crit and eta_max (leading order in 1/n)")
     t.add_argument("--lam0", type=_positive_float("--lam0"), help="evaluate at this initial NTK")
     t.add_argument("--band-restarts", type=_int_at_least("--band-restarts", 0), default=None, metavar="R",
                    help="deep, L >= 3: grid restarts for the divergence band of the n -> oo limit (default 2; 0: skip)")
-    fmt = t.add_mutually_exclusive_group()
-    fmt.add_argument("--json", action="store_true")
-    fmt.add_argument("--latex", action="store_true")
 
     r = sub.add_parser("run", help="parameter GD at high precision and its phase verdict (measured)")
     r.add_argument("model", nargs="?", default=None, help="uv or deep (or give --model-file)")
@@ -219,6 +206,18 @@ def build_parser():
                    help="run sections in N processes (default: the machine's cores)")
     _add_model_file(v, " (its rows only: the map vs parameter GD, and the thresholds)")
     return p
+
+
+def _symbolic_command(sub, name, help_text):
+    """A derive-like subcommand: the model (or --model-file), the loss, and --json | --latex."""
+    c = sub.add_parser(name, help=help_text)
+    c.add_argument("model", nargs="?", default=None, help="uv or deep (or give --model-file)")
+    _add_model_file(c)
+    _add_loss(c)
+    fmt = c.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true")
+    fmt.add_argument("--latex", action="store_true")
+    return c
 
 
 def _add_model_file(p, extra=""):

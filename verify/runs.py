@@ -163,6 +163,9 @@ def run_problem(model, nl, loss, *, name, eta=None, eta_lam0=None, steps=5000, d
     if ev.get("loss0") == 0:
         ev["loss_peak_ratio"] = None
         reasons["loss_peak_ratio"] = "loss0 = 0 (the run starts at a minimum): the ratio loss_peak/loss0 is undefined"
+    if ev.get("lam0") == 0:  # e.g. a model file with a constant output: the parameters do not move f
+        ev["lam_ratio"] = None
+        reasons["lam_ratio"] = "lam0 = 0 (the output does not depend on the parameters): lam_final/lam0 is undefined"
     _sharpness(ev, reasons, loss, r.trajectory, dps)
     if sample_labels is not None:
         ev.update(mode_report(model, nl, kw, dps, sample_labels, reasons))
@@ -324,7 +327,8 @@ def scan_problem(model, nl, loss, *, name, width, seed, rtol=1e-6, dps=50, steps
     s = _scan(model, nl, rtol=rtol, dps=dps, steps=steps)
     extra = {}
     div = s.divergence_onset_at_width
-    if getattr(model, "name", "") == "deep" and model.init_kind == "isometric" and getattr(div, "lo", None) is not None:
+    from catapult.numerics.deep import DeepLinearModel  # (a user model file named deep is a GramModel)
+    if isinstance(model, DeepLinearModel) and model.init_kind == "isometric" and getattr(div, "lo", None) is not None:
         extra["divergence_onset_reduced_map"] = reduced_onset(model, nl, loss, div, rtol, dps, steps)
     if getattr(div, "lo", None) is not None and _quadratic(loss) and uv:
         extra["eta_max"] = {"estimated_by": "divergence_onset_at_width", "eta": float(div.eta),
