@@ -38,7 +38,7 @@ from catapult.theory import mse
 from catapult.theory.deep import derive_deep_map
 from catapult.theory.symbols import eta, n
 from catapult.verify.bridge import deep_numeric
-from catapult.verify.checks_deep import compare_deep
+from catapult.verify.catalogue.deep import compare_deep
 from catapult.verify.deep_thresholds import (iso_threshold_pair, network_invariants, reduced_codes, reduced_diverges64,
                                              reduced_first_edge, reduced_threshold)
 from catapult.verify.cli import main

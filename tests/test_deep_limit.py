@@ -8,7 +8,7 @@ from hypothesis import assume, example, given, settings, strategies as st
 
 from catapult.theory.deep import lambda_drift, limit_multipliers, width_scaling
 from catapult.theory.symbols import eta
-from catapult.verify.checks_deep_limit import _gd_drift
+from catapult.verify.catalogue.deep_limit import _gd_drift
 from catapult.verify.deep_band import verdicts
 from catapult.verify.deep_limit import band_limit, confirm_witness, limit_verdict, phase_picture
 

@@ -37,7 +37,7 @@ from catapult.theory.deep_logistic import deep_eta_crit
 from catapult.theory.loss import degenerate_logistic, logistic
 from catapult.theory.reduce import SLOPE
 from catapult.theory.symbols import eta, f, lam, lam0, n
-from catapult.verify.checks_deep_logistic import compare_map, reduced_divergence
+from catapult.verify.catalogue.deep_logistic import compare_map, reduced_divergence
 from catapult.verify.degenerate import DegenerateData
 
 SETTINGS = dict(deadline=None, derandomize=True, database=None, suppress_health_check=[HealthCheck.too_slow])

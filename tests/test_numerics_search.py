@@ -285,7 +285,7 @@ def test_stability_threshold_of_several_samples_is_two_over_the_top_ntk_eigenval
     import numpy as np
     from catapult.numerics.models import StartedAt
     from catapult.numerics.search import warm_minimum
-    from catapult.verify.checks_samples import problem
+    from catapult.verify.catalogue.samples import problem
     X, Y = np.array([[1.0, 0.5], [0.25, -1.0], [0.5, 0.75]]), np.zeros(3)
     model, L = problem(X, Y, 64, 0)
     est = stability_threshold(model, L, rtol=1e-6, dps=30)

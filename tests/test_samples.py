@@ -39,7 +39,7 @@ from catapult.numerics.losses import DataLoss, squared
 from catapult.numerics.models import UVDataModel
 from catapult.theory.samples import derive_sample_map
 from catapult.theory.symbols import eta, n
-from catapult.verify.checks_samples import compare_samples, initial_invariants, problem
+from catapult.verify.catalogue.samples import compare_samples, initial_invariants, problem
 from catapult.verify.bridge import sample_step
 from catapult.verify.data import random_data
 from catapult.verify.cli import main

@@ -1,6 +1,6 @@
 """Deep linear networks: divergence verdicts and thresholds of the reduced map and of full-width GD.
 
-Library code for the deep catalogue rows (:mod:`catapult.verify.checks_deep`) and for ``catapult scan deep``.
+Library code for the deep catalogue rows (:mod:`catapult.verify.catalogue.deep`) and for ``catapult scan deep``.
 Domain: the float64 helpers (``reduced_codes``, ``reduced_diverges64/_mp``, ``reduced_first_edge``,
 ``iso_threshold_pair``, ...) are for the squared loss f^2/2 with label 0; the loss-aware entry points are
 :func:`reduced_run` and :func:`reduced_threshold` with ``loss=``.

@@ -256,11 +256,9 @@ def divergence_law(widths, first, width, build, rtol, dps, steps):
         if getattr(div, "lo", None) is None:
             raise ValueError(f"no divergence onset found at width {w} on the scan grid ({div.reason})")
         xs.append(float(div.eta_lam0))
-    A = np.c_[np.ones(len(xs)), np.log(widths)]
-    coef, *_ = np.linalg.lstsq(A, np.log(xs), rcond=None)
-    resid = np.log(xs) - A @ coef
-    dof = max(1, len(xs) - 2)
-    se = float(np.sqrt(resid @ resid / dof * np.linalg.inv(A.T @ A)[1, 1])) if len(xs) > 2 else None
+    from .fit import fit
+    coef, errs = fit(np.c_[np.ones(len(xs)), np.log(widths)], np.log(xs))
+    se = float(errs[1]) if len(xs) > 2 else None
     law = {"widths": list(widths), "eta_lam0": xs, "exponent": float(coef[1]), "stderr": se, "exactness": "measured"}
     if se is None:
         law["reasons"] = {"stderr": "two widths determine the line exactly: no residual, no error estimate"}

@@ -80,7 +80,7 @@ def compare_map_gd(spec, loss, width, seed, eta_lam0, steps=100, dps=60, **label
     GD's records.  Digits for f are relative to max(|f_t|, |f_0|) (as in the uv rows), for lam to lam_t.
     """
     if spec.deep_depth is not None:
-        raise ValueError("deep chains are compared by catapult.verify.checks_deep.compare_deep")
+        raise ValueError("deep chains are compared by catapult.verify.catalogue.deep.compare_deep")
     fmap = derive_map(spec.model, loss)
     if isinstance(fmap, MultiOutputMap):  # several outputs: compare the whole Gram state
         return _compare_gram_state(spec, fmap, loss, width, seed, eta_lam0, steps, dps, label_values)

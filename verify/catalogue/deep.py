@@ -26,8 +26,8 @@ from catapult.theory.deep import derive_deep_map
 from catapult.theory.reduce import SLOPE
 from catapult.theory.symbols import eta as ETA, f as F, lam as LAM
 
-from .table import Row
-from .deep_thresholds import (full_width_scan_edge, iso_threshold_pair, map_digits, network_invariants, reduced_for,
+from ..table import Row
+from ..deep_thresholds import (full_width_scan_edge, iso_threshold_pair, map_digits, network_invariants, reduced_for,
                               reduced_first_edge, reduced_gap)
 
 

@@ -26,9 +26,9 @@ from catapult.theory import derive_map, mse, uv_model
 from catapult.theory.samples import derive_sample_map
 from catapult.theory.symbols import eta as ETA, f as F, lam as LAM, n as N
 
-from .bridge import numeric_loss, sample_step
-from .data import random_data
-from .table import Row
+from ..bridge import numeric_loss, sample_step
+from ..data import random_data
+from ..table import Row
 
 
 def problem(X, Y, width, seed):

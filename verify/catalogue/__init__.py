@@ -14,21 +14,21 @@ import importlib
 
 #: (key, title, parts): each part is (module, function, takes_full); a section's rows are its parts' rows in order
 SECTIONS = [
-    ("a", "derived uv map vs parameter GD", [("checks", "check_map_vs_gd", True)]),
-    ("b", "thresholds per width", [("checks", "thresholds_label_0", False), ("checks", "thresholds_label_half", False)]),
-    ("c", "Lewkowycz et al. Theorem 1", [("checks", "theorem1_lazy", True), ("checks", "theorem1_catapult", True),
-                                         ("checks", "theorem1_peak", True), ("checks", "theorem1_divergence", True)]),
+    ("a", "derived uv map vs parameter GD", [("uv", "check_map_vs_gd", True)]),
+    ("b", "thresholds per width", [("uv", "thresholds_label_0", False), ("uv", "thresholds_label_half", False)]),
+    ("c", "Lewkowycz et al. Theorem 1", [("uv", "theorem1_lazy", True), ("uv", "theorem1_catapult", True),
+                                         ("uv", "theorem1_peak", True), ("uv", "theorem1_divergence", True)]),
     ("L", "logistic loss on degenerate data",
-     [("checks_logistic", "rows_map", False)] + [("checks_logistic", f, True) for f in (
+     [("logistic", "rows_map", False)] + [("logistic", f, True) for f in (
          "rows_phases", "rows_separable", "rows_meng", "rows_stability", "rows_divergence")]),
-    ("S", "many samples, dimension d", [("checks_samples", "rows_map", True), ("checks_samples", "rows_symbolic", False),
-                                        ("checks_samples", "rows_modes", False),
-                                        ("checks_samples", "rows_thresholds", False)]),
-    ("D", "deep linear networks", [("checks_deep", "catalogue", True)]),
-    ("DL", "deep linear networks, logistic loss on degenerate data", [("checks_deep_logistic", "catalogue", True)]),
+    ("S", "many samples, dimension d", [("samples", "rows_map", True), ("samples", "rows_symbolic", False),
+                                        ("samples", "rows_modes", False),
+                                        ("samples", "rows_thresholds", False)]),
+    ("D", "deep linear networks", [("deep", "catalogue", True)]),
+    ("DL", "deep linear networks, logistic loss on degenerate data", [("deep_logistic", "catalogue", True)]),
     ("DB", "deep linear networks: width dependence of the divergence threshold",
-     [("checks_deep_limit", "catalogue", True)]),
-    ("U", "user-defined models (the shipped model files)", [("checks_user", "catalogue", True)]),
+     [("deep_limit", "catalogue", True)]),
+    ("U", "user-defined models (the shipped model files)", [("user", "catalogue", True)]),
 ]
 
 #: the section keys, in order (``catapult verify --only KEY ...``)
@@ -61,19 +61,19 @@ def catalogue(full=False, only=None, jobs=1):
 
 
 #: measured seconds of the default parts (one run on 2 cores; only their order matters: longest first)
-COST = {("checks", "thresholds_label_0"): 4.8, ("checks", "thresholds_label_half"): 4.8,
-        ("checks_samples", "rows_map"): 3.2, ("checks_samples", "rows_symbolic"): 1.0,
-        ("checks_samples", "rows_modes"): 0.7, ("checks_samples", "rows_thresholds"): 3.5,
-        ("checks_logistic", "rows_separable"): 5.3, ("checks_deep_logistic", "catalogue"): 5.0,
-        ("checks_deep_limit", "catalogue"): 4.4, ("checks_deep", "catalogue"): 4.2,
-        ("checks_logistic", "rows_divergence"): 3.3, ("checks_logistic", "rows_phases"): 3.2,
-        ("checks_user", "catalogue"): 3.1, ("checks_logistic", "rows_meng"): 2.4, ("checks", "theorem1_catapult"): 2.0,
-        ("checks_logistic", "rows_stability"): 1.3, ("checks", "theorem1_lazy"): 1.0,
-        ("checks", "check_map_vs_gd"): 0.9}
+COST = {("uv", "thresholds_label_0"): 4.8, ("uv", "thresholds_label_half"): 4.8,
+        ("samples", "rows_map"): 3.2, ("samples", "rows_symbolic"): 1.0,
+        ("samples", "rows_modes"): 0.7, ("samples", "rows_thresholds"): 3.5,
+        ("logistic", "rows_separable"): 5.3, ("deep_logistic", "catalogue"): 5.0,
+        ("deep_limit", "catalogue"): 4.4, ("deep", "catalogue"): 4.2,
+        ("logistic", "rows_divergence"): 3.3, ("logistic", "rows_phases"): 3.2,
+        ("user", "catalogue"): 3.1, ("logistic", "rows_meng"): 2.4, ("uv", "theorem1_catapult"): 2.0,
+        ("logistic", "rows_stability"): 1.3, ("uv", "theorem1_lazy"): 1.0,
+        ("uv", "check_map_vs_gd"): 0.9}
 
 
 def model_file_rows(path, full=True):
     """The rows for one user model file (``catapult verify --model-file FILE``)."""
     from catapult.theory.model_file import load_model_file
-    from .checks_user import rows_for
+    from .user import rows_for
     return rows_for(load_model_file(path), full=full)

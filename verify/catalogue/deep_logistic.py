@@ -31,11 +31,11 @@ from catapult.theory.deep_logistic import deep_eta_crit
 from catapult.theory.loss import logistic
 from catapult.theory.symbols import f as F_SYM
 
-from .bridge import numeric_loss
-from .checks import _fit
-from .deep_thresholds import map_digits, reduced_run
-from .degenerate import PER_SAMPLE, DegenerateData
-from .table import Row
+from ..bridge import numeric_loss
+from ..fit import fit as _fit
+from ..deep_thresholds import map_digits, reduced_run
+from ..degenerate import PER_SAMPLE, DegenerateData
+from ..table import Row
 
 P = sp.Rational(7, 10)
 

@@ -5,7 +5,7 @@ whatever a user passes to ``catapult verify --model-file FILE``:
 
 * ``...-a*`` -- the derived map (started from the oracle's own initial state) vs GD on the actual parameters
   (:mod:`catapult.numerics.gram_model`, gradients by dual numbers) at 60 digits: >= 40 digits over 100 steps;
-  deep chains use the deep rows' comparison (:func:`catapult.verify.checks_deep.compare_deep`);
+  deep chains use the deep rows' comparison (:func:`catapult.verify.catalogue.deep.compare_deep`);
 * ``...-crit`` -- the derived eta_crit (exact where the NTK is one expression on the minimum manifold, e.g.
   2/lam* for the quadratic model, whose map does not close on an independent lam) vs the measured linear
   stability threshold of the minimum GD reaches;
@@ -25,10 +25,10 @@ from catapult.theory import Loss, derive_thresholds, mse
 from catapult.theory.model_file import load_model_file
 from catapult.theory.symbols import lam0 as LAM0
 
-from .bridge import numeric_loss
-from .model_files import EXAMPLES
-from .table import Row
-from .user_models import compare_map_gd, numeric_model
+from ..bridge import numeric_loss
+from ..model_files import EXAMPLES
+from ..table import Row
+from ..user_models import compare_map_gd, numeric_model
 
 #: (loss, eta*lam0, phase) cases of the map rows; the default runs the first two
 MAP_CASES = [(mse(), 3.0, "catapult"), (Loss.parse("log(cosh(f - 1/3))"), 1.5, "lazy"),
@@ -54,7 +54,7 @@ def _cases(spec):
 def _map_row(spec, key, loss, x, phase, width, seed):
     t0 = time.perf_counter()
     if spec.deep_depth is not None:
-        from .checks_deep import compare_deep
+        from .deep import compare_deep
         if loss.expr != mse().expr:
             return None
         digits, steps, stop, _ = compare_deep(spec.deep_depth, width, seed, x, steps=100, dps=60)

@@ -29,10 +29,10 @@ from catapult.theory.infinite_width import infinite_width
 from catapult.theory.symbols import lam0 as LAM0, n as N
 from catapult.theory.thresholds import divergence_scale
 
-from .bridge import map_step, mp_function
-from .checks import _fit
-from .degenerate import DegenerateData
-from .table import Row
+from ..bridge import map_step, mp_function
+from ..fit import fit as _fit
+from ..degenerate import DegenerateData
+from ..table import Row
 
 P = sp.Rational(7, 10)
 

@@ -25,7 +25,6 @@ import random
 import time
 
 import mpmath
-import numpy as np
 import sympy as sp
 
 from catapult.numerics.backends import get_backend
@@ -37,9 +36,10 @@ from catapult.theory import Loss, derive_map, derive_thresholds, mse, uv_model
 from catapult.theory.symbols import eta as ETA, f as F, lam as LAM, lam0 as LAM0
 from catapult.theory.thresholds import first_step_onset
 
-from .bridge import numeric_loss
-from .table import Row
-from .user_models import compare_f_lam
+from ..bridge import numeric_loss
+from ..fit import fit as _fit
+from ..table import Row
+from ..user_models import compare_f_lam
 
 PHASE_RANGES = {"lazy": (0.3, 1.95), "catapult": (2.1, 3.9), "divergent": (4.1, 6.0)}
 
@@ -147,15 +147,6 @@ def thresholds_label_0():
 def thresholds_label_half():
     """b rows for the label y = 1/2 (one part of the catalogue's section b)."""
     return check_thresholds(labels=(sp.Rational(1, 2),))
-
-
-def _fit(X, Y):
-    X, Y = np.asarray(X, float), np.asarray(Y, float)
-    coef, *_ = np.linalg.lstsq(X, Y, rcond=None)
-    resid = Y - X @ coef
-    dof = max(1, len(Y) - X.shape[1])
-    cov = (resid @ resid / dof) * np.linalg.inv(X.T @ X)
-    return coef, np.sqrt(np.diag(cov))
 
 
 def check_theorem1(full=False, dps=50):

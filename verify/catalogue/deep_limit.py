@@ -24,9 +24,9 @@ from catapult.numerics.losses import squared
 from catapult.theory.deep import lambda_drift, limit_multipliers, width_scaling
 from catapult.theory.symbols import eta
 
-from .deep_band import verdicts
-from .deep_limit import _supported, band_ends, band_limit, phase_picture
-from .table import Row
+from ..deep_band import verdicts
+from ..deep_limit import _supported, band_ends, band_limit, phase_picture
+from ..table import Row
 
 
 def rows_exact(full=False):
