@@ -45,8 +45,8 @@ def model_definition(model, depth=None, init="isometric"):
     catapult.theory.errors.TheoryInputError: unknown model 'mlp': give uv, deep (with depth=L), a VectorModel, a ModelDefinition or a model file path
     """
     from catapult.theory.errors import TheoryInputError
-    if isinstance(model, (str, os.PathLike)) and (str(model).endswith(".toml") or os.path.isfile(model)):
-        model = load_model_file(model)
+    if isinstance(model, os.PathLike) or (isinstance(model, str) and model.endswith(".toml")):
+        model = load_model_file(model)  # a path (a bare name such as "uv" is never read as a file)
     if isinstance(model, VectorModel):
         model = _wrap(model)
     if isinstance(model, ModelDefinition):
