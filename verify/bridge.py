@@ -157,6 +157,11 @@ def compile_output(model):
     return factory
 
 
+def _flint_prec():
+    import flint
+    return flint.ctx.prec
+
+
 def numeric_loss(loss: Loss, **values) -> NumericLoss:
     """Numeric callables for ``loss`` with its parameters set to ``values`` (exact rationals where given so).
 
@@ -171,8 +176,14 @@ def numeric_loss(loss: Loss, **values) -> NumericLoss:
     if missing:
         raise ValueError(f"loss {loss.expr} needs values for: {', '.join(sorted(map(str, missing)))}")
 
+    compiled = {}  # one compilation per arithmetic and precision (a run binds its loss once; scans bind hundreds)
+
     def factory(backend):
-        return _compile(value_expr, backend), _compile(slope_expr, backend)
+        library = "numpy" if backend is None else backend.library
+        key = (library, _flint_prec()) if library == "flint" else library
+        if key not in compiled:  # arb constants (pi, 1/3) are made at the precision current here: keyed by it
+            compiled[key] = (_compile(value_expr, backend), _compile(slope_expr, backend))
+        return compiled[key]
 
     return NumericLoss(str(value_expr), factory=factory)
 
