@@ -24,12 +24,14 @@ SETTINGS = dict(deadline=None, derandomize=True, database=None,
 
 
 def _a(width, seed):
+    """f0^2 / (n lam0^2) = (u.v)^2 / (|u|^2 + |v|^2)^2 (f0 = u.v/sqrt(n), lam0 = (|u|^2 + |v|^2)/n), exact in the
+    float64 draws: an independent form of what the strategy computes."""
     m = UVModel(width, seed)
-    u = [Fraction(float(x)) for x in m.u0]
-    v = [Fraction(float(x)) for x in m.v0]
-    uv = sum(p * q for p, q in zip(u, v))
-    lam0 = (sum(p * p for p in u) + sum(q * q for q in v)) / width
-    return uv * uv / width / width / lam0**2   # f0^2 / (n lam0^2), f0 = u.v / sqrt(n)
+    u, v = ([Fraction(float(x)) for x in w] for w in (m.u0, m.v0))
+
+    def dot(a, b):
+        return sum((p * q for p, q in zip(a, b)), Fraction(0))
+    return (dot(u, v) / (dot(u, u) + dot(v, v))) ** 2
 
 
 def _rises_at_step_one(width, seed, x):

@@ -42,7 +42,6 @@ from functools import lru_cache
 import sympy as sp
 
 from .errors import TheoryInputError
-from .exactness import Exactness
 from .loss import Loss, mse
 from .maps import ReducedMap
 from .models import ModelSpec
@@ -73,7 +72,7 @@ def check_depth(L) -> int:
     return int(L)
 
 
-@dataclass
+@dataclass(repr=False)
 class DeepReducedMap(ReducedMap):
     """The exact reduced map of a depth-L linear network with isometric hidden layers (a
     :class:`~catapult.theory.maps.ReducedMap`: observables f and lam, constants A, C, rho, the isometric init).
@@ -98,14 +97,17 @@ class DeepReducedMap(ReducedMap):
         return (f"DeepReducedMap(L={self.L}, loss={self.loss.expr}, {len(self.state)} coordinates, exact, "
                 f"derived in {self.seconds:.2f} s)")
 
+    def _header(self) -> str:
+        return (f"deep linear network L={self.L}, isometric hidden layers, loss {self.loss.expr}   [{self.exactness} "
+                f"reduced map, {len(self.state)} coordinates, independent of n; derived in {self.seconds:.2f} s]\n"
+                f"  f = {self.f}\n  lam = {self.lam}")
+
+    def _details(self) -> list:
+        return [f"  init: {self.init}   (A = |w_1|^2, C = |w_L|^2, rho = sqrt(n) f0)"]
+
     @property
     def model(self) -> str:
         return f"deep(L={self.L}, isometric)"
-
-    @property
-    def exactness(self) -> Exactness:
-        """Exact: with isometric hidden layers the orbit stays in 2-dimensional subspaces (no term dropped)."""
-        return Exactness.EXACT
 
     @property
     def observables(self) -> dict:

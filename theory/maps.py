@@ -59,14 +59,23 @@ class ReducedMap(ABC):
     >>> m = derive("uv", "mse")
     >>> m.observe("f")
     eta**2*f**3/n - eta*f*lam + f
-    >>> print(str(m).splitlines()[0])
-    FunctionSpaceMap(model='uv', loss=f**2/2, exact=True)
+    >>> m
+    FunctionSpaceMap(model='uv', loss=f**2/2, exactness=exact, 2 coordinates)
+    >>> print(m)
+    model uv, loss l(f) = f**2/2   [exact: derived by SymPy from parameter-space GD]
+      f' = eta**2*f**3/n - eta*f*lam + f
+      lam' = eta**2*f**2*lam/n - 4*eta*f**2/n + lam
     """
 
+    #: the exactness of every map of the class, unless an instance carries its own ``label``
+    EXACTNESS = Exactness.EXACT
+
     @property
-    @abstractmethod
     def exactness(self) -> Exactness:
-        """The exactness of the map (:class:`Exactness`)."""
+        """The exactness of the map (:class:`Exactness`): the instance's ``label`` if it has one, else the
+        class's :attr:`EXACTNESS` (deep: exact, since isometric hidden layers keep the orbit in 2-dimensional
+        subspaces; samples: exact, since the invariants V, G, w close under one step for any m, d and loss)."""
+        return Exactness(getattr(self, "label", self.EXACTNESS))
 
     @property
     @abstractmethod
@@ -117,9 +126,22 @@ class ReducedMap(ABC):
                 f"{sp.latex(v, symbol_names=LATEX_NAMES)} \\\\" for k, v in self.update.items()]
         return "\\begin{aligned}\n" + "\n".join(rows) + "\n\\end{aligned}"
 
+    def __repr__(self):
+        return (f"{type(self).__name__}(model={self.model!r}, loss={self.loss.expr}, "
+                f"exactness={Exactness(self.exactness).value}, {len(self.state)} coordinates)")
+
+    def _header(self) -> str:
+        """The first line of the text form (what was derived, for which case, how exactly)."""
+        return f"model {self.model}, loss l(f) = {self.loss.expr}   [{self.exactness}]"
+
+    def _details(self) -> list:
+        """Lines after the update in the text form (observables, init, ...)."""
+        return []
+
     def __str__(self):
-        head = f"{type(self).__name__}(model={self.model!r}, loss={self.loss.expr}, exactness={self.exactness})"
-        return "\n".join([head] + [f"  {k}' = {v}" for k, v in self.update.items()])
+        """The text form of ``catapult derive``: a header, one line per state coordinate, then the details."""
+        lines = [self._header()] + [f"  {k}' = {v}" for k, v in self.update.items()]
+        return "\n".join(lines + self._details())
 
     def drift(self, name: str) -> sp.Expr:
         """The one-step change ``x' - x`` of a state coordinate.

@@ -46,7 +46,7 @@ def _tidy(expr: sp.Expr) -> sp.Expr:
     return sp.expand(sp.cancel(expr))
 
 
-@dataclass
+@dataclass(repr=False)
 class FunctionSpaceMap(ReducedMap):
     """The derived one-step map of a model under a loss (a :class:`~catapult.theory.maps.ReducedMap`).
 
@@ -70,8 +70,8 @@ class FunctionSpaceMap(ReducedMap):
 
     model: str
     loss: Loss
-    state: list
-    update: dict
+    state: list[sp.Symbol]
+    update: dict[str, sp.Expr]
     exact: bool
     gram_update: dict = field(repr=False)
     substitution: dict = field(repr=False)
@@ -82,17 +82,14 @@ class FunctionSpaceMap(ReducedMap):
     def __post_init__(self):
         self.label = Exactness(self.label)
 
-    def __repr__(self):
-        lines = [f"FunctionSpaceMap(model={self.model!r}, loss={self.loss.expr}, exact={self.exact})"]
-        lines += [f"  {k}' = {v}" for k, v in self.update.items()]
-        return "\n".join(lines)
+    def _header(self) -> str:
+        return (f"model {self.model}, loss l(f) = {self.loss.expr}   [{self.exactness}: derived by SymPy from "
+                "parameter-space GD]")
 
-    __str__ = __repr__
-
-    @property
-    def exactness(self) -> Exactness:
-        """Exact, or exact with extra (Gram) state when the map does not close on (f, lam)."""
-        return self.label
+    def _details(self) -> list:
+        if set(self.observables) == {"f", "lam"}:
+            return []
+        return [f"  observable {k} = {e}" for k, e in self.observables.items()]  # the Gram state: f_a and Theta
 
     @property
     def observables(self) -> dict:

@@ -78,7 +78,7 @@ def sample_model(d: int) -> VectorModel:
     return VectorModel(f"uv(d={d})", names, lambda G: G["u1", "v"] / sp.sqrt(n))
 
 
-@dataclass
+@dataclass(repr=False)
 class SampleMap(ReducedMap):
     """The exact map on the invariants for m samples in dimension d (a :class:`~catapult.theory.maps.ReducedMap`:
     observables f1..fm and Theta, constants the symbolic data entries and labels).
@@ -104,21 +104,15 @@ class SampleMap(ReducedMap):
     coeff_mats: list = field(default=None, repr=False)  #: C_a with grad f_a = C_a theta (parameter order u1..ud, v)
     params: tuple = field(default=(), repr=False)
 
-    def __repr__(self):
-        rows = [f"SampleMap(m={self.m}, d={self.d}, loss={self.loss.expr}, exact={self.exact})"]
-        rows += [f"  {k}' = {v}" for k, v in self.update.items()]
-        return "\n".join(rows)
+    def _header(self) -> str:
+        return f"uv model, m={self.m} samples, d={self.d}, loss {self.loss.expr}   [{self.exactness}: map on the invariants]"
 
-    __str__ = __repr__
+    def _details(self) -> list:
+        return [f"  f{a + 1} = {o}" for a, o in enumerate(self.outputs)] + [f"  Theta (= J J^T/m) = {self.ntk.tolist()}"]
 
     @property
     def model(self) -> str:
         return f"uv(m={self.m}, d={self.d})"
-
-    @property
-    def exactness(self) -> Exactness:
-        """Exact: the invariants V, G, w close under one GD step for any m, d and loss."""
-        return Exactness.EXACT
 
     @property
     def observables(self) -> dict:

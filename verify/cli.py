@@ -628,31 +628,8 @@ def _spec_and_loss(args):
 
 
 def _print_derived_map(fm, invs, out):
-    """The text form of ``catapult derive`` (one layout per kind of map)."""
-    from catapult.theory.deep import DeepReducedMap
-    from catapult.theory.samples import SampleMap
-    if isinstance(fm, DeepReducedMap):
-        print(f"deep linear network L={fm.L}, isometric hidden layers, loss {fm.loss.expr}   [{fm.exactness} reduced "
-              f"map, {len(fm.state)} coordinates, independent of n; derived in {fm.seconds:.2f} s]", file=out)
-        print(f"  f = {fm.f}", file=out)
-        print(f"  lam = {fm.lam}", file=out)
-    elif isinstance(fm, SampleMap):
-        print(f"uv model, m={fm.m} samples, d={fm.d}, loss {fm.loss.expr}   [{fm.exactness}: map on the invariants]",
-              file=out)
-    else:
-        print(f"model {fm.model}, loss l(f) = {fm.loss.expr}   [{fm.exactness}: derived by SymPy from parameter-space "
-              "GD]", file=out)
-    for k, e in fm.update.items():
-        print(f"  {k}' = {e}", file=out)
-    if not isinstance(fm, (DeepReducedMap, SampleMap)) and set(fm.observables) != {"f", "lam"}:
-        for k, e in fm.observables.items():  # a map on the Gram state (several outputs): f_a and Theta
-            print(f"  observable {k} = {e}", file=out)
-    if isinstance(fm, DeepReducedMap):
-        print(f"  init: {fm.init}   (A = |w_1|^2, C = |w_L|^2, rho = sqrt(n) f0)", file=out)
-    elif isinstance(fm, SampleMap):
-        for a, o in enumerate(fm.outputs):
-            print(f"  f{a + 1} = {o}", file=out)
-        print(f"  Theta (= J J^T/m) = {fm.ntk.tolist()}", file=out)
+    """The text form of ``catapult derive``: the map's own text, then its invariants."""
+    print(fm, file=out)
     for i in invs:
         print(f"  invariant: {i}", file=out)
 

@@ -180,21 +180,23 @@ def phase_edge(L: int, psi, lo, hi, K: int = K_DEFAULT, rtol: float = 1e-13, dps
 class Limit:
     """One end of the band, found on successively finer (x, psi) grids of the limit map.
 
-    ``which``: 'lo' (smallest x with a divergent phase) or 'hi' (largest x with a convergent phase).
-    ``witness``: the extreme grid cell (x, psi) of the last level; ``edge``: the conv -> div edge in x
-    at that psi (a :class:`catapult.numerics.bracket.Bracket`, bisected; [x, x], not converged, when no clean
-    edge was found next to the cell), its witness end
-    re-decided at ``precisions``: x_lo <= edge[1] and x_hi >= edge[0] are *witnessed* (an orbit with
-    that verdict at two precisions).  ``history``: per level
-    (psi resolution, x resolution, extreme x) -- if it still moves at the last level, the inf / sup
-    lies beyond the witness by about that much (thin slivers; see the module docstring).
+    The witness end of ``edge`` is re-decided at ``precisions``: x_lo <= edge[1] and x_hi >= edge[0] are
+    *witnessed* (an orbit with that verdict at two precisions).  If ``history`` still moves at the last level,
+    the inf / sup lies beyond the witness by about that much (thin slivers; see the module docstring).
     """
 
+    #: the depth
     L: int
+    #: 'lo' (smallest x with a divergent phase) or 'hi' (largest x with a convergent phase)
     which: str
-    witness: tuple
+    #: the extreme grid cell (x, psi) of the last level
+    witness: tuple[float, float]
+    #: the conv -> div edge in x at that psi (a :class:`catapult.numerics.bracket.Bracket`, bisected;
+    #: [x, x], not converged, when no clean edge was found next to the cell)
     edge: Bracket
-    history: list = field(default_factory=list)
+    #: per level: (psi resolution, x resolution, extreme x)
+    history: list[tuple] = field(default_factory=list)
+    #: the precisions the witness end was re-decided at
     precisions: list = field(default_factory=list)
     seconds: float = 0.0
     open_end: bool = False
