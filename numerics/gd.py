@@ -62,6 +62,8 @@ class Trajectory:
     peak_step: int = 0
     certified: bool = False
     theta: list | None = field(default=None, repr=False)
+    #: what ``eta_lam0`` multiplies when it is not ``lam0``: lam_max(Theta0) of a data model (its ``curvature``)
+    eta_unit: mpmath.mpf | None = None
 
     @property
     def steps(self) -> int:
@@ -75,7 +77,8 @@ class Trajectory:
 
     @property
     def eta_lam0(self):
-        return self.eta * self.lam0
+        """eta times the initial curvature: the model's ``curvature`` (data models: lam_max(Theta0)), else lam0."""
+        return self.eta * (self.lam0 if self.eta_unit is None else self.eta_unit)
 
     def rows(self):
         """``(t, loss, f, lam)`` tuples."""
@@ -128,8 +131,10 @@ def run_gd(model, loss, *, eta=None, eta_lam0=None, steps=1000, backend=None, gt
 
     Parameters
     ==========
-    eta, eta_lam0 : the step, given directly or as a multiple of the measured initial NTK
-        (``eta = eta_lam0 / lam0``, computed at the run's precision).
+    eta, eta_lam0 : the step, given directly or as a multiple of the measured initial curvature
+        (``eta = eta_lam0 / lam0``, computed at the run's precision; for a model with a ``curvature(theta, B)``
+        method -- data models: lam_max of Theta0 = J J^T / m, whose eta lam_max < 2 is the residuals' linear
+        stability -- ``eta = eta_lam0 / curvature``, kept in ``tr.eta_unit``).
     steps : the step budget.
     until : optional ``until(t, loss_t, loss_0) -> bool``; True stops the run (``stop='until'``).
     watch : optional ``watch(t, f_t, lam_t, eta) -> bool`` on the recorded values; True stops the run
@@ -151,9 +156,13 @@ def run_gd(model, loss, *, eta=None, eta_lam0=None, steps=1000, backend=None, gt
         if eta_lam0 is not None and not (lam0 > 0 and mpmath.isfinite(lam0)):
             raise NumericsInputError(f"the initial NTK is {mpmath.nstr(lam0, 5)}: eta_lam0 (a multiple of 1/lam0) "
                                      "is undefined; give eta")
-        eta_b = B.scalar(eta) if eta is not None else B.scalar(eta_lam0) / ev.lam
+        unit = model.curvature(theta, B) if hasattr(model, "curvature") else None
+        if eta is not None:
+            eta_b = B.scalar(eta)
+        else:
+            eta_b = B.scalar(eta_lam0) / (ev.lam if unit is None else B.scalar(unit))
         tr = Trajectory(model.name, model.width, model.seed, B.name + ("-certified" if B.certified else ""),
-                        B.dps, B.to_mpf(eta_b), lam0, certified=B.certified)
+                        B.dps, B.to_mpf(eta_b), lam0, certified=B.certified, eta_unit=unit)
         sqrt_n = mpmath.sqrt(model.width)
         for t in range(int(steps) + 1):
             tr.theta = theta

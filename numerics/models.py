@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import mpmath
 import numpy as np
 
 from .errors import NumericsInputError
@@ -103,7 +104,9 @@ class UVDataModel:
 
     The training loss is L = (1/m) sum_a l_a(f(x_a)) (a :class:`catapult.numerics.losses.DataLoss`).
     What is recorded is the output and the NTK at the ``probe`` input (default: the
-    unit vector of the first data point): F = f(probe), lam = |grad_theta F|^2.
+    unit vector of the first data point): F = f(probe), lam = |grad_theta F|^2.  ``eta_lam0`` multiplies
+    lam_max(Theta0), Theta = J J^T / m (``eta_lam0_of="theta"``, the default: see :meth:`curvature`), or the
+    probe's lam0 (``eta_lam0_of="probe"``).
 
     >>> from catapult.numerics.backends import get_backend
     >>> m = UVDataModel(8, [[1.0], [-2.0]], seed=0)
@@ -113,7 +116,10 @@ class UVDataModel:
 
     name = "uv-data"
 
-    def __init__(self, width, X, seed=0, probe=None):
+    def __init__(self, width, X, seed=0, probe=None, eta_lam0_of="theta"):
+        if eta_lam0_of not in ("theta", "probe"):
+            raise NumericsInputError(f"eta_lam0_of must be 'theta' or 'probe', got {eta_lam0_of!r}")
+        self.eta_lam0_of = eta_lam0_of
         self.width = check_width(width)
         self.seed = seed
         X = np.asarray(X, dtype=float)
@@ -210,6 +216,29 @@ class UVDataModel:
                 val = (xx * vv + B.dot(hs[a], hs[b])) * scale
                 theta_m[a][b] = theta_m[b][a] = B.to_mpf(val)
         return {"outputs": [B.to_mpf(o) for o in outs], "ntk": theta_m}
+
+    #: above this many samples lam_max(Theta0) is computed in float64 (numpy) instead of at the run's precision
+    CURVATURE_EXACT_MAX_M = 60
+
+    def curvature(self, theta, B):
+        """lam_max(Theta), Theta = J J^T / m on the samples: the curvature a data model's ``eta_lam0``
+        multiplies (GD on the residuals is r' = r - eta Theta r + O(eta^2): linearly stable for eta lam_max < 2),
+        or None when the model was built with ``eta_lam0_of="probe"`` (eta_lam0 is then eta times the NTK at the
+        probe, as for degenerate data, whose theory is written at the probe x = 1).  At the backend's precision for m <= :attr:`CURVATURE_EXACT_MAX_M`, else float64 (numpy ``eigvalsh``).
+
+        >>> from catapult.numerics.backends import get_backend
+        >>> B = get_backend("mpmath", 30); m = UVDataModel(16, np.eye(2), seed=0)
+        >>> T = np.array(m.observe(m.init(B), B)["ntk"], dtype=float)
+        >>> bool(abs(float(m.curvature(m.init(B), B)) - np.linalg.eigvalsh(T)[-1]) < 1e-12)
+        True
+        """
+        if self.eta_lam0_of == "probe":
+            return None
+        T = self.observe(theta, B)["ntk"]
+        if self.m > self.CURVATURE_EXACT_MAX_M or B.native:
+            return mpmath.mpf(float(np.linalg.eigvalsh(np.array(T, dtype=float))[-1]))
+        with mpmath.workdps(B.dps + 5):
+            return +max(mpmath.eigsy(mpmath.matrix(T), eigvals_only=True))
 
     @staticmethod
     def _combine_b(B, cols, coeffs):

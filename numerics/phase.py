@@ -133,6 +133,8 @@ def classify(tr: Trajectory, rises: dict | None = None) -> PhaseResult:
           "loss_peak_ratio": tr.loss_peak / loss0 if loss0 != 0 else mpmath.inf,
           "loss_final": tr.loss[-1], "steps": tr.steps, "stop": tr.stop,
           "width": tr.width, "seed": tr.seed, "backend": tr.backend, "dps": tr.dps}
+    if tr.eta_unit is not None:  # a data model: eta_lam0 is eta lam_max(Theta0); lam0, lam_final are at the probe
+        ev["lam_max_theta0"] = tr.eta_unit
     if rises is not None:
         ev.update({"loss_rises": rises["count"], "loss_rise_steps": rises["steps"],
                    "loss_rise_max_ratio": rises["max_ratio"], "loss_rises_rounding": rises["rounding"]})

@@ -170,8 +170,10 @@ class NotMeasured:
 
 
 def _cold_lam0(model, loss, B):
+    """What the search's eta*lam0 units multiply: lam0, or a data model's lam_max(Theta0) (``eta_unit``)."""
     with B.context():
-        return run_gd(model, loss, eta_lam0=1, steps=0, backend=B).lam0
+        tr = run_gd(model, loss, eta_lam0=1, steps=0, backend=B)
+        return tr.lam0 if tr.eta_unit is None else tr.eta_unit
 
 
 def _ladder_bisect(name, pred, model, loss, lo, hi, rtol, dps, steps, extra=None) -> ThresholdEstimate:
@@ -341,11 +343,19 @@ def _perturbed_start(w: Minimum, rel=1e-8, seed=12345):
     return [th + (rel * norm_t / norm_d) * d for th, d in zip(w.theta, ds)]
 
 
+#: below this fraction of its start |grad L| no longer counts as slowly growing: the start is a 1e-8 relative
+#: perturbation, so in float64 this is ~1e3 above the gradient's rounding floor, where step-to-step changes are
+#: noise (a fast-decaying run then looked "growing" at eta lam_1 = 1.48 with 3 samples); an unstable mode keeps at
+#: least its overlap with the random perturbation, ~1/sqrt(#parameters), far above it
+GROWTH_FLOOR = 1e-5
+
+
 def perturbation_grows(model, loss, start, eta, B, T, factor=2) -> bool:
     """GD at ``eta`` for up to ``T`` steps from ``start`` (a :class:`_Start` next to a minimum): True when
     |grad L| exceeds ``factor`` x its initial value at some step (clear growth; the run stops there, before
     the perturbation can saturate and a catapult can carry GD to another, stable minimum), or when
-    |grad L|_T > |grad L|_(T-2) (slow growth just above the threshold), or when the run blows up.
+    |grad L|_T > |grad L|_(T-2) (slow growth just above the threshold) while it is still above
+    :data:`GROWTH_FLOOR` x its start, or when the run blows up.
 
     To linear order around the minimum every Hessian mode of the gradient is multiplied by 1 - eta h_i per
     step, so below the threshold (all |1 - eta h_i| < 1) |grad L| never increases.
@@ -368,7 +378,7 @@ def perturbation_grows(model, loss, start, eta, B, T, factor=2) -> bool:
                     theta, ev = gd_step(model, B, bound, theta, ev, eta_b)
         except (OverflowError, FloatingPointError, ZeroDivisionError):  # float64 Python scalars overflow
             return True
-    return g[-1] > g[-3]
+    return g[-1] > g[-3] and g[-1] > GROWTH_FLOOR * GROWTH_FLOOR * g[0]  # squared norms
 
 
 def stability_threshold(model, loss, *, rtol=1e-6, dps=50, steps=None, grid=None, warm_eta_lam0=1.0,

@@ -49,13 +49,10 @@ MAX_SYMBOLIC_SAMPLES = 16
 MAX_WIDTH = 10 ** 6
 #: most samples m times input dimension d for numeric runs
 MAX_SAMPLE_ENTRIES = 10 ** 4
-#: budget of one command: size * steps * (dps + 50) units (~6e-8 s each on one core: about 10 minutes)
-MAX_WORK = 10 ** 10
-#: largest data file read by --data, and most rows
-MAX_DATA_BYTES = 10 ** 7
-MAX_DATA_ROWS = 2000
-#: largest magnitude of a label, a magnitude r_i or a data entry (beyond it float64 losses overflow)
-MAX_ABS_VALUE = 10 ** 6
+# The budget of one command (MAX_WORK: size * steps * (dps + 50) units, ~6e-8 s each on one core: about 10
+# minutes) is catapult.verify.problems'; the data limits (MAX_DATA_BYTES, MAX_DATA_ROWS, and MAX_ABS_VALUE, the
+# largest magnitude of a label, a magnitude r_i or a data entry) are catapult.verify.data's.
+from .data import MAX_ABS_VALUE, MAX_DATA_ROWS, read_table  # noqa: E402
 
 
 def _number(text, name, *, positive=False, integer=False, low=None, max_abs=MAX_ABS_VALUE):
@@ -172,7 +169,9 @@ def build_parser():
     r.add_argument("model", nargs="?", default=None, help="uv or deep (or give --model-file)")
     _add_model_file(r)
     r.add_argument("--eta", type=_positive_float("--eta"), help="learning rate")
-    r.add_argument("--eta-lam0", type=_positive_float("--eta-lam0"), help="learning rate as a multiple of 1/lam0")
+    r.add_argument("--eta-lam0", type=_positive_float("--eta-lam0"), 
+                   help="learning rate as a multiple of 1/lam0 (with --samples: of 1/lam_max(Theta0), "
+                        "Theta = J J^T/m)")
     r.add_argument("--width", type=_int_at_least("--width", 1, MAX_WIDTH, " (limit MAX_WIDTH)"), required=True)
     r.add_argument("--steps", type=_int_at_least("--steps", 1), default=5000)
     r.add_argument("--dps", type=_int_at_least("--dps", 5, MAX_DPS, " (limit MAX_DPS)"), default=50)
@@ -251,65 +250,6 @@ def _resolve_model(args):
     args.model, args.model_spec = spec.name, spec
 
 
-def _read_table(path, name="--data"):
-    """A real, finite float64 table (rows x columns) from a CSV/whitespace text file or a .npy array.
-
-    Reads at most MAX_DATA_BYTES bytes and MAX_DATA_ROWS rows (a device such as /dev/zero is refused,
-    not read to exhaustion); complex, string or object entries are refused, never coerced.
-    """
-    import io
-    import numpy as np
-    try:
-        with open(path, "rb") as fh:
-            raw = fh.read(MAX_DATA_BYTES + 1)
-    except OSError as exc:
-        raise UsageError(f"cannot read {name} {path}: {exc.strerror or exc}") from None
-    if len(raw) > MAX_DATA_BYTES:
-        raise UsageError(f"{name} {path} is larger than {MAX_DATA_BYTES} bytes (limit MAX_DATA_BYTES)")
-    if str(path).endswith(".npy"):
-        try:
-            a = np.load(io.BytesIO(raw), allow_pickle=False)
-        except (OSError, ValueError, EOFError) as exc:
-            raise UsageError(f"cannot read {name} {path}: {str(exc).splitlines()[0] if str(exc) else 'not a .npy'}") from None
-        if not isinstance(a, np.ndarray) or a.dtype.kind not in "iuf":
-            kind = {"c": "complex", "U": "string", "S": "string", "O": "object", "b": "boolean"}.get(
-                getattr(getattr(a, "dtype", None), "kind", "?"), str(getattr(a, "dtype", type(a).__name__)))
-            raise UsageError(f"{name} {path}: entries must be real numbers, got {kind} entries")
-        a = a.astype(float)
-        if a.ndim == 1:
-            a = a[None, :]
-    else:
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            raise UsageError(f"{name} {path}: not a text table (CSV/whitespace) or a .npy file") from None
-        rows = []
-        for k, line in enumerate(text.splitlines()):
-            if not line.strip() or line.lstrip().startswith("#"):
-                continue
-            try:
-                rows.append([float(x) for x in line.replace(",", " ").split()])
-            except ValueError:
-                raise UsageError(f"{name} {path}, line {k + 1}: entries must be real numbers, got {line.strip()[:40]!r}") from None
-            if len(rows) > MAX_DATA_ROWS:
-                break
-        if not rows:
-            raise UsageError(f"{name} {path} has no rows")
-        if len({len(r) for r in rows}) != 1:
-            raise UsageError(f"{name} {path}: rows have different numbers of columns")
-        a = np.array(rows, dtype=float)
-    if a.ndim != 2 or a.size == 0:
-        raise UsageError(f"{name} {path} must be a table (rows x columns), got shape {a.shape}")
-    if a.shape[0] > MAX_DATA_ROWS:
-        raise UsageError(f"{name} {path} has more than {MAX_DATA_ROWS} rows (limit MAX_DATA_ROWS)")
-    if not np.all(np.isfinite(a)):
-        raise UsageError(f"{name} {path} contains nan or inf")
-    if np.max(np.abs(a)) > MAX_ABS_VALUE:
-        raise UsageError(f"{name} {path}: entries must have magnitude <= {MAX_ABS_VALUE} "
-                         f"(limit MAX_ABS_VALUE), got {np.max(np.abs(a)):g}")
-    return a
-
-
 def _sample_data(args, numeric):
     """(m, d, X, Y) for the many-sample options, or None.  X, Y are None for symbolic data."""
     if args.samples is None and args.dim is None:
@@ -323,7 +263,7 @@ def _sample_data(args, numeric):
     if args.separable:
         raise UsageError("--separable does not go with --samples/--dim")
     if args.data:
-        a = _read_table(args.data)
+        a = read_table(args.data)
         if a.shape[1] < 2:
             raise UsageError(f"--data {args.data}: need rows x_1..x_d, y (at least 2 columns)")
         X, Y = a[:, :-1], a[:, -1]
@@ -407,7 +347,7 @@ def _data(args):
         r = [_number(v, "--r", positive=True) for v in args.r]
         return _degenerate(z, r)
     if args.data:
-        a = _read_table(args.data)
+        a = read_table(args.data)
         if a.shape[1] != 2:
             raise UsageError(f"--data {args.data} must have two columns z, r; got {a.shape[1]}")
         return _degenerate([Fraction(float(v)) for v in a[:, 0]], [Fraction(float(v)) for v in a[:, 1]])
@@ -481,112 +421,29 @@ def _model(args):
 
 
 def _numeric_problem(args, width, seed):
-    """(numerics model, numeric loss, theory loss) for run/scan."""
+    """(numerics model, numeric loss, theory loss) for run/scan: the options as inputs of
+    :func:`catapult.verify.problems.numeric_problem` (which builds the problem and refuses its cost or loss)."""
+    from .problems import numeric_problem
+    budget = dict(steps=args.steps, dps=args.dps, runs=1 if args.cmd == "run" else 60)  # scan: grid + bisections
     L = _depth(args)
     if L is not None:
-        from catapult.numerics.deep import DeepLinearModel
         if args.cmd == "scan" and args.init == "isometric" and width < 2:
             raise UsageError("scan deep needs --width >= 2: at width 1 the reduced map's coordinates are degenerate "
                              "(A C = rho^2), so its divergence check cannot run")
-        from .bridge import numeric_loss
-        _check_cost(args, width * width * L // 10 + width)  # n x n hidden layers: ~7e-9 s per entry-digit
-        loss = _loss(args)
-        nl = numeric_loss(loss)
-        _check_evaluable(nl, loss, args.dps)
-        return DeepLinearModel(width, L, seed=seed, init=args.init), nl, loss
+        return numeric_problem("deep", _loss(args), width, seed, depth=L, init=args.init, **budget)
     if args.model_spec is not None:
-        from .user_models import numeric_model
-        from .bridge import numeric_loss
         if _sample_data(args, numeric=True) is not None or _data(args) is not None:
             raise UsageError("a model file runs on one input: no --samples/--dim or degenerate data")
-        _check_cost(args, width * (len(args.model_spec.vectors) + 1))
-        loss = _loss(args)
-        nl = numeric_loss(loss)
-        _check_evaluable(nl, loss, args.dps)
-        return numeric_model(args.model_spec, width, seed), nl, loss
+        return numeric_problem(args.model_spec, _loss(args), width, seed, **budget)
     if args.model != "uv":
         raise UsageError(f"unknown model {args.model!r}; known: uv, deep")
-    from catapult.numerics.losses import DataLoss
-    from catapult.numerics.models import UVDataModel, UVModel
-    from .bridge import numeric_loss
     sd = _sample_data(args, numeric=True)
     if sd is not None:
-        m, d, X, Y = sd
-        _check_cost(args, width * (m * (d + 1) + 1))
-        model = UVDataModel(width, X, seed=seed)
-        L = _sample_loss(args)
-        nl = DataLoss([numeric_loss(L, y=_data_label(v)) for v in Y])
-        _check_evaluable(nl, L, args.dps)
-        return model, nl, L
+        return numeric_problem("uv", _sample_loss(args), width, seed, samples=sd[2:], **budget)
     data = _data(args)
     if data == "p":
         raise UsageError("numeric runs need a number for --p")
-    if data is not None:
-        _check_cost(args, width * (2 * data.m + 1))
-        model, nl = data.numeric(width, seed)
-        return model, nl, data.loss()
-    _check_cost(args, width)
-    loss = _loss(args)
-    nl = numeric_loss(loss)
-    _check_evaluable(nl, loss, args.dps)
-    return UVModel(width, seed), nl, loss
-
-
-#: outputs f at which a run's loss must be real, finite and computable (float64 and arb)
-_PROBE = ("-3", "-1", "-1/2", "-1/1024", "0", "1/1024", "1/2", "1", "3")
-
-
-def _check_evaluable(nl, loss, dps):
-    """Refuse, before any run, a loss that the numeric backends cannot evaluate or that is not real and
-    finite on the real line (log(f), sqrt(f), 1/f, f**(1/3) at f < 0 ...): GD on it has no verdict."""
-    from catapult.numerics.backends import get_backend
-    parts = getattr(nl, "losses", [nl])
-    uniq = list({p.name: p for p in parts}.values())[:4]
-    for B in (get_backend("float64"), get_backend("arb", min(dps, 60))):
-        with B.context():
-            for part in uniq:
-                try:
-                    value, slope = part.bind(B)
-                except Exception as exc:  # a user expression that cannot be compiled for this backend
-                    raise UsageError(f"cannot compile the loss {loss.expr} for {B!r}: {type(exc).__name__}") from None
-                for t in _PROBE:
-                    x = float(Fraction(t)) if B.name == "float64" else B.scalar(mpmath.mpf(Fraction(t).numerator) /
-                                                                                Fraction(t).denominator)
-                    try:
-                        vals = (value(x), slope(x))
-                    except (OverflowError, FloatingPointError):
-                        continue
-                    except ZeroDivisionError:
-                        vals = (float("nan"),)
-                    except Exception as exc:  # e.g. a special function the backend lacks
-                        raise UsageError(f"cannot evaluate the loss {loss.expr} numerically ({B!r}: "
-                                         f"{type(exc).__name__}: {str(exc)[:80]})") from None
-                    for v in vals:
-                        ok = _finite_real(v, B.name)
-                        if not ok:
-                            raise UsageError(f"the loss {loss.expr} is not real and finite at f = {t}: run/scan need "
-                                             "a loss defined on the whole real line")
-
-
-def _finite_real(v, backend_name):
-    """A real, non-nan value (float64 may overflow to inf: a divergence, not an undefined loss)."""
-    if backend_name != "float64":
-        return hasattr(v, "is_finite") and v.is_finite()
-    if isinstance(v, complex) or getattr(getattr(v, "dtype", None), "kind", "f") == "c":
-        return False
-    try:
-        return not math.isnan(float(v))
-    except (TypeError, ValueError):
-        return False
-
-
-def _check_cost(args, per_step):
-    """Refuse a run whose cost (per_step * steps * (dps + 50) digit-operations) exceeds MAX_WORK."""
-    runs = 1 if args.cmd == "run" else 60  # scan: grid + bisections + re-checks
-    work = per_step * args.steps * (args.dps + 50) * runs
-    if work > MAX_WORK:
-        raise UsageError(f"estimated work {work:.2g} > {MAX_WORK:.0e} (limit MAX_WORK: size x steps x (dps + 50)"
-                         f"{' x 60 runs' if runs > 1 else ''}, ~10 min): reduce --width, --steps or --dps")
+    return numeric_problem("uv", _loss(args) if data is None else None, width, seed, data=data, **budget)
 
 
 def _depth(args, symbolic=False):
@@ -746,8 +603,9 @@ def _check_scan_args(args):
             raise UsageError("--widths needs at least two distinct widths to fit eta_div ~ n^a")
         if len(args.widths) > 12:
             raise UsageError("--widths takes at most 12 widths")
+        from .problems import check_cost
         for w in set(args.widths):
-            _check_cost(args, w)
+            check_cost(w, args.steps, args.dps, runs=60)
 
 
 def cmd_scan(args, out):

@@ -147,7 +147,7 @@ class DegenerateData:
     def numeric(self, width, seed=0, data_seed=None):
         """The numerics model (points, probe x = 1) and the per-sample DataLoss."""
         x, y = self.points(seed if data_seed is None else data_seed)
-        model = UVDataModel(width, x[:, None], seed=seed, probe=[1.0])
+        model = UVDataModel(width, x[:, None], seed=seed, probe=[1.0], eta_lam0_of="probe")  # the theory is at x = 1
         cache = {}
         for yi in set(y):
             cache[yi] = numeric_loss(PER_SAMPLE, y=yi)

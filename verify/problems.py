@@ -22,7 +22,11 @@ ValueError: loss p*log(1 + exp(-f)) + (1 - p)*log(exp(f) + 1) needs values for: 
 
 from __future__ import annotations
 
+import math
 import os
+from fractions import Fraction
+
+import mpmath
 
 from catapult.numerics.deep import DeepLinearModel
 from catapult.numerics.models import UVModel
@@ -68,11 +72,132 @@ def _wrap(vm: VectorModel) -> ModelDefinition:
                            vm, None)
 
 
-def numeric_problem(model, loss="mse", width=None, seed=0, *, depth=None, init="isometric", p=None, **label_values):
-    """``(numerics model, numeric loss, theory loss)`` for parameter GD at ``width`` and ``seed``."""
+#: largest predicted work of one command (size x steps x (dps + 50) x runs digit-operations, ~10 min here)
+MAX_WORK = 10 ** 10
+
+#: outputs f at which a run's loss must be real, finite and computable (float64 and arb)
+PROBE = ("-3", "-1", "-1/2", "-1/1024", "0", "1/1024", "1/2", "1", "3")
+
+
+class ProblemError(ValueError):
+    """Inputs that name no runnable problem: predictably too costly, or a loss GD cannot evaluate."""
+
+
+def check_cost(per_step, steps, dps, runs=1):
+    """Refuse, before any run, work of ``per_step * steps * (dps + 50) * runs`` above :data:`MAX_WORK`.
+
+    >>> check_cost(10 ** 6, 5000, 50)
+    Traceback (most recent call last):
+    ...
+    catapult.verify.problems.ProblemError: estimated work 5e+11 > 1e+10 (limit MAX_WORK: size x steps x (dps + 50), ~10 min): reduce --width, --steps or --dps
+    """
+    work = per_step * steps * (dps + 50) * runs
+    if work > MAX_WORK:
+        raise ProblemError(f"estimated work {work:.2g} > {MAX_WORK:.0e} (limit MAX_WORK: size x steps x (dps + 50)"
+                           f"{f' x {runs} runs' if runs > 1 else ''}, ~10 min): reduce --width, --steps or --dps")
+
+
+def _finite_real(v, backend_name):
+    """A real, non-nan value (float64 may overflow to inf: a divergence, not an undefined loss)."""
+    if backend_name != "float64":
+        return hasattr(v, "is_finite") and v.is_finite()
+    if isinstance(v, complex) or getattr(getattr(v, "dtype", None), "kind", "f") == "c":
+        return False
+    try:
+        return not math.isnan(float(v))
+    except (TypeError, ValueError):
+        return False
+
+
+def _probe_values(B):
+    for t in PROBE:
+        q = Fraction(t)
+        yield t, (float(q) if B.name == "float64" else B.scalar(mpmath.mpf(q.numerator) / q.denominator))
+
+
+def check_evaluable(nl, loss, dps):
+    """Refuse, before any run, a loss that the numeric backends cannot evaluate or that is not real and
+    finite on the real line (log(f), sqrt(f), 1/f, f**(1/3) at f < 0 ...): GD on it has no verdict.
+
+    >>> from catapult.theory.loss import Loss
+    >>> lo = Loss.parse("log(f)")
+    >>> check_evaluable(numeric_loss(lo), lo, 30)
+    Traceback (most recent call last):
+    ...
+    catapult.verify.problems.ProblemError: the loss log(f) is not real and finite at f = -3: run/scan need a loss defined on the whole real line
+    """
+    from catapult.numerics.backends import get_backend
+    parts = getattr(nl, "losses", [nl])
+    uniq = list({q.name: q for q in parts}.values())[:4]
+    for B in (get_backend("float64"), get_backend("arb", min(dps, 60))):
+        with B.context():
+            for part in uniq:
+                try:
+                    value, slope = part.bind(B)
+                except Exception as exc:  # a user expression that cannot be compiled for this backend
+                    raise ProblemError(f"cannot compile the loss {loss.expr} for {B!r}: {type(exc).__name__}") from None
+                for t, x in _probe_values(B):
+                    try:
+                        vals = (value(x), slope(x))
+                    except (OverflowError, FloatingPointError):
+                        continue
+                    except ZeroDivisionError:
+                        vals = (float("nan"),)
+                    except Exception as exc:  # e.g. a special function the backend lacks
+                        raise ProblemError(f"cannot evaluate the loss {loss.expr} numerically ({B!r}: "
+                                           f"{type(exc).__name__}: {str(exc)[:80]})") from None
+                    if not all(_finite_real(v, B.name) for v in vals):
+                        raise ProblemError(f"the loss {loss.expr} is not real and finite at f = {t}: run/scan need "
+                                           "a loss defined on the whole real line")
+
+
+def _label(v):
+    """A label read from data, exactly as the float it is (never 'recognised' as sqrt(2))."""
+    from catapult.theory.parse import exact_value
+    return exact_value(float(v), "label", floats="binary")
+
+
+def numeric_problem(model, loss="mse", width=None, seed=0, *, depth=None, init="isometric", p=None, samples=None,
+                    data=None, steps=None, dps=None, runs=1, **label_values):
+    """``(numerics model, numeric loss, theory loss)`` for parameter GD at ``width`` and ``seed``.
+
+    ``samples=(X, Y)``: the uv model on m samples in d dimensions (rows of X, labels Y; the loss is in f and the
+    label y, ``"mse"`` meaning (f - y)^2/2).  ``data``: a :class:`~catapult.verify.degenerate.DegenerateData`
+    (the logistic loss of degenerate data; its loss is its own).  With ``steps`` and ``dps`` the predicted work
+    (``runs`` runs) is refused above :data:`MAX_WORK`, and with ``dps`` a loss GD cannot evaluate on the real line
+    is refused, both as :class:`ProblemError`, before anything runs.
+
+    >>> import numpy as np
+    >>> m, nl, lo = numeric_problem("uv", width=8, samples=(np.eye(2), np.array([1.0, -1.0])))
+    >>> type(m).__name__, lo.expr, len(nl.losses)
+    ('UVDataModel', (f - y)**2/2, 2)
+    """
+    if steps is not None and dps is not None and data is None:
+        check_cost(_per_step(model, width, depth, samples), steps, dps, runs)
+    if data is not None:
+        if model != "uv" or samples is not None:
+            raise ProblemError("degenerate data go with the model uv on one input")
+        if steps is not None and dps is not None:
+            check_cost(width * (2 * data.m + 1), steps, dps, runs)
+        m, nl = data.numeric(width, seed)
+        return m, nl, data.loss()
+    if samples is not None:
+        if model != "uv":
+            raise ProblemError("samples (X, Y) go with the model uv")
+        from catapult.numerics.losses import DataLoss
+        from catapult.numerics.models import UVDataModel
+        from catapult.theory.loss import mse
+        X, Y = samples
+        lo = mse("y") if isinstance(loss, str) and loss == "mse" else as_loss(loss, p)
+        nl = DataLoss([numeric_loss(lo, y=_label(v)) for v in Y])
+        if dps is not None:
+            check_evaluable(nl, lo, dps)
+        return UVDataModel(width, X, seed=seed), nl, lo
     kind, obj = model_definition(model, depth, init)
     lo = as_loss(loss, p)
     nl = numeric_loss(lo, **label_values)
+    if dps is not None:
+        check_evaluable(nl, lo, dps)
     if kind == "uv":
         return UVModel(width, seed), nl, lo
     if kind == "deep":
@@ -80,3 +205,16 @@ def numeric_problem(model, loss="mse", width=None, seed=0, *, depth=None, init="
         return DeepLinearModel(width, L, seed=seed, init=how), nl, lo
     from .user_models import numeric_model
     return numeric_model(obj, width, seed), nl, lo
+
+
+def _per_step(model, width, depth, samples):
+    """The size of one GD step (entries times layers), for :func:`check_cost`."""
+    if samples is not None:
+        m, d = samples[0].shape
+        return width * (m * (d + 1) + 1)
+    kind, obj = model_definition(model, depth)
+    if kind == "deep":
+        return width * width * obj[0] // 10 + width  # n x n hidden layers: ~7e-9 s per entry-digit
+    if kind == "user":
+        return width * (len(obj.vectors) + 1)
+    return width

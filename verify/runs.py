@@ -25,7 +25,7 @@ from .bridge import mp_function
 from .problems import numeric_problem
 
 #: the keys of a run's evidence printed in the text report, in order
-TEXT_KEYS = ("eta", "lam0", "eta_lam0", "lam_final", "eta_lam_final", "sharpness_final", "loss0", "loss_peak",
+TEXT_KEYS = ("eta", "lam0", "lam_max_theta0", "eta_lam0", "lam_final", "eta_lam_final", "sharpness_final", "loss0", "loss_peak",
              "loss_peak_ratio", "peak_step", "loss_rises", "steps", "ntk_eigs_initial", "ntk_eigs_final",
              "eta_times_eigs_initial", "mode_growth")
 
@@ -178,15 +178,23 @@ def run_problem(model, nl, loss, *, name, eta=None, eta_lam0=None, steps=5000, d
 
 
 def run(model="uv", loss="mse", *, width, eta=None, eta_lam0=None, steps=5000, dps=50, seed=0, depth=None,
-        init="isometric", p=None, trace=0, **label_values) -> RunReport:
+        init="isometric", p=None, samples=None, trace=0, **label_values) -> RunReport:
     """Parameter GD at ``dps`` and ``2 dps`` digits from one init and its agreed phase (measured).
 
     ``model``: ``"uv"``, ``"deep"`` (``depth=``), a VectorModel, a ModelDefinition or a model file path;
-    ``loss`` as in :func:`catapult.theory.loss.as_loss`; exactly one of ``eta`` and ``eta_lam0``.
+    ``loss`` as in :func:`catapult.theory.loss.as_loss`; exactly one of ``eta`` and ``eta_lam0``;
+    ``samples=(X, Y)``: the uv model on m samples (the report then has each NTK eigendirection's growth).
+
+    >>> import numpy as np
+    >>> r = run("uv", samples=(np.eye(2), np.array([1.0, -0.5])), width=32, eta_lam0=3, steps=400, dps=20)
+    >>> r.phase, len(r.result.evidence["mode_growth"])
+    ('catapult', 2)
     """
-    m, nl, lo = numeric_problem(model, loss, width, seed, depth=depth, init=init, p=p, **label_values)
+    m, nl, lo = numeric_problem(model, loss, width, seed, depth=depth, init=init, p=p, samples=samples,
+                                steps=steps, dps=dps, **label_values)
     name = model if isinstance(model, str) and not model.endswith(".toml") else getattr(m, "name", "model")
-    return run_problem(m, nl, lo, name=name, eta=eta, eta_lam0=eta_lam0, steps=steps, dps=dps, trace=trace)
+    return run_problem(m, nl, lo, name=name, eta=eta, eta_lam0=eta_lam0, steps=steps, dps=dps, trace=trace,
+                       sample_labels=None if samples is None else samples[1])
 
 
 def scan(model="uv", loss="mse", *, width, seed=0, rtol=1e-6, dps=50, steps=2000, depth=None, init="isometric",
