@@ -522,19 +522,6 @@ def _check_sample_thresholds(args, sd):
                          "minimum, so the eta_crit statement (all slopes zero at the minimum) does not apply")
 
 
-def _attach_band(t, spec, loss, restarts):
-    """The deep band (measured on the n -> oo limit map, catapult.verify.deep_limit) into ``t.details``."""
-    if spec.init != "isometric":
-        t.details.update({"band": None, "band_exactness": None,
-                          "band_reason": "the band is a statement about the n -> oo limit of the isometric reduced "
-                                         "map: not derived or measured for --init gaussian"})
-        return
-    from .deep_limit import band_summary
-    t.details.update(band_summary(spec.depth, loss, restarts=restarts))
-    if t.details.get("band") is not None:
-        t.details["band_init"] = {"A": "n (|w_1|^2)", "C": "n (|w_L|^2)", "f0": 1}
-
-
 #: detail fields printed by the text form of ``catapult thresholds``, in this order
 _TEXT_DETAILS = ("band", "band_bounds", "band_reason", "band_spread", "band_init", "lam_drift", "stability_matrix", "H")
 
@@ -555,9 +542,10 @@ def cmd_thresholds(args, out):
     if sd is not None:
         _check_sample_thresholds(args, sd)
     spec, loss = _spec_and_loss(args)
-    t = thresholds(spec, loss)          # derived (theory); the CLI only attaches the measured band and formats
+    t = thresholds(spec, loss)          # derived (theory)
     if L is not None:
-        _attach_band(t, spec, loss, args.band_restarts)
+        from .deep_limit import attach_band
+        attach_band(t, spec, loss, args.band_restarts)  # measured, on the n -> oo limit map
     if args.json:
         print(_dumps(t.to_json(lam0_value=args.lam0), default=str), file=out)
     elif args.latex:

@@ -402,6 +402,25 @@ def _drift_fields(L, loss):
                                        "init A = C = n, rho = sqrt(n) f0"}}
 
 
+def attach_band(t, spec, loss, restarts: int = 2):
+    """Put the deep band (measured on the n -> oo limit map: :func:`band_summary`) into ``t.details`` of the
+    derived thresholds ``t`` of ``spec`` (the registry's deep model); null with the reason for Gaussian layers.
+
+    >>> from catapult.theory import get_model, thresholds
+    >>> spec = get_model("deep", depth=2, init="gaussian"); t = thresholds(spec)
+    >>> attach_band(t, spec, None); t.details["band"], t.details["band_reason"][:40]
+    (None, 'the band is a statement about the n -> o')
+    """
+    if spec.init != "isometric":
+        t.details.update({"band": None, "band_exactness": None,
+                          "band_reason": "the band is a statement about the n -> oo limit of the isometric reduced "
+                                         "map: not derived or measured for --init gaussian"})
+        return
+    t.details.update(band_summary(spec.depth, loss, restarts=restarts))
+    if t.details.get("band") is not None:
+        t.details["band_init"] = {"A": "n (|w_1|^2)", "C": "n (|w_L|^2)", "f0": 1}
+
+
 def band_summary(L: int, loss=None, restarts: int = 2, levels: int = 7) -> dict:
     """The "band" and "lam_drift" fields of ``catapult thresholds deep --depth L --json`` for ``loss``
     (a :class:`catapult.theory.loss.Loss`; default f^2/2).
