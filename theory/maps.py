@@ -113,18 +113,44 @@ class ReducedMap(ABC):
                   "exactness": Exactness(self.exactness).value})
         return d
 
-    def latex(self) -> str:
+    #: above this many operations (sympy.count_ops over the update) :meth:`latex` names common subexpressions
+    CSE_OPS = 120
+
+    def latex(self, cse: bool | None = None) -> str:
         r"""The map as a LaTeX ``aligned`` block, one row per state coordinate.
+
+        ``cse``: name common subexpressions first (``sympy.cse``, as ``\xi_k``, one row each before the map);
+        by default when the update has more than :attr:`CSE_OPS` operations (the depth-4 map: 16 KB raw).
 
         >>> from catapult.theory import derive
         >>> print(derive("uv", "mse").latex().splitlines()[1])
         f' &= \frac{\eta^{2} f^{3}}{n} - \eta f \lambda + f \\
-        >>> print(derive("deep", depth=2).latex().splitlines()[1][:20])
+        >>> print(derive("deep", depth=2).latex(cse=False).splitlines()[1][:20])
         a_{1}' &= a_{1} - \f
+        >>> big = derive("deep", depth=4).latex()
+        >>> len(big) < 8000, big.splitlines()[1].startswith(r"\xi_{0} &= ")
+        (True, True)
         """
-        rows = [f"{sp.latex(self.symbols[k], symbol_names=LATEX_NAMES)}' &= "
-                f"{sp.latex(v, symbol_names=LATEX_NAMES)} \\\\" for k, v in self.update.items()]
+        exprs = list(self.update.values())
+        if cse is None:
+            cse = sum(sp.count_ops(e) for e in exprs) > self.CSE_OPS
+        rows = []
+        if cse:
+            taken = {str(x) for e in exprs for x in e.free_symbols}
+            names = (sp.Symbol(f"xi_{k}") for k in range(10 ** 6) if f"xi_{k}" not in taken)
+            reps, exprs = sp.cse(exprs, symbols=names, optimizations=None)
+            rows += [f"{sp.latex(x)} &= {sp.latex(v, symbol_names=LATEX_NAMES)} \\\\" for x, v in reps]
+        rows += [f"{sp.latex(self.symbols[k], symbol_names=LATEX_NAMES)}' &= "
+                 f"{sp.latex(v, symbol_names=LATEX_NAMES)} \\\\" for k, v in zip(self.update, exprs)]
         return "\\begin{aligned}\n" + "\n".join(rows) + "\n\\end{aligned}"
+
+    def _repr_latex_(self) -> str:
+        """Notebook display: the map typeset (:meth:`latex`)."""
+        return "$$" + self.latex() + "$$"
+
+    def _latex(self, printer=None) -> str:
+        """``sympy.latex(map)`` gives :meth:`latex` (not the printer's ``\\mathtt{\\text{...}}`` of the repr)."""
+        return self.latex()
 
     def __repr__(self):
         return (f"{type(self).__name__}(model={self.model!r}, loss={self.loss.expr}, "

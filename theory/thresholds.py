@@ -106,6 +106,23 @@ class Threshold:
         v = "null" if self.value is None else str(self.value)
         return f"{self.name} = {v}   [{self.exactness}] {self.reason or self.derivation}"
 
+    def latex(self) -> str:
+        r"""``\eta_{name} = value`` with its exactness (or "not derived").
+
+        >>> from catapult.theory import thresholds
+        >>> thresholds("uv", "mse").eta_max.latex()
+        '\\eta_{max} = \\frac{4}{\\lambda_0} \\quad \\text{(leading order in 1/n)}'
+        """
+        sub = self.name[4:] if self.name.startswith("eta_") else self.name.replace("_", r"\_")
+        head = rf"\eta_{{{sub}}}" if self.name.startswith("eta_") else rf"\text{{{sub}}}"
+        if self.value is None:
+            return rf"{head} = \text{{not derived}}"
+        return rf"{head} = {sp.latex(self.value, symbol_names=LATEX_NAMES)} \quad \text{{({self.exactness})}}"
+
+    def _repr_latex_(self) -> str:
+        """Notebook display: :meth:`latex`."""
+        return "$" + self.latex() + "$"
+
     def at(self, lam0_value, **params):
         """The threshold as an exact SymPy number at a given lam0 and loss parameters (None when not derived).
 
@@ -228,6 +245,16 @@ class Thresholds:
                                        f"({sp.N(v, 5) if v.is_finite is not None else 'undetermined'})")
             out[t.name] = x.real
         return out
+
+    def _repr_latex_(self) -> str:
+        r"""Notebook display: every threshold, one row each, with its exactness.
+
+        >>> from catapult.theory import thresholds
+        >>> print(thresholds("uv", "mse")._repr_latex_().splitlines()[2])
+        \eta_{max} &= \frac{4}{\lambda_0} \quad \text{(leading order in 1/n)} \\
+        """
+        rows = [t.latex().replace(" = ", " &= ", 1) + r" \\" for t in self.all.values()]
+        return "$$\\begin{aligned}\n" + "\n".join(rows) + "\n\\end{aligned}$$"
 
     def latex(self) -> str:
         r"""LaTeX of both thresholds.
