@@ -196,6 +196,8 @@ def build_parser():
     s.add_argument("--json", action="store_true")
     _add_loss(s, numeric=True)
 
+    _sweep_parser(sub)
+
     v = sub.add_parser("verify", help="the main job: the cross-validation catalogue")
     v.add_argument("--json", action="store_true")
     v.add_argument("--full", action="store_true", help="heavier rows too")
@@ -205,6 +207,37 @@ def build_parser():
                    help="run sections in N processes (default: the machine's cores)")
     _add_model_file(v, " (its rows only: the map vs parameter GD, and the thresholds)")
     return p
+
+
+def _sweep_parser(sub):
+    w = sub.add_parser("sweep", help="many parameter-GD runs over a grid -> a tidy table (CSV/Parquet), resumable, "
+                                     "on local cores or a Dask cluster (measured)")
+    w.add_argument("model", nargs="?", default=None, help="uv or deep (or give --model-file or --file)")
+    _add_model_file(w)
+    w.add_argument("--file", metavar="SWEEP.toml", help="the sweep as a file: [sweep] with inputs, lists as axes")
+    w.add_argument("--width", type=_int_at_least("--width", 1, MAX_WIDTH, " (limit MAX_WIDTH)"), nargs="+")
+    x = w.add_mutually_exclusive_group()
+    x.add_argument("--eta-lam0", type=_positive_float("--eta-lam0"), nargs="+", metavar="X")
+    x.add_argument("--eta-lam0-range", type=_positive_float("--eta-lam0-range"), nargs=3, metavar=("START", "STOP", "NUM"),
+                   help="NUM values from START to STOP, linearly")
+    x.add_argument("--eta-lam0-ratio", type=_positive_float("--eta-lam0-ratio"), nargs=3,
+                   metavar=("START", "STOP", "RATIO"), help="START, START*RATIO, ... up to STOP (e.g. ratio 1.0718 = 2^0.1)")
+    w.add_argument("--seed", type=_int_at_least("--seed", 0, 2 ** 63), nargs="+", default=[0])
+    w.add_argument("--depth", type=_int_at_least("--depth", 2, 1000), nargs="+", help="model deep: its depths")
+    w.add_argument("--init", choices=["isometric", "gaussian"], default=None)
+    w.add_argument("--steps", type=_int_at_least("--steps", 1), default=1000)
+    w.add_argument("--precision", nargs="+", default=["float64"], metavar="P",
+                   help="float64, arbD, or two joined by '+' to cross-check (float64+arb30); default float64")
+    g = w.add_mutually_exclusive_group()
+    g.add_argument("--loss", choices=["mse", "logistic"], default=None, help="named loss (default mse)")
+    g.add_argument("--loss-expr", metavar="EXPR", help="any twice-differentiable loss in f")
+    w.add_argument("--p", metavar="P", nargs="+", help="logistic loss of degenerate data: the fractions P in (0, 1)")
+    w.add_argument("-o", "--out", required=True, metavar="TABLE", help="the table: .csv or .parquet (resumed if it exists)")
+    w.add_argument("--jobs", "-j", type=_int_at_least("--jobs", 1, 256), default=None, metavar="N",
+                   help="local processes (default: the machine's cores)")
+    w.add_argument("--scheduler", metavar="ADDRESS", help="a Dask scheduler (tcp://host:8786): run the tasks there")
+    w.add_argument("--quiet", action="store_true", help="no progress bar")
+    w.add_argument("--json", action="store_true", help="the summary as JSON")
 
 
 def _symbolic_command(sub, name, help_text):
@@ -228,6 +261,8 @@ def _resolve_model(args):
     """Fill ``args.model`` (and ``args.model_spec``) from the positional name or ``--model-file``."""
     args.model_spec = None
     path = getattr(args, "model_file", None)
+    if args.cmd == "sweep":  # its points name the model themselves (cmd_sweep)
+        return
     if args.cmd == "verify":
         if path is not None and args.only:
             raise UsageError("--model-file and --only do not go together (the file's rows are its own section)")
@@ -607,6 +642,107 @@ def cmd_scan(args, out):
     return 0
 
 
+#: most points of one sweep (a typo in a range is refused up front)
+MAX_SWEEP_POINTS = 10 ** 6
+
+
+def _sweep_points(args):
+    """The points the command line (or --file) names."""
+    from .sweep import axis, grid, load_sweep_file
+    if args.file is not None:
+        given = [o for o, v in (("a model", args.model), ("--model-file", args.model_file), ("--width", args.width),
+                                ("--eta-lam0", args.eta_lam0 or args.eta_lam0_range or args.eta_lam0_ratio),
+                                ("--depth", args.depth), ("--p", args.p), ("--loss", args.loss),
+                                ("--loss-expr", args.loss_expr)) if v]
+        if given:
+            raise UsageError(f"--file names the whole sweep: drop {given[0]}")
+        return load_sweep_file(args.file)
+    if (args.model is None) == (args.model_file is None):
+        raise UsageError("give a model (uv, deep), --model-file FILE or --file SWEEP.toml")
+    if not args.width:
+        raise UsageError("give --width W [W ...]")
+    if args.eta_lam0:
+        xs = args.eta_lam0
+    elif args.eta_lam0_range:
+        a, b, num = args.eta_lam0_range
+        if num != int(num) or not 1 <= num <= MAX_SWEEP_POINTS:
+            raise UsageError(f"--eta-lam0-range NUM must be an integer in [1, {MAX_SWEEP_POINTS}], got {num:g}")
+        xs = axis({"start": a, "stop": b, "num": int(num)}, "--eta-lam0-range")
+    elif args.eta_lam0_ratio:
+        a, b, r = args.eta_lam0_ratio
+        xs = axis({"start": a, "stop": b, "ratio": r}, "--eta-lam0-ratio")
+    else:
+        raise UsageError("give --eta-lam0 X [X ...], --eta-lam0-range START STOP NUM or --eta-lam0-ratio START STOP RATIO")
+    model = args.model if args.model_file is None else args.model_file
+    if model == "deep" and not args.depth:
+        raise UsageError("model 'deep' needs --depth L [L ...]")
+    if model != "deep" and (args.depth or args.init):
+        raise UsageError("--depth/--init go with the model 'deep'")
+    if args.p and args.loss != "logistic":
+        raise UsageError("--p goes with --loss logistic")
+    if args.loss == "logistic" and not args.p:
+        raise UsageError("--loss logistic needs --p P [P ...] (the fraction of margins +1)")
+    n = len(args.width) * len(xs) * len(args.seed) * len(args.precision) * len(args.depth or [1]) * len(args.p or [1])
+    if n > MAX_SWEEP_POINTS:
+        raise UsageError(f"{n} points > {MAX_SWEEP_POINTS} (limit MAX_SWEEP_POINTS)")
+    axes = dict(model=str(model), loss=args.loss_expr or args.loss or "mse", width=args.width, eta_lam0=xs,
+                seed=args.seed, steps=args.steps, precision=args.precision)
+    if args.depth:
+        axes.update(depth=args.depth, init=args.init or "isometric")
+    if args.p:
+        axes["p"] = args.p
+    return grid(**axes)
+
+
+def _sweep_summary(df, points, skipped, wall, out_path, executor, interrupted=False) -> dict:
+    counts = df["verdict"].value_counts().to_dict() if len(df) else {}
+    single = [p for p in sorted(set(df["precision"])) if "+" not in str(p)] if len(df) else []
+    return {"points": points, "done": len(df), "skipped": skipped, "run": len(df) - skipped,
+            "verdicts": {str(k): int(v) for k, v in counts.items()}, "seconds": wall, "executor": executor,
+            "table": str(out_path), "interrupted": interrupted,
+            "not_cross_checked": single}
+
+
+def cmd_sweep(args, out):
+    import os
+    from .sweep import SweepError, read_rows, sweep
+    if args.out is not None and not str(args.out).endswith((".csv", ".parquet")):
+        raise UsageError(f"-o {args.out}: the table must be .csv or .parquet")
+    points = _sweep_points(args)
+    had = read_rows(args.out)
+    skipped = len({p["key"] for p in points} & set(had))
+    executor = (f"dask {args.scheduler}" if args.scheduler else
+                f"{args.jobs or os.cpu_count() or 1} local process(es)")
+    progress = not args.quiet and sys.stderr.isatty()
+    t0 = time.perf_counter()
+    interrupted = False
+    try:
+        df = sweep(points, args.out, jobs=args.jobs, scheduler=args.scheduler, progress=progress)
+    except KeyboardInterrupt:
+        interrupted = True
+        from .sweep import frame
+        rows = read_rows(args.out)
+        df = frame(rows[p["key"]] for p in points if p["key"] in rows)
+    except SweepError:
+        raise
+    except OSError as exc:
+        raise UsageError(f"cannot reach the Dask scheduler {args.scheduler}: {exc}") from None
+    summary = _sweep_summary(df, len(points), skipped, time.perf_counter() - t0, args.out, executor, interrupted)
+    if args.json:
+        print(_dumps(summary, sort_keys=False), file=out)
+    else:
+        v = ", ".join(f"{k} {n}" for k, n in summary["verdicts"].items())
+        print(f"sweep: {summary['done']}/{len(points)} points ({summary['run']} run now, {skipped} already in the "
+              f"table), {summary['seconds']:.1f} s on {executor}{'  [interrupted]' if interrupted else ''}", file=out)
+        print(f"  verdicts (measured, parameter GD): {v or 'none'}", file=out)
+        if summary["not_cross_checked"]:
+            print(f"  precision {', '.join(summary['not_cross_checked'])} alone: verdicts not cross-checked "
+                  "(--precision float64+arb30 runs two precisions and says undetermined unless they agree)", file=out)
+        reader = "read_parquet" if str(args.out).endswith(".parquet") else "read_csv"
+        print(f"  table: {args.out}   (pandas.{reader}({str(args.out)!r}))", file=out)
+    return 130 if interrupted else 0
+
+
 def cmd_verify(args, out):
     from .catalogue import catalogue
     from .table import render
@@ -628,7 +764,8 @@ def cmd_verify(args, out):
     return 1 if failed else 0
 
 
-COMMANDS = {"derive": cmd_derive, "thresholds": cmd_thresholds, "run": cmd_run, "scan": cmd_scan, "verify": cmd_verify}
+COMMANDS = {"derive": cmd_derive, "thresholds": cmd_thresholds, "run": cmd_run, "scan": cmd_scan, "sweep": cmd_sweep,
+            "verify": cmd_verify}
 
 
 def main(argv=None, out=None, err=None):
