@@ -167,3 +167,14 @@ def test_ctrl_c_keeps_what_was_measured_prints_it_and_exits_130(tmp_path):
     assert "[interrupted]" in stdout and "Traceback" not in stderr
     back = pd.read_csv(out)
     assert 3 <= len(back) < 400 and back["key"].is_unique
+
+
+def test_threshold_searches_run_as_sweep_rows():
+    # uv, squared loss: lam' - lam = eta f^2 (eta lam - 4)/n, so the divergence onset is eta lam0 = 4 at every
+    # width; the loss-rise onset sits above 2 by a finite-width amount (Lewkowycz et al.: 2/lam0 as n -> oo)
+    df = sweep(grid(kind="scan", model="uv", width=[64, 256], seed=0, steps=2000, precision="arb30"), jobs=1)
+    assert df["verdict"].tolist() == ["measured", "measured"] and df["stability_threshold"].notna().all()
+    assert (abs(df["divergence_onset"] - 4) < 1e-5).all()
+    assert ((df["loss_rise_onset"] > 2 - 1e-6) & (df["loss_rise_onset"] < 2.2)).all()
+    bad = run_point(point(kind="scan", model="uv", width=64, eta_lam0=1.0, precision="arb30"))
+    assert bad["verdict"] == "error" and "searches eta" in bad["reason"]

@@ -37,15 +37,18 @@ from pathlib import Path
 
 #: the inputs of a point, in column order (what the key hashes)
 INPUTS = ("kind", "model", "loss", "p", "labels", "depth", "init", "width", "seed", "eta_lam0", "eta", "steps",
-          "precision")
+          "precision", "rtol")
 #: what a run measures, in column order
 OUTPUTS = ("verdict", "reason", "agreed", "lam0", "lam_final", "eta_lam_final", "eta_used", "loss0", "loss_peak",
-           "peak_step", "loss_final", "steps_run", "stop", "backend", "wall_s", "version")
+           "peak_step", "loss_final", "steps_run", "stop", "loss_rise_onset", "stability_threshold",
+           "divergence_onset", "backend", "wall_s", "version")
+#: what a ``kind = "scan"`` point measures (eta*lam0 of each threshold, each under its criterion)
+SCAN_OUTPUTS = ("loss_rise_onset", "stability_threshold", "divergence_onset")
 #: every column of a sweep table
 COLUMNS = ("key",) + INPUTS + OUTPUTS
 #: defaults of the inputs a point may leave out
 DEFAULTS = {"kind": "run", "loss": "mse", "p": None, "labels": None, "depth": None, "init": None,
-            "seed": 0, "eta_lam0": None, "eta": None, "steps": 1000, "precision": "float64"}
+            "seed": 0, "eta_lam0": None, "eta": None, "steps": 1000, "precision": "float64", "rtol": None}
 #: columns that differ between two runs of the same point (the rest are equal bit for bit)
 VOLATILE = ("wall_s",)
 
@@ -159,15 +162,18 @@ def run_point(p: dict) -> dict:
 def _run(p: dict) -> dict:
     from catapult.numerics.phase import agreed_phase, classify_run
     from .problems import numeric_problem
-    if p["kind"] != "run":
-        raise SweepError(f"unknown kind {p['kind']!r} (known: run)")
-    if (p["eta"] is None) == (p["eta_lam0"] is None):
-        raise SweepError("give exactly one of eta and eta_lam0")
+    if p["kind"] not in ("run", "scan"):
+        raise SweepError(f"unknown kind {p['kind']!r} (known: run, scan)")
     backends = _backends(p["precision"])
     labels = json.loads(p["labels"]) if p["labels"] else {}
     dps = max(getattr(B, "dps", 15) for B in backends)
-    model, nl, _ = numeric_problem(p["model"], p["loss"], p["width"], p["seed"], depth=p["depth"], init=p["init"] or "isometric",
-                                   p=p["p"], steps=p["steps"], dps=dps, **labels)
+    model, nl, _ = numeric_problem(p["model"], p["loss"], p["width"], p["seed"], depth=p["depth"],
+                                   init=p["init"] or "isometric", p=p["p"], steps=p["steps"], dps=dps,
+                                   runs=60 if p["kind"] == "scan" else 1, **labels)
+    if p["kind"] == "scan":
+        return _scan(p, model, nl, dps)
+    if (p["eta"] is None) == (p["eta_lam0"] is None):
+        raise SweepError("give exactly one of eta and eta_lam0")
     kw = dict(eta=p["eta"], eta_lam0=p["eta_lam0"], steps=int(p["steps"]))
     if len(backends) == 1:
         r, agreed = classify_run(model, nl, backend=backends[0], **kw), None
@@ -181,6 +187,24 @@ def _run(p: dict) -> dict:
             "peak_step": ev.get("peak_step"), "loss_final": _num(r.trajectory.loss[-1]) if r.trajectory else None,
             "steps_run": ev.get("steps"), "stop": getattr(ev.get("stop"), "value", ev.get("stop")),
             "backend": "+".join(B.tag for B in backends)}
+
+
+def _scan(p, model, nl, dps):
+    """A threshold search as a row: the three measured thresholds (eta*lam0 midpoints of their brackets)."""
+    from catapult.numerics.search import scan
+    if p["eta"] is not None or p["eta_lam0"] is not None:
+        raise SweepError("a scan point searches eta: give no eta or eta_lam0")
+    if dps < 10:
+        raise SweepError("a scan point needs precision arbD with D >= 10 (its ladder starts in float64)")
+    r = scan(model, nl, rtol=p["rtol"] or 1e-6, dps=dps, steps=int(p["steps"]))
+    row, why = {"verdict": "measured", "lam0": _num(r.lam0), "backend": f"float64+arb{dps}"}, []
+    for col, est in zip(SCAN_OUTPUTS, (r.loss_rise_onset, r.stability_threshold, r.divergence_onset_at_width)):
+        x = getattr(est, "eta_lam0", None)
+        row[col] = _num(x)
+        if x is None:
+            why.append(f"{col}: {getattr(est, 'reason', 'not measured')}")
+    row["reason"] = "; ".join(why) or "three thresholds, each under its criterion (catapult.numerics.search)"
+    return row
 
 
 def run_chunk(points: list) -> list:
