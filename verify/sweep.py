@@ -66,7 +66,7 @@ def point(**inputs) -> dict:
     >>> point(model="uv", width=64, eta_lam0=3, colour="red")
     Traceback (most recent call last):
     ...
-    catapult.verify.sweep.SweepError: unknown sweep input(s): colour (known: kind, model, loss, p, labels, depth, init, width, seed, eta_lam0, eta, steps, precision)
+    catapult.verify.sweep.SweepError: unknown sweep input(s): colour (known: kind, model, loss, p, labels, depth, init, width, seed, eta_lam0, eta, steps, precision, rtol)
     """
     unknown = sorted(set(inputs) - set(INPUTS))
     if unknown:
