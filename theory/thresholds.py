@@ -608,6 +608,23 @@ def derive_thresholds(model: VectorModel, loss: Loss, fmap: FunctionSpaceMap | N
     return out
 
 
+def _real_roots(P: sp.Poly) -> list:
+    """The real roots of a polynomial over Q, exactly: factors of degree <= 2 by radicals (``sympy.roots``),
+    others as ``RootOf`` (``real_roots``, whose integer-basis preprocessing factors the coefficients: ~0.3 s per call
+    for the ~2^-52-denominator coefficients of float draws, which the factor-first route avoids).
+
+    >>> _real_roots(sp.Poly((eta - 2) * (eta**2 - 2) * (eta**3 - eta - 1), eta))
+    [2, -sqrt(2), sqrt(2), CRootOf(x**3 - x - 1, 0)]
+    """
+    out = []
+    for fac, _ in P.factor_list()[1]:
+        if fac.degree() <= 2:
+            out += sorted(sp.roots(fac, filter="R"), key=lambda r: float(r))
+        else:
+            out += fac.real_roots()
+    return out
+
+
 def first_step_onset(fmap: FunctionSpaceMap, f0, lam0_value, n_value, **params):
     """The smallest eta > 0 at which the loss *rises* in the first step, at finite width (exact).
 
@@ -628,7 +645,7 @@ def first_step_onset(fmap: FunctionSpaceMap, f0, lam0_value, n_value, **params):
     f1 = fmap.update["f"].subs(reps).subs({f: f0, lam: lam0_value, n: n_value})
     gap = sp.expand(loss.subs(f, f1) - loss.subs(f, f0))
     if gap.is_polynomial(eta):
-        roots = [r for r in sp.Poly(gap, eta).real_roots() if r > 0]
+        roots = [r for r in _real_roots(sp.Poly(gap, eta)) if r > 0]
         return min(roots) if roots else None
     crit = sp.N(2 / (lam0_value * fmap.loss.d2.subs(reps).subs(f, f0)), 30)
     try:
