@@ -611,11 +611,15 @@ def derive_thresholds(model: VectorModel, loss: Loss, fmap: FunctionSpaceMap | N
 def _real_roots(P: sp.Poly) -> list:
     """The real roots of a polynomial over Q, exactly: factors of degree <= 2 by radicals (``sympy.roots``),
     others as ``RootOf`` (``real_roots``, whose integer-basis preprocessing factors the coefficients: ~0.3 s per call
-    for the ~2^-52-denominator coefficients of float draws, which the factor-first route avoids).
+    for the ~2^-52-denominator coefficients of float draws, which the factor-first route avoids).  A polynomial
+    with Float coefficients (inexact input) gets its real roots numerically at the coefficients' precision.
 
     >>> _real_roots(sp.Poly((eta - 2) * (eta**2 - 2) * (eta**3 - eta - 1), eta))
     [2, -sqrt(2), sqrt(2), CRootOf(x**3 - x - 1, 0)]
     """
+    if not P.domain.is_Exact:  # float coefficients (f0, lam0 given as Floats): roots at their precision
+        digits = max(30, int(getattr(P.domain, "dps", 15)))
+        return sorted((r for r in P.nroots(n=digits, maxsteps=200) if r.is_real), key=float)
     out = []
     for fac, _ in P.factor_list()[1]:
         if fac.degree() <= 2:

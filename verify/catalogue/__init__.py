@@ -61,7 +61,7 @@ def catalogue(full=False, only=None, jobs=1):
 
 
 #: measured seconds of the default parts (one run on 2 cores; only their order matters: longest first)
-COST = {("uv", "thresholds_label_0"): 4.8, ("uv", "thresholds_label_half"): 4.8,
+COST = {("uv", "thresholds_label_0"): 2.6, ("uv", "thresholds_label_half"): 2.5,
         ("samples", "rows_map"): 3.2, ("samples", "rows_symbolic"): 1.0,
         ("samples", "rows_modes"): 0.7, ("samples", "rows_thresholds"): 3.5,
         ("logistic", "rows_separable"): 5.3, ("deep_logistic", "catalogue"): 5.0,
