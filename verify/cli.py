@@ -123,6 +123,28 @@ def _int_at_least(name, low, high=None, why=""):
     return conv
 
 
+def _trace_arg(text):
+    """``--trace``: an integer K >= 0 (print every K-th step) or a file ending in .csv / .jsonl."""
+    if text.lstrip("+-").isdigit():
+        return _int_at_least("--trace", 0)(text)
+    from .trajectory import SUFFIXES
+    if not text.lower().endswith(SUFFIXES):
+        raise argparse.ArgumentTypeError(f"--trace takes an integer K or a FILE ending in .csv or .jsonl, got {text!r}")
+    return text
+
+
+def _check_writable(path, name):
+    """Refuse, before any run, an output path whose directory is missing or not writable, or that is a directory."""
+    import os
+    parent = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        raise UsageError(f"{name} {path} is a directory")
+    if not os.path.isdir(parent):
+        raise UsageError(f"cannot write {name} {path}: no directory {parent}")
+    if not os.access(parent, os.W_OK) or (os.path.exists(path) and not os.access(path, os.W_OK)):
+        raise UsageError(f"cannot write {name} {path}: permission denied")
+
+
 def _band_restarts_max():
     from .deep_limit import RESTARTS
     return len(RESTARTS)
@@ -177,8 +199,12 @@ def build_parser():
     r.add_argument("--steps", type=_int_at_least("--steps", 1), default=5000)
     r.add_argument("--dps", type=_int_at_least("--dps", 5, MAX_DPS, " (limit MAX_DPS)"), default=50)
     r.add_argument("--seed", type=_int_at_least("--seed", 0, 2 ** 63), default=0)
-    r.add_argument("--trace", type=_int_at_least("--trace", 0), default=0, metavar="K",
-                   help="print every K-th step (0: none)")
+    r.add_argument("--trace", type=_trace_arg, default=0, metavar="FILE|K",
+                   help="write the trajectory as tidy data to FILE (.csv or .jsonl: step, f, lam, loss, eta_lam and "
+                        "the run's metadata); or, an integer K, print every K-th step in the text report (0: none)")
+    r.add_argument("--trace-rows", type=_int_at_least("--trace-rows", 0), default=2000, metavar="N",
+                   help="--trace FILE: downsample to at most N rows, keeping step 0, the loss peak, the lam minimum "
+                        "and the end (0: every step; default 2000)")
     r.add_argument("--json", action="store_true")
     _add_loss(r, numeric=True)
 
@@ -749,10 +775,20 @@ def cmd_run(args, out):
     from .runs import run_problem
     if (args.eta is None) == (args.eta_lam0 is None):
         raise UsageError("give exactly one of --eta and --eta-lam0")
+    trace_file = args.trace if isinstance(args.trace, str) else None
+    if trace_file is not None:
+        _check_writable(trace_file, "--trace")
     model, nl, loss = _numeric_problem(args, args.width, args.seed)
     sd = _sample_data(args, numeric=True)
     r = run_problem(model, nl, loss, name=args.model, eta=args.eta, eta_lam0=args.eta_lam0, steps=args.steps,
-                    dps=args.dps, trace=0 if args.json else args.trace, sample_labels=None if sd is None else sd[3])
+                    dps=args.dps, trace=0 if (args.json or trace_file) else args.trace,
+                    sample_labels=None if sd is None else sd[3])
+    if trace_file is not None:
+        from .trajectory import write
+        try:
+            write(r.trajectory(max_rows=args.trace_rows), trace_file)
+        except OSError as exc:
+            raise UsageError(f"cannot write --trace {trace_file}: {exc.strerror or exc}") from None
     print(_dumps(r.to_json(), default=_json_number) if args.json else str(r), file=out)
     return 0
 
