@@ -138,10 +138,12 @@ def _modes(tr, labels):
     return m, cols
 
 
-def frame(tr, *, model, loss, labels=None, phase=None, max_rows=MAX_ROWS):
+def frame(tr, *, model, loss, labels=None, phase=None, max_rows=MAX_ROWS, loss_min=None):
     """The tidy DataFrame of a recorded :class:`catapult.numerics.gd.Trajectory` (``record=True``; with
     ``observe=True`` and several outputs, the per-output columns).  ``model`` and ``loss`` are the names put in
-    the metadata; ``labels`` the per-sample labels of m samples (for the ``res`` columns).
+    the metadata; ``labels`` the per-sample labels of m samples (for the ``res`` columns); ``loss_min`` (a number
+    or a SymPy value: the derived minimum of the loss) adds the column ``loss_excess`` = loss - loss_min, computed
+    at the run's precision before the conversion to float.
 
     >>> from catapult.numerics.models import UVModel
     >>> from catapult.numerics.losses import squared
@@ -173,6 +175,10 @@ def frame(tr, *, model, loss, labels=None, phase=None, max_rows=MAX_ROWS):
         data["loss"] = [_float(v) for v in tr.loss]
         with mpmath.workdps(tr.dps):
             data["eta_lam"] = [_float(tr.eta * v) for v in tr.lam]
+    if loss_min is not None:
+        with mpmath.workdps(tr.dps + 10):
+            lmin = mpmath.mpf(str(loss_min.evalf(tr.dps + 10)) if hasattr(loss_min, "evalf") else loss_min)
+            data["loss_excess"] = [_float(v - lmin) for v in tr.loss]
     df = pd.DataFrame(data)
     lam0 = data["lam"][0] if multi else _float(tr.lam0)   # several outputs: the top eigenvalue of Theta_0
     meta = {"model": str(model), "loss_expr": str(loss), "width": int(tr.width),
@@ -194,7 +200,7 @@ def _observes(model, sample_labels):
 
 
 def problem_trajectory(model, nl, loss, *, name, eta=None, eta_lam0=None, steps=5000, dps=50, sample_labels=None,
-                       max_rows=MAX_ROWS, phase=None):
+                       max_rows=MAX_ROWS, phase=None, loss_min=None):
     """The tidy trajectory of one run on a built problem (``numeric_problem``, or the CLI's): parameter GD on arb
     balls at ``dps`` digits (the first of the two precisions a run's verdict is taken at), recorded every step.
 
@@ -208,7 +214,7 @@ def problem_trajectory(model, nl, loss, *, name, eta=None, eta_lam0=None, steps=
     tr = run_gd(model, nl, eta=eta, eta_lam0=eta_lam0, steps=steps, backend=get_backend("arb", dps),
                 observe=_observes(model, sample_labels))
     return frame(tr, model=name, loss=getattr(loss, "expr", loss), labels=sample_labels, phase=phase,
-                 max_rows=max_rows)
+                 max_rows=max_rows, loss_min=loss_min)
 
 
 def trajectory(model="uv", loss="mse", *, width=None, eta=None, eta_lam0=None, steps=5000, dps=50, seed=0,
