@@ -62,7 +62,7 @@ def test_trajectory_lines_sit_at_the_derived_thresholds(uv_trajectory_figure):
     top = _by_gid(fig.axes[3], "eta_max").get_ydata()
     assert crit[0] == crit[1] == pytest.approx(_derived_eta_lam0("uv", "mse", "eta_crit", lam0)) == 2.0
     assert top[0] == top[1] == pytest.approx(_derived_eta_lam0("uv", "mse", "eta_max", lam0)) == 4.0
-    labels = [t.get_text() for t in fig.axes[3].get_legend().get_texts()]
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
     assert any("leading order in 1/n" in t and "derived" in t for t in labels)
 
 

@@ -1,4 +1,4 @@
-"""The ``catapult`` command line: derive, thresholds, run, scan, verify.
+"""The ``catapult`` command line: derive, thresholds, run, scan, plot, verify.
 
 Every printed statement is labelled exact, leading order in 1/n, or measured.
 Bad input gives one line on stderr and exit status 2; ``verify`` exits 1 on any FAIL.
