@@ -1,4 +1,4 @@
-"""The ``catapult`` command line: derive, thresholds, run, scan, verify.
+"""The ``catapult`` command line: derive, thresholds, run, scan, plot, verify.
 
 Every printed statement is labelled exact, leading order in 1/n, or measured.
 Bad input gives one line on stderr and exit status 2; ``verify`` exits 1 on any FAIL.
@@ -120,6 +120,28 @@ def _int_at_least(name, low, high=None, why=""):
     return conv
 
 
+def _trace_arg(text):
+    """``--trace``: an integer K >= 0 (print every K-th step) or a file ending in .csv / .jsonl."""
+    if text.lstrip("+-").isdigit():
+        return _int_at_least("--trace", 0)(text)
+    from .trajectory import SUFFIXES
+    if not text.lower().endswith(SUFFIXES):
+        raise argparse.ArgumentTypeError(f"--trace takes an integer K or a FILE ending in .csv or .jsonl, got {text!r}")
+    return text
+
+
+def _check_writable(path, name):
+    """Refuse, before any run, an output path whose directory is missing or not writable, or that is a directory."""
+    import os
+    parent = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        raise UsageError(f"{name} {path} is a directory")
+    if not os.path.isdir(parent):
+        raise UsageError(f"cannot write {name} {path}: no directory {parent}")
+    if not os.access(parent, os.W_OK) or (os.path.exists(path) and not os.access(path, os.W_OK)):
+        raise UsageError(f"cannot write {name} {path}: permission denied")
+
+
 def _band_restarts_max():
     from .deep_limit import RESTARTS
     return len(RESTARTS)
@@ -176,8 +198,12 @@ def build_parser():
     r.add_argument("--steps", type=_int_at_least("--steps", 1), default=5000)
     r.add_argument("--dps", type=_int_at_least("--dps", 5, MAX_DPS, " (limit MAX_DPS)"), default=50)
     r.add_argument("--seed", type=_int_at_least("--seed", 0, 2 ** 63), default=0)
-    r.add_argument("--trace", type=_int_at_least("--trace", 0), default=0, metavar="K",
-                   help="print every K-th step (0: none)")
+    r.add_argument("--trace", type=_trace_arg, default=0, metavar="FILE|K",
+                   help="write the trajectory as tidy data to FILE (.csv or .jsonl: step, f, lam, loss, eta_lam and "
+                        "the run's metadata); or, an integer K, print every K-th step in the text report (0: none)")
+    r.add_argument("--trace-rows", type=_int_at_least("--trace-rows", 0), default=2000, metavar="N",
+                   help="--trace FILE: downsample to at most N rows, keeping step 0, the loss peak, the lam minimum "
+                        "and the end (0: every step; default 2000)")
     r.add_argument("--json", action="store_true")
     _add_loss(r, numeric=True)
 
@@ -197,6 +223,7 @@ def build_parser():
     _add_loss(s, numeric=True)
 
     _sweep_parser(sub)
+    _plot_parser(sub)
 
     v = sub.add_parser("verify", help="the main job: the cross-validation catalogue")
     v.add_argument("--json", action="store_true")
@@ -240,6 +267,32 @@ def _sweep_parser(sub):
     w.add_argument("--json", action="store_true", help="the summary as JSON")
 
 
+def _plot_parser(sub):
+    """``catapult plot KIND [model] -o FILE``: the figures of catapult.verify.plots."""
+    from .plots import KINDS
+    c = sub.add_parser("plot", help="figures (matplotlib): " + ", ".join(KINDS) + "; PNG or SVG by the suffix of -o")
+    c.add_argument("kind", choices=KINDS, help="trajectory | phase | flatness | deep | modes")
+    c.add_argument("model", nargs="?", default=None, help="uv (default; deep for the kind deep) or deep (or --model-file)")
+    _add_model_file(c)
+    c.add_argument("-o", "--output", required=True, metavar="FILE", help="the figure file: .png or .svg")
+    c.add_argument("--width", type=_int_at_least("--width", 1, MAX_WIDTH, " (limit MAX_WIDTH)"), default=None,
+                   help="width n (default 256; deep 64; phase --depths 16)")
+    c.add_argument("--widths", type=_int_at_least("--widths", 1, MAX_WIDTH, " (limit MAX_WIDTH)"), nargs="+",
+                   help="phase: the rows (default 16 64 256; deep 4 16 64); deep: the widths of x*(n)")
+    c.add_argument("--depths", type=_int_at_least("--depths", 2, 8), nargs="+", metavar="L",
+                   help="phase, model deep: depths L as the rows, at --width")
+    c.add_argument("--eta-lam0", type=_positive_float("--eta-lam0"), nargs="+", metavar="X",
+                   help="trajectory: three values (default: from the derived thresholds); phase, flatness: the grid; "
+                        "modes: one value, in units of the top eigenvalue of Theta_0 (default 3)")
+    c.add_argument("--points", type=_int_at_least("--points", 2, 200), default=20,
+                   help="phase, flatness: size of the default grid of eta*lam0 (default 20)")
+    c.add_argument("--steps", type=_int_at_least("--steps", 1), default=5000)
+    c.add_argument("--dps", type=_int_at_least("--dps", 10, MAX_DPS // 4, " (limit MAX_DPS/4)"), default=None,
+                   help="digits of the runs (default: 50 for trajectory and modes, 30 for phase and flatness)")
+    c.add_argument("--seed", type=_int_at_least("--seed", 0, 2 ** 63), default=0)
+    _add_loss(c, numeric=True)
+
+
 def _symbolic_command(sub, name, help_text):
     """A derive-like subcommand: the model (or --model-file), the loss, and --json | --latex."""
     c = sub.add_parser(name, help=help_text)
@@ -268,6 +321,8 @@ def _resolve_model(args):
             raise UsageError("--model-file and --only do not go together (the file's rows are its own section)")
         return
     if path is None:
+        if args.model is None and args.cmd == "plot":
+            args.model = "deep" if args.kind == "deep" else "uv"
         if args.model is None:
             raise UsageError("give a model (uv, deep) or --model-file FILE")
         return
@@ -606,10 +661,20 @@ def cmd_run(args, out):
     from .runs import run_problem
     if (args.eta is None) == (args.eta_lam0 is None):
         raise UsageError("give exactly one of --eta and --eta-lam0")
+    trace_file = args.trace if isinstance(args.trace, str) else None
+    if trace_file is not None:
+        _check_writable(trace_file, "--trace")
     model, nl, loss = _numeric_problem(args, args.width, args.seed)
     sd = _sample_data(args, numeric=True)
     r = run_problem(model, nl, loss, name=args.model, eta=args.eta, eta_lam0=args.eta_lam0, steps=args.steps,
-                    dps=args.dps, trace=0 if args.json else args.trace, sample_labels=None if sd is None else sd[3])
+                    dps=args.dps, trace=0 if (args.json or trace_file) else args.trace,
+                    sample_labels=None if sd is None else sd[3])
+    if trace_file is not None:
+        from .trajectory import write
+        try:
+            write(r.trajectory(max_rows=args.trace_rows), trace_file)
+        except OSError as exc:
+            raise UsageError(f"cannot write --trace {trace_file}: {exc.strerror or exc}") from None
     print(_dumps(r.to_json(), default=_json_number) if args.json else str(r), file=out)
     return 0
 
@@ -764,7 +829,144 @@ def cmd_verify(args, out):
     return 1 if failed else 0
 
 
-COMMANDS = {"derive": cmd_derive, "thresholds": cmd_thresholds, "run": cmd_run, "scan": cmd_scan, "sweep": cmd_sweep,
+def _plot_problem(args, **loss_options):
+    """The figure's problem (catapult.verify.plots.Problem) from the run options: the theory model and loss (for
+    the derived lines) and the numeric problem exactly as ``catapult run`` builds it, checked per run."""
+    from .plots import Problem
+    ns = _copy_args(args, cmd="run", **loss_options)   # the cost limit of one run applies to each of the figure
+    spec, loss = _spec_and_loss(ns)
+    L = _depth(ns)
+    name = f"deep L={L}" if L is not None else args.model
+    _numeric_problem(ns, ns.width, ns.seed)   # refuse bad input before any run
+    return Problem(spec, loss, lambda w, s: _numeric_problem(ns, w, s)[:3], name, L)
+
+
+def _check_plot_args(args):
+    from .plots import FORMATS
+    import os
+    if os.path.splitext(args.output)[1].lower() not in FORMATS:
+        raise UsageError(f"-o {args.output}: the suffix must be .png or .svg")
+    _check_writable(args.output, "-o")
+    k, x = args.kind, args.eta_lam0
+    if k == "trajectory" and x is not None and len(x) != 3:
+        raise UsageError(f"plot trajectory: --eta-lam0 takes three values (lazy, catapult, divergent), got {len(x)}")
+    if k == "modes" and x is not None and len(x) != 1:
+        raise UsageError(f"plot modes: --eta-lam0 takes one value (units of lam_1(Theta_0)), got {len(x)}")
+    if k == "deep" and x is not None:
+        raise UsageError("plot deep: --eta-lam0 does not apply (the grid follows the measured band)")
+    if args.depths is not None and (k != "phase" or args.model != "deep"):
+        raise UsageError("--depths goes with plot phase deep")
+    if args.depths is not None and args.widths is not None:
+        raise UsageError("plot phase deep: give --widths (width rows) or --depths (depth rows), not both")
+    if args.widths is not None and k not in ("phase", "deep"):
+        raise UsageError(f"--widths goes with plot phase or plot deep, not plot {k}")
+    if k != "modes" and (args.samples is not None or args.dim is not None):
+        raise UsageError(f"--samples/--dim go with plot modes, not plot {k}")
+    if k in ("deep", "modes") and args.model_spec is not None and args.model != "deep":
+        raise UsageError(f"plot {k} does not take a model file (deep: a deep linear chain file only)")
+
+
+def cmd_plot(args, out):
+    from . import plots
+    _check_plot_args(args)
+    k = args.kind
+    deep = args.model == "deep" and args.model_spec is None
+    if deep and args.depth is None and k == "deep":
+        args.depth = "3"
+    args.dps = args.dps or (50 if k in ("trajectory", "modes") else 30)
+    args.width = args.width or (16 if args.depths else 64 if deep else 256)
+    kw = dict(seed=args.seed, dps=args.dps, steps=args.steps)
+    if k == "trajectory":
+        fig = plots.trajectory_figure(_plot_problem(args), width=args.width, eta_lam0s=args.eta_lam0, **kw)
+    elif k == "phase":
+        if args.depths is not None:
+            if args.model != "deep":
+                raise UsageError("--depths goes with the model deep")
+            probs = {L: _plot_problem(args, depth=str(L)) for L in args.depths}
+            fig = plots.phase_figure(lambda L: probs[L], depths=args.depths, width=args.width,
+                                     eta_lam0s=args.eta_lam0, points=args.points, **kw)
+        else:
+            args.width = max(args.widths or [args.width])
+            fig = plots.phase_figure(_plot_problem(args), widths=args.widths, eta_lam0s=args.eta_lam0,
+                                     points=args.points, **kw)
+    elif k == "flatness":
+        fig = plots.flatness_figure(losses=_flatness_losses(args), width=args.width, points=args.points,
+                                    eta_lam0s=None if args.eta_lam0 is None else _EveryLoss(args.eta_lam0), **kw)
+    elif k == "deep":
+        if not deep:
+            raise UsageError("plot deep needs the model deep (--depth L, default 3)")
+        L = _depth(args)
+        if args.init != "isometric":
+            raise UsageError("plot deep: the width scan is of the isometric reduced map (--init isometric)")
+        fig = plots.deep_figure(L, args.widths, loss=_loss(args))
+    else:
+        if args.model != "uv" or args.model_spec is not None:
+            raise UsageError("plot modes is for the uv model on m samples (--samples M --dim D, --data or --data-seed)")
+        sd = _sample_data(args, numeric=True)
+        X, Y = (sd[2], sd[3]) if sd is not None else plots.default_samples()
+        pr = plots.Problem.samples(X, Y, _sample_loss(args))
+        ns = _copy_args(args, cmd="run", samples=len(X), dim=X.shape[1])
+        from .problems import check_cost
+        check_cost(args.width * (len(X) * (X.shape[1] + 1) + 1), ns.steps, ns.dps)
+        fig = plots.modes_figure(pr, width=args.width, eta_lam0=(args.eta_lam0 or [3.0])[0], **kw)
+    try:
+        plots.save(fig, args.output)
+    except OSError as exc:
+        raise UsageError(f"cannot write -o {args.output}: {exc.strerror or exc}") from None
+    print(f"wrote {args.output} ({k} figure)", file=out)
+    return 0
+
+
+def _copy_args(args, **changes):
+    import copy
+    ns = copy.copy(args)
+    for key, v in changes.items():
+        setattr(ns, key, v)
+    return ns
+
+
+class _EveryLoss(dict):
+    """The same grid for every loss of the flatness figure."""
+
+    def __init__(self, xs):
+        super().__init__()
+        self.xs = list(xs)
+
+    def get(self, key, default=None):
+        return self.xs
+
+
+_NO_DATA = dict(p=None, separable=False, z=None, r=None, data=None)
+
+
+def _flatness_losses(args):
+    """The losses of ``plot flatness``: squared and logistic (--p, default 7/10, or the given degenerate data);
+    --loss picks one; --loss-expr E gives squared and E."""
+    out = {}
+    sq = "squared" + (f" y={args.label}" if args.label not in (None, "0") else "")
+    if args.loss_expr is not None:
+        out[sq] = _plot_problem(args, loss="mse", loss_expr=None, **_NO_DATA)
+        out[args.loss_expr] = _plot_problem(args, **_NO_DATA)
+        return out
+    if args.loss in (None, "mse"):
+        out[sq] = _plot_problem(args, loss="mse", **_NO_DATA)
+    if args.loss in (None, "logistic"):
+        given = args.p is not None or args.separable or args.z or args.data
+        name = f"logistic p={args.p or '7/10'}" if not given or args.p is not None else "logistic (data)"
+        if args.model_spec is not None:
+            if given and args.p is None:
+                raise UsageError("a model file runs on one input: plot flatness takes --p for its logistic loss")
+            # a model file runs on one input: the logistic loss of the degenerate data as a loss in f
+            ps = args.p or "7/10"
+            loss = _loss(_copy_args(args, loss="logistic", label=None, loss_expr=None, **dict(_NO_DATA, p=ps)))
+            out[name] = _plot_problem(args, loss=None, loss_expr=str(loss.expr), label=None, **_NO_DATA)
+        else:
+            out[name] = _plot_problem(args, loss="logistic", label=None, p=args.p if given else "7/10")
+    return out
+
+
+COMMANDS = {"derive": cmd_derive, "thresholds": cmd_thresholds, "run": cmd_run, "scan": cmd_scan, "plot": cmd_plot,
+            "sweep": cmd_sweep,
             "verify": cmd_verify}
 
 

@@ -70,11 +70,28 @@ class RunReport:
     dps: int
     reasons: dict = field(default_factory=dict)
     trace: list = field(default_factory=list)   # (t, loss, f, lam) rows when asked
+    problem: tuple | None = field(default=None, repr=False, compare=False)  # (model, nl, kw, sample labels)
 
     @property
     def phase(self) -> str:
         """The agreed phase's name."""
         return self.result.phase.value
+
+    def trajectory(self, max_rows=None):
+        """This run as tidy data (a pandas DataFrame: step, f, lam, loss, eta_lam and the metadata;
+        :mod:`catapult.verify.trajectory`), re-run at ``dps`` digits with every step recorded, downsampled to at
+        most ``max_rows`` rows (default 2000; 0 = all) keeping step 0, the loss peak, the lam minimum and the end.
+
+        >>> df = run("uv", "mse", width=64, eta_lam0=3.0, seed=1).trajectory()
+        >>> df.attrs["phase"], bool(df.loss.max() > 10 * df.loss.iloc[0])
+        ('catapult', True)
+        """
+        from .trajectory import MAX_ROWS, problem_trajectory
+        if self.problem is None:
+            raise ValueError("this report was not made by run_problem: no problem to re-run for the trajectory")
+        model, nl, kw, labels = self.problem
+        return problem_trajectory(model, nl, self.loss, name=self.model, dps=self.dps, sample_labels=labels,
+                                  max_rows=MAX_ROWS if max_rows is None else max_rows, phase=self.phase, **kw)
 
     def to_json(self) -> dict:
         """The JSON contract of ``catapult run --json``."""
@@ -174,7 +191,7 @@ def run_problem(model, nl, loss, *, name, eta=None, eta_lam0=None, steps=5000, d
     rows = []
     if trace:
         rows = run_gd(model, nl, backend=get_backend("arb", dps), **kw).rows()[::trace]
-    return RunReport(r, name, loss, model.width, model.seed, dps, reasons, rows)
+    return RunReport(r, name, loss, model.width, model.seed, dps, reasons, rows, (model, nl, kw, sample_labels))
 
 
 def run(model="uv", loss="mse", *, width, eta=None, eta_lam0=None, steps=5000, dps=50, seed=0, depth=None,
