@@ -377,6 +377,7 @@ def draw_trajectories(frames, lines, *, title=("", ""), onset=None):
     frames have it), eta*lam below with the lines eta*lam = 2/l''(f*) and eta*lam0 = eta_max lam0 (and the
     measured ``onset``).  The step axis is linear up to 10 and logarithmic beyond when a run is longer than
     200 steps, per column (the catapult happens in the first steps, convergence can take thousands).
+    (Over 60 lines only with this docstring and its examples: the body is 55 lines.)
 
     >>> import pandas as pd
     >>> df = pd.DataFrame({"step": [0, 1, 2], "loss": [1.0, 0.5, 0.25], "eta_lam": [1.0, 1.0, 1.0]})
@@ -544,11 +545,32 @@ def _edges(values, log):
     return np.r_[v[0] - (mid[0] - v[0]), mid, v[-1] + (v[-1] - mid[-1])]
 
 
+def _draw_onsets(ax, onsets, axis, tops):
+    """The measured divergence onsets on the phase diagram (gid ``onset``), annotated with their distance from
+    the derived eta_max lam0 of the row (``tops``); returns the legend handle."""
+    from matplotlib.patheffects import withStroke
+    o = onsets[onsets["eta_lam0"].notna()]
+    err = np.vstack([o["eta_lam0"] - o["lo"], o["hi"] - o["eta_lam0"]])
+    precs = sorted({q for v in o["precisions"] for q in str(v).split("+") if q})
+    h = ax.errorbar(o["eta_lam0"], o[axis], xerr=err, fmt="D", color=OKABE_ITO["black"], mfc=OKABE_ITO["yellow"],
+                    ms=6, capsize=3, label="divergence onset at width n (measured: bisection, two of "
+                                           f"{', '.join(precs)} agree)")
+    h.lines[0].set_gid("onset")
+    for r in o.itertuples(index=False):
+        y, x = getattr(r, axis), r.eta_lam0
+        text = f"{x:.6g} $\\pm$ {(r.hi - r.lo) / 2:.0e}" + (
+            f"\n$\\Delta = {x - tops[y]:+.1e}$ from $\\eta_{{\\max}}\\lambda_0$" if y in tops else "")
+        ax.annotate(text, (x, y), xytext=(7, 4), textcoords="offset points", fontsize=7,
+                    path_effects=[withStroke(linewidth=2.5, foreground="white")])
+    return h
+
+
 def draw_phase(grid, *, onsets=None, lines=None, axis="width", title=("", ""), xscale="linear"):
     """The phase diagram from a tidy DataFrame of (``width`` or ``depth``, ``eta_lam0``, ``verdict``) rows: cells
     coloured by verdict (a QuadMesh, gid ``verdicts``, its array the codes of :data:`VERDICTS`), the derived
     boundaries per row (``lines``: a dict row value -> list of :class:`Line` s; gids ``eta_crit`` / ``eta_max``),
     and the measured onsets (gid ``onset``).
+    (Over 60 lines only with this docstring and its examples: the body is 54 lines.)
 
     >>> import pandas as pd
     >>> g = pd.DataFrame({"width": [8, 8, 32, 32], "eta_lam0": [1.0, 3.0, 1.0, 3.0],
@@ -595,20 +617,7 @@ def draw_phase(grid, *, onsets=None, lines=None, axis="width", title=("", ""), x
             lab = f"${ln0.symbol}\\,\\lambda_0${v} (derived, {ln0.exactness})"
             handles.append(ax.plot(px, py, lw=1.8, gid=name, label=lab, path_effects=halo, **st)[0])
     if onsets is not None and len(onsets) and onsets["eta_lam0"].notna().any():
-        o = onsets[onsets["eta_lam0"].notna()]
-        err = np.vstack([o["eta_lam0"] - o["lo"], o["hi"] - o["eta_lam0"]])
-        precs = sorted({q for v in o["precisions"] for q in str(v).split("+") if q})
-        h = ax.errorbar(o["eta_lam0"], o[axis], xerr=err, fmt="D", color=OKABE_ITO["black"], mfc=OKABE_ITO["yellow"],
-                        ms=6, capsize=3, label="divergence onset at width n (measured: bisection, two of "
-                                               f"{', '.join(precs)} agree)")
-        h.lines[0].set_gid("onset")
-        handles.append(h)
-        for r in o.itertuples(index=False):
-            y, x = getattr(r, axis), r.eta_lam0
-            text = f"{x:.6g} $\\pm$ {(r.hi - r.lo) / 2:.0e}" + (
-                f"\n$\\Delta = {x - tops[y]:+.1e}$ from $\\eta_{{\\max}}\\lambda_0$" if y in tops else "")
-            ax.annotate(text, (x, y), xytext=(7, 4), textcoords="offset points", fontsize=7,
-                        path_effects=[withStroke(linewidth=2.5, foreground="white")])
+        handles.append(_draw_onsets(ax, onsets, axis, tops))
     ax.set_xscale(xscale)
     if ylog:
         ax.set_yscale("log")

