@@ -60,3 +60,27 @@ def test_thresholds_display_one_row_each_with_exactness_or_not_derived():
             assert f"\\text{{({th.exactness})}}" in row
     assert thresholds("uv", "mse").eta_max._repr_latex_() == "$\\eta_{max} = \\frac{4}{\\lambda_0} \\quad " \
                                                             "\\text{(leading order in 1/n)}$"
+
+
+def test_run_reports_display_as_an_html_table_of_their_json():
+    from html.parser import HTMLParser
+
+    from catapult.verify.runs import run
+    r = run("uv", width=32, eta_lam0=3, steps=300, dps=20)
+
+    class Cells(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.th, self.tag = [], None
+
+        def handle_starttag(self, tag, attrs):
+            self.tag = tag
+
+        def handle_data(self, data):
+            if self.tag == "th":
+                self.th.append(data)
+
+    p = Cells()
+    p.feed(r._repr_html_())
+    assert p.th == list(r.to_json()) and r.phase == "catapult"
+    assert "measured: parameter GD, n=32" in r._repr_html_()

@@ -58,6 +58,17 @@ def null_nonfinite(ev, reasons):
     return ev
 
 
+def _html_table(title: str, d: dict) -> str:
+    """A two-column HTML table of a report's JSON (notebook display); nested values as JSON text."""
+    import html
+    import json as _json
+    rows = "".join(f"<tr><th style='text-align:left'>{html.escape(str(k))}</th><td style='text-align:left'>"
+                   f"{html.escape(v if isinstance(v, str) else _json.dumps(v, default=str))}</td></tr>"
+                   for k, v in d.items())
+    return f"<table><caption style='text-align:left'><b>{html.escape(title)}</b></caption>{rows}</table>"
+
+
+
 @dataclass
 class RunReport:
     """One run's phase verdict (two precisions agreeing), its evidence and the reasons for any null."""
@@ -92,6 +103,11 @@ class RunReport:
         model, nl, kw, labels = self.problem
         return problem_trajectory(model, nl, self.loss, name=self.model, dps=self.dps, sample_labels=labels,
                                   max_rows=MAX_ROWS if max_rows is None else max_rows, phase=self.phase, **kw)
+
+    def _repr_html_(self) -> str:
+        """Notebook display: the verdict and its evidence as a table (measured, parameter GD)."""
+        return _html_table(f"{self.model}: {self.phase} (measured: parameter GD, n={self.width}, seed={self.seed})",
+                           self.to_json())
 
     def to_json(self) -> dict:
         """The JSON contract of ``catapult run --json``."""
@@ -301,6 +317,10 @@ class ScanReport:
     width: int
     seed: int
     extra: dict = field(default_factory=dict)
+
+    def _repr_html_(self) -> str:
+        """Notebook display: each measured threshold under its criterion, as a table."""
+        return _html_table("measured thresholds (each under its criterion)", self.to_json())
 
     def to_json(self) -> dict:
         """The JSON contract of ``catapult scan --json``."""
