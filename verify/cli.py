@@ -224,6 +224,7 @@ def build_parser():
 
     _sweep_parser(sub)
     _plot_parser(sub)
+    _report_parser(sub)
 
     v = sub.add_parser("verify", help="the main job: the cross-validation catalogue")
     v.add_argument("--json", action="store_true")
@@ -265,6 +266,36 @@ def _sweep_parser(sub):
     w.add_argument("--scheduler", metavar="ADDRESS", help="a Dask scheduler (tcp://host:8786): run the tasks there")
     w.add_argument("--quiet", action="store_true", help="no progress bar")
     w.add_argument("--json", action="store_true", help="the summary as JSON")
+
+
+def _report_parser(sub):
+    from .catalogue import KEYS
+    c = sub.add_parser("report", help="a self-contained HTML page and Markdown: derived map, thresholds, "
+                                      "verification table, figures")
+    c.add_argument("model", nargs="?", default=None, choices=["uv"], help="uv (default), or give --model-file")
+    _add_model_file(c, " (its map, thresholds, rows and figures)")
+    c.add_argument("-o", "--output", required=True, metavar="DIR", help="the folder to write index.html, report.md")
+    c.add_argument("--loss", choices=["mse", "logistic"], default="mse")
+    c.add_argument("--p", metavar="P", default="7/10", help="with --loss logistic: the fraction of margins +1")
+    c.add_argument("--only", nargs="+", choices=KEYS, help="catalogue sections of the verification table")
+    c.add_argument("--no-figures", action="store_true")
+    c.add_argument("--jobs", "-j", type=_int_at_least("--jobs", 1, 64), default=None, metavar="N")
+
+
+def cmd_report(args, out):
+    import os
+    from catapult.theory.loss import as_loss
+    from .report import report
+    if args.model_file is not None and args.only:
+        raise UsageError("--model-file and --only do not go together (the file's rows are its own section)")
+    loss = as_loss(args.loss, args.p if args.loss == "logistic" else None)
+    try:
+        path = report(args.output, loss=loss, model_file=args.model_file, only=set(args.only) if args.only else None,
+                      figures=not args.no_figures, jobs=args.jobs or os.cpu_count() or 1)
+    except OSError as exc:
+        raise UsageError(f"cannot write -o {args.output}: {exc.strerror or exc}") from None
+    print(f"wrote {path / 'index.html'} and {path / 'report.md'}", file=out)
+    return 0
 
 
 def _plot_parser(sub):
@@ -314,7 +345,7 @@ def _resolve_model(args):
     """Fill ``args.model`` (and ``args.model_spec``) from the positional name or ``--model-file``."""
     args.model_spec = None
     path = getattr(args, "model_file", None)
-    if args.cmd == "sweep":  # its points name the model themselves (cmd_sweep)
+    if args.cmd in ("sweep", "report"):  # sweep points name the model themselves; report takes uv or the file
         return
     if args.cmd == "verify":
         if path is not None and args.only:
@@ -966,7 +997,7 @@ def _flatness_losses(args):
 
 
 COMMANDS = {"derive": cmd_derive, "thresholds": cmd_thresholds, "run": cmd_run, "scan": cmd_scan, "plot": cmd_plot,
-            "sweep": cmd_sweep,
+            "sweep": cmd_sweep, "report": cmd_report,
             "verify": cmd_verify}
 
 

@@ -1,0 +1,110 @@
+"""A self-contained report: one HTML page (figures embedded as PNG data, maps and thresholds as LaTeX source, no
+network needed to view it) and the same sections in Markdown (figures as files beside it).
+
+Sections: the derived map (exact), the thresholds with their exactness, the verification table (the catalogue
+sections asked for, or a user model file's rows), and the figures (trajectory and phase diagram of the model).
+
+>>> import tempfile, os
+>>> out = report(tempfile.mkdtemp(), only={"a"}, figures=False)
+>>> sorted(os.listdir(out))
+['index.html', 'report.md']
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import time
+from pathlib import Path
+
+#: the sections of every report, in order (their HTML ids)
+SECTIONS = ("map", "thresholds", "verification", "figures")
+
+
+def _png(fig) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110)
+    return buf.getvalue()
+
+
+def report(out, *, model="uv", loss="mse", model_file=None, only=None, figures=True, jobs=1) -> Path:
+    """Write ``index.html`` and ``report.md`` (and the figures' PNGs) into the folder ``out``; returns it.
+
+    ``model``/``loss`` name the derived objects and figures (``model_file``: a user model file, whose rows are the
+    verification table); ``only``: catalogue section keys (default: every default section); ``figures=False``
+    skips the figures (their section then says so).
+    """
+    from catapult.theory import derive, thresholds
+    from .catalogue import catalogue, model_file_rows
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    spec = model if model_file is None else str(model_file)
+    if model_file is not None:
+        from catapult.theory.model_file import load_model_file
+        spec = load_model_file(model_file)
+    fmap, th = derive(spec, loss), thresholds(spec, loss)
+    rows = model_file_rows(model_file) if model_file is not None else catalogue(only=only, jobs=jobs)
+    figs = {}
+    if figures:
+        from . import plots
+        problem = plots.Problem.named(spec, loss)
+        figs["trajectory"] = (_png(plots.trajectory_figure(problem, steps=2000, dps=30)),
+                              "loss and eta*lam vs step: lazy, catapult, divergent (measured), derived lines")
+        figs["phase"] = (_png(plots.phase_figure(problem, points=16, steps=2000)),
+                         "phase diagram: verdicts of parameter GD (measured) with the derived boundaries")
+    name = getattr(spec, "name", spec)
+    passed = sum(r.passed for r in rows)
+    head = (f"catapult report: model {name}, loss {fmap.loss.expr}; {passed}/{len(rows)} checks pass; "
+            f"written in {time.perf_counter() - t0:.0f} s")
+    _write_html(out, head, fmap, th, rows, figs)
+    _write_md(out, head, fmap, th, rows, figs)
+    return out
+
+
+def _write_html(out, head, fmap, th, rows, figs):
+    e = html.escape
+    trs = "".join(f"<tr><td>{e(r.id)}</td><td class='{r.status}'>{r.status}</td><td>{e(r.claim)}</td>"
+                  f"<td>{e(r.predicted)}</td><td>{e(r.measured)}</td><td>{e(r.label)}</td></tr>" for r in rows)
+    ths = "".join(f"<tr><td>{e(t.name)}</td><td>{e('null' if t.value is None else str(t.value))}</td>"
+                  f"<td>{e(str(t.exactness))}</td><td>{e(t.reason or t.derivation)}</td></tr>"
+                  for t in th.all.values())
+    imgs = "".join(f"<figure><img alt='{k}' src='data:image/png;base64,{base64.b64encode(png).decode()}'>"
+                   f"<figcaption>{e(cap)}</figcaption></figure>" for k, (png, cap) in figs.items()) or \
+        "<p>figures not requested</p>"
+    page = f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>catapult report</title>
+<style>body{{font-family:sans-serif;max-width:72em;margin:auto}} td,th{{border:1px solid #ccc;padding:2px 6px;
+font-size:0.85em;vertical-align:top}} table{{border-collapse:collapse}} .PASS{{color:#009E73}} .FAIL{{color:#D55E00}}
+pre{{background:#f6f6f6;padding:6px;overflow-x:auto}} img{{max-width:100%}}</style></head><body>
+<h1>{e(head)}</h1>
+<section id="map"><h2>Derived map ({e(str(fmap.exactness))})</h2><pre>{e(str(fmap))}</pre>
+<p>LaTeX:</p><pre>{e(fmap.latex())}</pre></section>
+<section id="thresholds"><h2>Thresholds</h2><table><tr><th>name</th><th>value</th><th>exactness</th>
+<th>reason / derivation</th></tr>{ths}</table><p>assumptions: {e('; '.join(th.assumptions))}</p></section>
+<section id="verification"><h2>Verification</h2><table><tr><th>id</th><th>ok</th><th>claim</th><th>predicted</th>
+<th>measured</th><th>label</th></tr>{trs}</table></section>
+<section id="figures"><h2>Figures</h2>{imgs}</section>
+</body></html>
+"""
+    (out / "index.html").write_text(page)
+
+
+def _write_md(out, head, fmap, th, rows, figs):
+    def cell(s):
+        return str(s).replace("|", "\\|").replace("\n", " ")
+    md = [f"# {head}", "", f"## Derived map ({fmap.exactness})", "", "```", str(fmap), "```", "", "## Thresholds", "",
+          "| name | value | exactness | reason / derivation |", "|---|---|---|---|"]
+    md += [f"| {t.name} | {cell('null' if t.value is None else t.value)} | {t.exactness} | "
+           f"{cell(t.reason or t.derivation)} |" for t in th.all.values()]
+    md += ["", "## Verification", "", "| id | ok | claim | predicted | measured | label |", "|---|---|---|---|---|---|"]
+    md += [f"| {r.id} | {r.status} | {cell(r.claim)} | {cell(r.predicted)} | {cell(r.measured)} | {cell(r.label)} |"
+           for r in rows]
+    md += ["", "## Figures", ""]
+    for k, (png, cap) in figs.items():
+        (out / f"{k}.png").write_bytes(png)
+        md += [f"![{cap}]({k}.png)", ""]
+    if not figs:
+        md.append("figures not requested")
+    (out / "report.md").write_text("\n".join(md) + "\n")
