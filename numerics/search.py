@@ -507,13 +507,15 @@ class ScanResult:
 
     def to_json(self) -> dict:
         return {**{k: v.to_json() for k, v in self.estimates().items()},
-                "lam0": float(self.lam0), "width": self.width, "seed": self.seed, "dps": self.dps,
+                "lam0": None if self.lam0 is None else float(self.lam0), "width": self.width, "seed": self.seed, "dps": self.dps,
                 "notes": self.notes, "exactness": "measured"}
 
 
-def scan(model, loss, *, grid=None, rtol=1e-6, dps=50, steps=2000, stability=True) -> ScanResult:
+def scan(model, loss, *, grid=None, rtol=1e-6, dps=50, steps=2000, stability=True, on_result=None) -> ScanResult:
     """All three measured thresholds: coarse float64 grid for brackets, then bisection on each
-    (``stability=False`` skips the stability threshold)."""
+    (``stability=False`` skips the stability threshold).  ``on_result(name, estimate)`` is called as each
+    threshold is done (in the order loss_rise_onset, divergence_onset_at_width, stability_threshold), so a
+    caller keeps what was measured when the scan is interrupted."""
     grid = grid or default_grid()
     B = get_backend("float64")
     notes = []
@@ -522,16 +524,19 @@ def scan(model, loss, *, grid=None, rtol=1e-6, dps=50, steps=2000, stability=Tru
         first, verdicts = first_change(lambda x: PREDICATES[name](model, loss, x, B, steps), grid)
         if first is None:
             found[name] = NotMeasured(name, f"predicate false on the whole grid up to eta*lam0 = {float(grid[-1]):g}")
-            continue
-        if first == 0:
+        elif first == 0:
             found[name] = NotMeasured(name, f"predicate already true at the grid's start eta*lam0 = {float(grid[0]):g}")
-            continue
-        if not all(verdicts[first:]):
-            back = [float(grid[i]) for i in range(first, len(grid)) if not verdicts[i]]
-            notes.append(f"{name}: not monotone on the grid -- false again at eta*lam0 = {back[:5]} (windows)")
-        found[name] = locate(name, model, loss, grid[first - 1], grid[first], rtol=rtol, dps=dps, steps=steps)
+        else:
+            if not all(verdicts[first:]):
+                back = [float(grid[i]) for i in range(first, len(grid)) if not verdicts[i]]
+                notes.append(f"{name}: not monotone on the grid -- false again at eta*lam0 = {back[:5]} (windows)")
+            found[name] = locate(name, model, loss, grid[first - 1], grid[first], rtol=rtol, dps=dps, steps=steps)
+        if on_result is not None:
+            on_result(name, found[name])
     found["stability_threshold"] = (stability_threshold(model, loss, rtol=rtol, dps=dps, grid=grid) if stability
                                     else NotMeasured("stability_threshold", "not requested"))
+    if on_result is not None:
+        on_result("stability_threshold", found["stability_threshold"])
     lam0 = _cold_lam0(model, loss, get_backend("arb", dps))
     return ScanResult(found["loss_rise_onset"], found["stability_threshold"], found["divergence_onset_at_width"],
                       lam0, model.width, model.seed, dps, notes)

@@ -205,6 +205,7 @@ def build_parser():
                    help="--trace FILE: downsample to at most N rows, keeping step 0, the loss peak, the lam minimum "
                         "and the end (0: every step; default 2000)")
     r.add_argument("--json", action="store_true")
+    _add_quiet(r)
     _add_loss(r, numeric=True)
 
     s = sub.add_parser("scan", help="measured thresholds, each under its criterion: loss-rise onset, linear stability "
@@ -220,6 +221,7 @@ def build_parser():
     s.add_argument("--widths", type=_int_at_least("--widths", 1, MAX_WIDTH, " (limit MAX_WIDTH)"), nargs="+",
                    help="also locate the divergence threshold at these widths and fit eta_div ~ n^a")
     s.add_argument("--json", action="store_true")
+    _add_quiet(s)
     _add_loss(s, numeric=True)
 
     _sweep_parser(sub)
@@ -233,6 +235,9 @@ def build_parser():
     v.add_argument("--only", nargs="+", choices=KEYS, help="run only these sections")
     v.add_argument("--jobs", "-j", type=_int_at_least("--jobs", 1, 64), default=None, metavar="N",
                    help="run sections in N processes (default: the machine's cores)")
+    v.add_argument("--verbose", "-v", action="store_true",
+                   help="each row's details: the full claim, criterion, backend, digits, width")
+    _add_quiet(v)
     _add_model_file(v, " (its rows only: the map vs parameter GD, and the thresholds)")
     return p
 
@@ -322,6 +327,10 @@ def _plot_parser(sub):
                    help="digits of the runs (default: 50 for trajectory and modes, 30 for phase and flatness)")
     c.add_argument("--seed", type=_int_at_least("--seed", 0, 2 ** 63), default=0)
     _add_loss(c, numeric=True)
+
+
+def _add_quiet(p):
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar (drawn only when stderr is a terminal)")
 
 
 def _symbolic_command(sub, name, help_text):
@@ -692,14 +701,18 @@ def cmd_run(args, out):
     from .runs import run_problem
     if (args.eta is None) == (args.eta_lam0 is None):
         raise UsageError("give exactly one of --eta and --eta-lam0")
+    from .progress import StepWatch, bar
     trace_file = args.trace if isinstance(args.trace, str) else None
     if trace_file is not None:
         _check_writable(trace_file, "--trace")
     model, nl, loss = _numeric_problem(args, args.width, args.seed)
     sd = _sample_data(args, numeric=True)
-    r = run_problem(model, nl, loss, name=args.model, eta=args.eta, eta_lam0=args.eta_lam0, steps=args.steps,
-                    dps=args.dps, trace=0 if (args.json or trace_file) else args.trace,
-                    sample_labels=None if sd is None else sd[3])
+    trace = 0 if (args.json or trace_file) else args.trace
+    runs = 2 + bool(trace) + (sd is not None)  # two precisions, the trace's run, the samples' mode run
+    with bar(runs * args.steps, "run", "step", quiet=args.quiet) as progress:
+        watch = StepWatch(progress, args.steps) if progress.total else None
+        r = run_problem(model, nl, loss, name=args.model, eta=args.eta, eta_lam0=args.eta_lam0, steps=args.steps,
+                        dps=args.dps, trace=trace, sample_labels=None if sd is None else sd[3], watch=watch)
     if trace_file is not None:
         from .trajectory import write
         try:
@@ -728,14 +741,24 @@ def _check_scan_args(args):
 
 
 def cmd_scan(args, out):
-    from .runs import scan_problem
+    """A bar of the scan's stages on stderr; Ctrl-C prints what was measured so far and exits 130."""
+    from .progress import bar
+    from .runs import ScanInterrupted, scan_problem
     _check_scan_args(args)
     model, nl, loss = _numeric_problem(args, args.width, args.seed)
-    r = scan_problem(model, nl, loss, name=args.model, width=args.width, seed=args.seed, rtol=args.rtol,
-                     dps=args.dps, steps=args.steps, uv=args.model == "uv" and args.model_spec is None,
-                     widths=args.widths, build=lambda w: _numeric_problem(args, w, args.seed)[:2])
+    code = 0
+    with bar(None, "scan", "stage", quiet=args.quiet) as progress:
+        try:
+            r = scan_problem(model, nl, loss, name=args.model, width=args.width, seed=args.seed, rtol=args.rtol,
+                             dps=args.dps, steps=args.steps, uv=args.model == "uv" and args.model_spec is None,
+                             widths=args.widths, build=lambda w: _numeric_problem(args, w, args.seed)[:2],
+                             progress=progress.stages)
+        except ScanInterrupted as exc:
+            r, code = exc.report, 130
     print(_dumps(r.to_json()) if args.json else str(r), file=out)
-    return 0
+    if code:
+        print("catapult: interrupted (what the scan had measured is above)", file=sys.stderr)
+    return code
 
 
 #: most points of one sweep (a typo in a range is refused up front)
@@ -840,23 +863,52 @@ def cmd_sweep(args, out):
 
 
 def cmd_verify(args, out):
-    from .catalogue import catalogue
-    from .table import render
+    """The table streams (rows in catalogue order as soon as they and the rows before them are done), a bar on
+    stderr; Ctrl-C prints the rows done so far and exits 130."""
+    from .catalogue import SECTIONS, Interrupted, catalogue, model_file_rows, parts
+    from .progress import bar
+    from .table import TablePrinter
     t0 = time.perf_counter()
-    if args.model_file is not None:
-        from .catalogue import model_file_rows
-        rows = model_file_rows(args.model_file)
-    else:
-        import os
-        jobs = args.jobs if args.jobs is not None else (os.cpu_count() or 1)
-        rows = catalogue(full=args.full, only=set(args.only) if args.only else None, jobs=jobs)
+    only = set(args.only) if args.only else None
+    progress = bar(2 if args.model_file else len(parts(only)), "verify", "part", quiet=args.quiet)
+    table = TablePrinter(out, verbose=args.verbose, titles={k: title for k, title, _ in SECTIONS},
+                         write=lambda text: progress.write(text, out))
+    shown = set()
+
+    def show(key, rows):
+        shown.update(map(id, rows))
+        if not args.json:
+            table.rows(rows, key)
+
+    if not args.json:
+        table.start()
+    not_run = []
+    try:
+        if args.model_file is not None:
+            rows = model_file_rows(args.model_file, on_rows=lambda key, rows: (show(key, rows), progress.update(1)))
+        else:
+            import os
+            jobs = args.jobs if args.jobs is not None else (os.cpu_count() or 1)
+            rows = catalogue(full=args.full, only=only, jobs=jobs, on_rows=show,
+                             on_part=lambda done, total: progress.update(1))
+    except Interrupted as exc:
+        rows, not_run = exc.rows, exc.not_run
+        if not args.json:  # finished rows held back for catalogue order
+            table.rows([r for r in rows if id(r) not in shown])
+    finally:
+        progress.close()
     wall = time.perf_counter() - t0
     failed = [r for r in rows if not r.passed]
     if args.json:
-        print(_dumps({"rows": [r.to_json() for r in rows], "passed": not failed, "seconds": wall}, sort_keys=False), file=out)
+        d = {"rows": [r.to_json() for r in rows], "passed": not failed and not not_run, "seconds": wall}
+        if not_run:
+            d.update(interrupted=True, not_run=not_run)
+        print(_dumps(d, sort_keys=False), file=out)
     else:
-        print(render(rows), file=out)
-        print(f"\n{len(rows) - len(failed)} passed, {len(failed)} failed  ({wall:.1f} s)", file=out)
+        table.finish(rows, wall, not_run=len(not_run))
+    if not_run:
+        print(f"catapult: interrupted ({len(not_run)} part(s) not run)", file=sys.stderr)
+        return 130
     return 1 if failed else 0
 
 

@@ -185,12 +185,14 @@ def mode_report(model, nl, kw, dps, Y, reasons):
 
 
 def run_problem(model, nl, loss, *, name, eta=None, eta_lam0=None, steps=5000, dps=50, trace=0,
-                sample_labels=None) -> RunReport:
-    """The agreed phase of one run on a built problem (``numeric_problem``), with its evidence."""
+                sample_labels=None, watch=None) -> RunReport:
+    """The agreed phase of one run on a built problem (``numeric_problem``), with its evidence.
+
+    ``watch(t, f, lam, eta)`` is passed to every GD run (a progress bar: it must return False)."""
     from catapult.numerics.backends import get_backend
     from catapult.numerics.gd import run_gd
     from catapult.numerics.phase import agreed_phase
-    kw = dict(eta=eta, eta_lam0=eta_lam0, steps=steps)
+    kw = dict(eta=eta, eta_lam0=eta_lam0, steps=steps, **({} if watch is None else {"watch": watch}))
     r = agreed_phase(model, nl, dps=dps, **kw)
     ev, reasons = r.evidence, {}
     if ev.get("loss0") == 0:
@@ -285,18 +287,21 @@ def reduced_onset(model, nl, loss, div, rtol, dps, steps):
             "bracket_from": note, "exactness": "exact map, iterated numerically"}
 
 
-def divergence_law(widths, first, width, build, rtol, dps, steps):
+def divergence_law(widths, first, width, build, rtol, dps, steps, xs=None, on_width=None):
     """Measured divergence thresholds over ``widths`` and the fitted power law eta_div lam0 = C n^a (least squares
-    in log-log, with its standard error from the residuals).  ``build(w)`` gives ``(model, numeric loss)``."""
+    in log-log, with its standard error from the residuals).  ``build(w)`` gives ``(model, numeric loss)``;
+    the thresholds are appended to ``xs`` as they are measured (``on_width(w)`` after each)."""
     import numpy as np
     from catapult.numerics.search import scan as _scan
-    xs = []
+    xs = [] if xs is None else xs
     for w in widths:
         s = first if w == width else _scan(*build(w), rtol=rtol, dps=dps, steps=steps, stability=False)
         div = s.divergence_onset_at_width
         if getattr(div, "lo", None) is None:
             raise ValueError(f"no divergence onset found at width {w} on the scan grid ({div.reason})")
         xs.append(float(div.eta_lam0))
+        if on_width is not None and w != width:
+            on_width(w)
     from .fit import fit
     coef, errs = fit(np.c_[np.ones(len(xs)), np.log(widths)], np.log(xs))
     se = float(errs[1]) if len(xs) > 2 else None
@@ -317,22 +322,29 @@ class ScanReport:
     width: int
     seed: int
     extra: dict = field(default_factory=dict)
+    interrupted: bool = False
 
     def _repr_html_(self) -> str:
         """Notebook display: each measured threshold under its criterion, as a table."""
         return _html_table("measured thresholds (each under its criterion)", self.to_json())
 
     def to_json(self) -> dict:
-        """The JSON contract of ``catapult scan --json``."""
+        """The JSON contract of ``catapult scan --json`` (an interrupted scan adds ``interrupted: true`` and
+        ``null_reasons``; its thresholds not measured are null with the reason ``interrupted ...``)."""
         d = self.scan.to_json()
         d.update(self.extra)
         d["loss"] = str(self.loss.expr)
+        if self.interrupted:
+            d["interrupted"] = True
+            if d["lam0"] is None:
+                d["null_reasons"] = {"lam0": INTERRUPTED}
         return d
 
     def __str__(self):
         s, d = self.scan, self.extra
-        lines = [f"scan {self.model}, loss {self.loss.expr}, n={self.width}, seed={self.seed}   [measured]",
-                 f"  lam0 = {mpmath.nstr(s.lam0, 15)}"]
+        lines = [f"scan {self.model}, loss {self.loss.expr}, n={self.width}, seed={self.seed}   [measured"
+                 + ("; INTERRUPTED: what was measured before Ctrl-C]" if self.interrupted else "]"),
+                 f"  lam0 = {'n/a (' + INTERRUPTED + ')' if s.lam0 is None else mpmath.nstr(s.lam0, 15)}"]
         for key, e in s.estimates().items():
             lines.append(f"  {e!r}")
             if getattr(e, "lo", None) is None:
@@ -353,7 +365,10 @@ class ScanReport:
                          f"{r['bracket'][1]:.10g}]; full-width GD has the same verdicts at both ends: "
                          f"{r['full_width_agrees_at_ends']}")
         law = d.get("divergence_law")
-        if law:
+        if law and law["exponent"] is None:
+            lines.append(f"  divergence law: {law['reasons']['exponent']} [measured]")
+            lines += [f"    n={w}: eta_div*lam0 = {x:.6g}" for w, x in zip(law["widths"], law["eta_lam0"])]
+        elif law:
             pm = "(no error estimate: 2 widths)" if law["stderr"] is None else f"+/- {law['stderr']:.4f}"
             lines.append(f"  divergence law (divergence onset at width n): eta_div*lam0 = C n^a with a = "
                          f"{law['exponent']:.4f} {pm} over n = {law['widths']} [measured]")
@@ -361,24 +376,89 @@ class ScanReport:
         return "\n".join(lines)
 
 
+#: the reason of a null value in an interrupted scan
+INTERRUPTED = "interrupted (Ctrl-C) before it was measured"
+
+class ScanInterrupted(KeyboardInterrupt):
+    """Ctrl-C during :func:`scan_problem`: ``report`` is the :class:`ScanReport` of what was measured so far
+    (``interrupted=True``; the thresholds not measured are :class:`NotMeasured` with the reason)."""
+
+    def __init__(self, report):
+        super().__init__("scan interrupted")
+        self.report = report
+
+
+@dataclass
+class _Stages:
+    """What a scan has measured so far, and its progress (``progress(done, total, now)``)."""
+
+    total: int
+    progress: object = None
+    done: dict = field(default_factory=dict)   # threshold name -> estimate
+    law: list = field(default_factory=list)    # eta_div*lam0 per width of the law, as measured
+    count: int = 0
+
+    def tell(self, now):
+        if self.progress is not None:
+            self.progress(self.count, self.total, now)
+
+    def threshold(self, key, est):
+        self.done[key] = est
+        self.count += 1
+        order = ("loss-rise onset", "divergence onset at width n", "linear stability threshold")
+        self.tell(order[len(self.done)] if len(self.done) < 3 else "")
+
+    def stage(self, now=""):
+        self.count += 1
+        self.tell(now)
+
+
+def _partial_report(st, model, loss, name, width, seed, dps, extra, widths):
+    from catapult.numerics.search import CRITERIA, NotMeasured, ScanResult
+    est = {k: st.done.get(k) or NotMeasured(k, INTERRUPTED) for k in CRITERIA}
+    lam0 = next((e.lam0 for e in est.values() if getattr(e, "lo", None) is not None), None)
+    missing = [k for k in est if k not in st.done]
+    s = ScanResult(est["loss_rise_onset"], est["stability_threshold"], est["divergence_onset_at_width"], lam0,
+                   model.width, model.seed, dps, [f"{INTERRUPTED}: {', '.join(missing)}"] if missing else [])
+    if widths and st.law:
+        extra["divergence_law"] = {"widths": list(widths[:len(st.law)]), "eta_lam0": list(st.law), "exponent": None,
+                                   "stderr": None, "exactness": "measured",
+                                   "reasons": {"exponent": f"interrupted after {len(st.law)} of {len(widths)} widths",
+                                               "stderr": INTERRUPTED}}
+    return ScanReport(s, name, loss, width, seed, extra, interrupted=True)
+
+
 def scan_problem(model, nl, loss, *, name, width, seed, rtol=1e-6, dps=50, steps=2000, uv=False, widths=None,
-                 build=None) -> ScanReport:
+                 build=None, progress=None) -> ScanReport:
     """The scan at one width on a built problem, with the extras: the exact reduced map's onset for an isometric
     deep network, the eta_max estimate for the uv model under a quadratic loss (``uv=True``), and the law over
-    ``widths`` (``build(w)`` gives the problem at width w)."""
-    from catapult.numerics.search import scan as _scan
-    s = _scan(model, nl, rtol=rtol, dps=dps, steps=steps)
-    extra = {}
-    div = s.divergence_onset_at_width
+    ``widths`` (``build(w)`` gives the problem at width w).
+
+    ``progress(done, total, now)`` is told the stages done, their number and what runs now (a label).
+    Ctrl-C raises :class:`ScanInterrupted` with the report of what was measured so far."""
     from catapult.numerics.deep import DeepLinearModel  # (a user model file named deep is a GramModel)
-    if isinstance(model, DeepLinearModel) and model.init_kind == "isometric" and getattr(div, "lo", None) is not None:
-        extra["divergence_onset_reduced_map"] = reduced_onset(model, nl, loss, div, rtol, dps, steps)
-    if getattr(div, "lo", None) is not None and _quadratic(loss) and uv:
-        extra["eta_max"] = {"estimated_by": "divergence_onset_at_width", "eta": float(div.eta),
-                            "eta_lam0": float(div.eta_lam0), "exactness": "measured",
-                            "why": "for a quadratic loss the derived eta_max (4/lam0 for the uv model) is a "
-                                   "width-independent divergence bound, which the first divergence at width n "
-                                   "measures"}
-    if widths:
-        extra["divergence_law"] = divergence_law(widths, s, width, build, rtol, dps, steps)
+    from catapult.numerics.search import scan as _scan
+    deep_iso = isinstance(model, DeepLinearModel) and model.init_kind == "isometric"
+    st = _Stages(3 + deep_iso + len([w for w in (widths or ()) if w != width]), progress)
+    extra = {}
+    st.tell("loss-rise onset")
+    try:
+        s = _scan(model, nl, rtol=rtol, dps=dps, steps=steps, on_result=st.threshold)
+        div = s.divergence_onset_at_width
+        if deep_iso:
+            st.tell("divergence onset of the reduced map")
+            if getattr(div, "lo", None) is not None:
+                extra["divergence_onset_reduced_map"] = reduced_onset(model, nl, loss, div, rtol, dps, steps)
+            st.stage()
+        if getattr(div, "lo", None) is not None and _quadratic(loss) and uv:
+            extra["eta_max"] = {"estimated_by": "divergence_onset_at_width", "eta": float(div.eta),
+                                "eta_lam0": float(div.eta_lam0), "exactness": "measured",
+                                "why": "for a quadratic loss the derived eta_max (4/lam0 for the uv model) is a "
+                                       "width-independent divergence bound, which the first divergence at width n "
+                                       "measures"}
+        if widths:
+            extra["divergence_law"] = divergence_law(widths, s, width, build, rtol, dps, steps, st.law,
+                                                     lambda w: st.stage(f"n={w} done"))
+    except KeyboardInterrupt:
+        raise ScanInterrupted(_partial_report(st, model, loss, name, width, seed, dps, extra, widths)) from None
     return ScanReport(s, name, loss, width, seed, extra)

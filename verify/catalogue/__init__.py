@@ -42,38 +42,136 @@ def _part_rows(part, full):
     return fn(full=full) if takes_full else fn()
 
 
-def catalogue(full=False, only=None, jobs=1):
+def _ignore_sigint():
+    """Worker initializer: Ctrl-C is the parent's to handle (it stops the workers and keeps the rows done)."""
+    import signal
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C during the catalogue: ``rows`` of the parts that finished (catalogue order) and ``not_run``, the
+    parts that did not, as ``"module.function"`` names."""
+
+    def __init__(self, rows, not_run):
+        super().__init__(f"interrupted: {len(not_run)} part(s) not run")
+        self.rows, self.not_run = rows, not_run
+
+
+def parts(only=None):
+    """The (section key, part) pairs to run, in catalogue order (``only``: a set of section keys)."""
+    return [(key, part) for key, _, ps in SECTIONS if only is None or key in only for part in ps]
+
+
+def schedule(costs, jobs):
+    """The order in which ``jobs`` workers start parts of the given costs: a part costing at least a quarter of
+    one worker's mean load starts first (longest first: it would otherwise set the wall time), the others in
+    catalogue order, so that rows can be printed in catalogue order soon after they finish.
+
+    >>> schedule([1, 1, 9, 1, 1, 1], jobs=2)
+    [2, 0, 1, 3, 4, 5]
+    """
+    big = sum(costs) / (4 * max(1, jobs))
+    first = sorted((i for i, c in enumerate(costs) if c >= big), key=lambda i: -costs[i])
+    return first + [i for i in range(len(costs)) if i not in first]
+
+
+def catalogue(full=False, only=None, jobs=1, on_rows=None, on_part=None):
     """All rows, in catalogue order (``only``: a set of section keys to run).
 
     ``jobs > 1`` runs the parts of the sections in that many worker processes (``concurrent.futures``; every
     part is deterministic -- fixed seeds, exact inits -- so the rows are the same whichever process ran them),
-    the longest parts first, and reassembles them in catalogue order.
+    in the order of :func:`schedule`, and reassembles them in catalogue order.
+
+    Streaming: ``on_rows(key, rows)`` gets each part's rows (``key``: its section) in catalogue order as soon as
+    that part and every part before it have finished; ``on_part(done, total)`` is called as each part finishes
+    (in any order: a progress bar).  Ctrl-C raises :class:`Interrupted` with the rows of the finished parts
+    (the workers are stopped).
     """
-    parts = [part for key, _, ps in SECTIONS if only is None or key in only for part in ps]
-    if jobs <= 1 or len(parts) < 2:
-        return [row for part in parts for row in _part_rows(part, full)]
-    from concurrent.futures import ProcessPoolExecutor
-    order = sorted(range(len(parts)), key=lambda i: -COST.get(parts[i][:2], 1.0))
-    with ProcessPoolExecutor(max_workers=min(jobs, len(parts))) as pool:
-        futures = {i: pool.submit(_part_rows, parts[i], full) for i in order}
-        done = {i: fut.result() for i, fut in futures.items()}
-    return [row for i in range(len(parts)) for row in done[i]]
+    todo = parts(only)
+    done, shown = {}, 0
+
+    def finished(i, rows):
+        nonlocal shown
+        done[i] = rows
+        if on_part is not None:
+            on_part(len(done), len(todo))
+        while shown in done:
+            if on_rows is not None:
+                on_rows(todo[shown][0], done[shown])
+            shown += 1
+
+    def interrupted():
+        return Interrupted([r for i in sorted(done) for r in done[i]],
+                           [".".join(todo[i][1][:2]) for i in range(len(todo)) if i not in done])
+
+    if jobs <= 1 or len(todo) < 2:
+        try:
+            for i, (_, part) in enumerate(todo):
+                finished(i, _part_rows(part, full))
+        except KeyboardInterrupt:
+            raise interrupted() from None
+        return [row for i in range(len(todo)) for row in done[i]]
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    order = schedule([COST.get(part[:2], 1.0) for _, part in todo], jobs)
+    pool = ProcessPoolExecutor(max_workers=min(jobs, len(todo)), initializer=_ignore_sigint)
+    try:
+        futures = {pool.submit(_part_rows, todo[i][1], full): i for i in order}
+        pending = set(futures)
+        while pending:
+            ready, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in sorted(ready, key=futures.get):
+                finished(futures[fut], fut.result())
+    except KeyboardInterrupt:
+        _stop(pool)
+        raise interrupted() from None
+    except BaseException:
+        _stop(pool)
+        raise
+    pool.shutdown()
+    return [row for i in range(len(todo)) for row in done[i]]
 
 
-#: measured seconds of the default parts (one run on 2 cores; only their order matters: longest first)
-COST = {("uv", "thresholds_label_0"): 2.6, ("uv", "thresholds_label_half"): 2.5,
-        ("samples", "rows_map"): 3.2, ("samples", "rows_symbolic"): 1.0,
-        ("samples", "rows_modes"): 0.7, ("samples", "rows_thresholds"): 3.5,
-        ("logistic", "rows_separable"): 5.3, ("deep_logistic", "catalogue"): 5.0,
-        ("deep_limit", "catalogue"): 4.4, ("deep", "catalogue"): 4.2,
-        ("logistic", "rows_divergence"): 3.3, ("logistic", "rows_phases"): 3.2,
-        ("user", "catalogue"): 3.1, ("logistic", "rows_meng"): 2.4, ("uv", "theorem1_catapult"): 2.0,
-        ("logistic", "rows_stability"): 1.3, ("uv", "theorem1_lazy"): 1.0,
-        ("uv", "check_map_vs_gd"): 0.9}
+def _stop(pool):
+    """Cancel the parts not started and end the running workers now (not when their parts finish)."""
+    terminate = getattr(pool, "terminate_workers", None)  # Python >= 3.14
+    if terminate is not None:
+        terminate()
+        return
+    procs = list((getattr(pool, "_processes", None) or {}).values())  # (shutdown drops this mapping)
+    pool.shutdown(wait=False, cancel_futures=True)
+    for proc in procs:
+        proc.terminate()
+    for proc in procs:
+        proc.join(5)
 
 
-def model_file_rows(path, full=True):
-    """The rows for one user model file (``catapult verify --model-file FILE``)."""
+#: measured seconds of the default parts (serial, one process, 2 cores, the faster of two runs; only their order
+#: and relative size matter: see :func:`schedule`)
+COST = {("uv", "check_map_vs_gd"): 0.6, ("uv", "thresholds_label_0"): 2.6, ("uv", "thresholds_label_half"): 2.5,
+        ("uv", "theorem1_lazy"): 1.0, ("uv", "theorem1_catapult"): 1.9, ("uv", "theorem1_peak"): 0.5,
+        ("uv", "theorem1_divergence"): 0.1, ("logistic", "rows_map"): 0.5, ("logistic", "rows_phases"): 3.1,
+        ("logistic", "rows_separable"): 4.2, ("logistic", "rows_meng"): 2.0, ("logistic", "rows_stability"): 0.3,
+        ("logistic", "rows_divergence"): 2.5, ("samples", "rows_map"): 2.2, ("samples", "rows_symbolic"): 0.5,
+        ("samples", "rows_modes"): 0.6, ("samples", "rows_thresholds"): 2.7, ("deep", "catalogue"): 5.2,
+        ("deep_logistic", "catalogue"): 4.4, ("deep_limit", "catalogue"): 6.0, ("user", "catalogue"): 1.9}
+
+
+def model_file_rows(path, full=True, on_rows=None):
+    """The rows for one user model file (``catapult verify --model-file FILE``): the map rows, then the threshold
+    rows (each group to ``on_rows("U", rows)`` as it finishes; Ctrl-C raises :class:`Interrupted`)."""
     from catapult.theory.model_file import load_model_file
-    from .user import rows_for
-    return rows_for(load_model_file(path), full=full)
+    from .user import map_rows, threshold_rows
+    spec = load_model_file(path)
+    prefix = f"U-{spec.name}"
+    groups = [("user.map_rows", lambda: map_rows(spec, prefix, full=full, width=64)),
+              ("user.threshold_rows", lambda: threshold_rows(spec, prefix))]
+    rows = []
+    for i, (name, group) in enumerate(groups):
+        try:
+            got = group()
+        except KeyboardInterrupt:
+            raise Interrupted(rows, [g for g, _ in groups[i:]]) from None
+        rows += got
+        if on_rows is not None:
+            on_rows("U", got)
+    return rows

@@ -26,7 +26,7 @@ from catapult.theory.deep import derive_deep_map
 from catapult.theory.reduce import SLOPE
 from catapult.theory.symbols import eta as ETA, f as F, lam as LAM
 
-from ..table import Row
+from ..table import EXACT_MAP, Row
 from ..deep_thresholds import (full_width_scan_edge, iso_threshold_pair, map_digits, network_invariants, reduced_for,
                               reduced_first_edge, reduced_gap)
 
@@ -51,7 +51,9 @@ def rows_map(full=False):
         out.append(Row(f"D-a{i + 1}", f"deep L={L}, isometric: reduced map = full-width GD (eta*lam0={x})",
                        "identical (exact reduction)", f"{float(dig):.1f} digits over {steps} steps (stop: {stop})",
                        ">= 40 digits, >= 50 steps (divergent: until the runaway verdict)", dig >= 40 and steps >= need,
-                       f"measured: arb 60 digits, n={n}, seed={i}", time.perf_counter() - t0))
+                       f"measured: arb 60 digits, n={n}, seed={i}", time.perf_counter() - t0,
+                       short=f"deep L={L}: reduced map = GD (eta*lam0={x})", quantity="digits", measured_value=dig,
+                       tolerance_value=40, compare=">=", dps=60, width=n, seed=i, backend="arb", why=EXACT_MAP))
     return out
 
 
@@ -66,7 +68,8 @@ def rows_exact(full=False):
     ok2 = (sp.simplify(f_next - uv.update["f"].subs({F: dm.f, LAM: dm.lam}, simultaneous=True)) == 0 and
            sp.simplify(l_next - uv.update["lam"].subs({F: dm.f, LAM: dm.lam}, simultaneous=True)) == 0)
     rows = [Row("D-b1", "L = 2: the reduced map induces exactly the uv (f, lam) map", "uv map",
-                "proved" if ok2 else "NOT proved", "sympy simplify == 0", ok2, "exact (SymPy)", time.perf_counter() - t0)]
+                "proved" if ok2 else "NOT proved", "sympy simplify == 0", ok2, "exact (SymPy)", time.perf_counter() - t0,
+                short="L = 2: the reduced map is the uv map")]
     t0 = time.perf_counter()
     oks = []
     depths = (2, 3, 4) if full else (2, 3)   # L = 4: ~5 s of sympy cancel, behind --full
@@ -79,7 +82,8 @@ def rows_exact(full=False):
     rows.append(Row("D-b2", "every L: d f'/d l' = -eta lam at a minimum, so the multiplier is 1 - eta lam l''(f*) "
                     "and eta_crit = 2/(lam l''(f*)) exactly in lam (2/lam0 at leading order)",
                     "-eta lam", f"L={depths[0]}..{depths[-1]}: {['proved' if o else 'NOT' for o in oks]}", "sympy cancel == 0",
-                    all(oks), "exact (SymPy)", time.perf_counter() - t0))
+                    all(oks), "exact (SymPy)", time.perf_counter() - t0,
+                    short="every L: d f'/d l' = -eta lam at a minimum"))
     return rows
 
 
@@ -107,6 +111,7 @@ def rows_thresholds(full=False):
         above = gd_diverges(model, squared(), red.hi * (1 + 1e-8), B, 2000)
         w = red.hi - red.lo
         inside = fw.lo - w <= red.x <= fw.hi + w
+        half = (fw.hi - fw.lo) / 2  # the brackets overlap iff full width's midpoint is within half its width of [a, b]
         out.append(Row(f"D-c-L{L}-n{n}", f"L={L}: first divergent eta*lam0 above 2, reduced map (own A, C, rho) = "
                        "bisection on full-width isometric GD (same net, same n)",
                        f"x* = {red.x:.10f} ({'+'.join(red.precisions)}); same bisection on the map: [{a:.8f}, {b:.8f}]",
@@ -116,7 +121,12 @@ def rows_thresholds(full=False):
                        "(the verdicts at x*(1 -/+ 1e-8) are information: the edge has finer structure)",
                        same and bool(red.precisions),
                        f"measured: n={n}, seed=0, float64 + arb30 (full width), float64 + mp30 + mp60 (map), 2000 steps",
-                       time.perf_counter() - t0))
+                       time.perf_counter() - t0, short=f"L={L}: first divergence, reduced map = full width",
+                       quantity="eta*lam0 (first divergent above 2)", predicted_value=red.x,
+                       measured_value=(fw.lo + fw.hi) / 2, compare="in", bounds=[a - half, b + half], dps=60, width=n,
+                       seed=0, backend="float64+arb+mpmath",
+                       why={"tolerance_value": "the two bisection brackets overlap: bounds = the map's bracket "
+                                               "widened by half the full-width bracket"}))
     return out
 
 
@@ -141,7 +151,11 @@ def rows_gaussian(full=False):
                        "digits after 1 / 10 steps: " + ", ".join(f"{a:.2f}/{b:.2f}" for a, b in dig)
                        + f"; mean gap(1 step) * sqrt(n) = {sum(a for a, _ in gaps) / len(gaps) * math.sqrt(n):.2f}",
                        "gap > 1e-6 (far above float64 rounding) at every seed", min(min(p) for p in gaps) > 1e-6,
-                       f"measured: n={n}, seeds {list(seeds)}, eta*lam0=1.5, GD float64, map mp30", time.perf_counter() - t0))
+                       f"measured: n={n}, seeds {list(seeds)}, eta*lam0=1.5, GD float64, map mp30", time.perf_counter() - t0,
+                       short=f"L={L} Gaussian: GD departs from the reduced map", quantity="min relative gap",
+                       measured_value=min(min(p) for p in gaps), tolerance_value=1e-6, compare=">=", dps=30, width=n,
+                       backend="float64+mpmath", why={"predicted_value": "a bound (gap > 1e-6), not a value",
+                                                      "seed": f"several seeds ({list(seeds)})"}))
         diffs = [ge.x - red.x for ge, red in ths]
         out.append(Row(f"D-d2-L{L}-n{n}", f"L={L}: the Gaussian network's first divergent eta*lam0 is not the reduced "
                        "map's (same A, C, rho)", "differ by more than the search tolerances",
@@ -150,7 +164,11 @@ def rows_gaussian(full=False):
                        "|difference| > 1e-3 at every seed", min(abs(d) for d in diffs) > 1e-3 and all(
                            ge.precisions and red.precisions for ge, red in ths),
                        f"measured: n={n}, seeds {list(seeds)}, full width float64 + arb30 (rtol 1e-5), "
-                       "scan 2.5 + 0.1k then 0.01", 0.0))
+                       "scan 2.5 + 0.1k then 0.01", 0.0, short=f"L={L} Gaussian: its threshold is not the map's",
+                       quantity="min |x*(Gaussian) - x*(map)|", measured_value=min(abs(d) for d in diffs),
+                       tolerance_value=1e-3, compare=">=", dps=30, width=n, backend="float64+arb",
+                       why={"predicted_value": "a bound (they differ by > 1e-3), not a value",
+                            "seed": f"several seeds ({list(seeds)})"}))
     return out
 
 

@@ -28,6 +28,9 @@ from ..deep_band import verdicts
 from ..deep_limit import _supported, band_ends, band_limit, phase_picture
 from ..table import Row
 
+#: the null width and seed of a row on the n -> oo limit map, and why
+LIMIT = {"width": "the n -> oo limit map (A = C = n, f0 = 1)", "seed": "no random init (A = C = n, f0 = 1)"}
+
 
 def rows_exact(full=False):
     t0 = time.perf_counter()
@@ -36,7 +39,8 @@ def rows_exact(full=False):
     out = [Row("DB-a1", "width scaling: the depth-L map at width n (A = C = n, rho = sqrt(n) f0) is the width-1 map "
                "with rho = f0/sqrt(n) (M = sqrt(n) m, f = sqrt(n) g)", "all residuals 0",
                "; ".join(f"L={L}: {r}" for L, r in res.items()), "exact zero", ok,
-               "exact (symbolic cancel for L <= 3, exact rational points)", time.perf_counter() - t0)]
+               "exact (symbolic cancel for L <= 3, exact rational points)", time.perf_counter() - t0,
+               short="width n map = width-1 map at f0/sqrt(n)")]
     t0 = time.perf_counter()
     cells, ok = [], True
     for L in (2, 3, 4):
@@ -45,7 +49,8 @@ def rows_exact(full=False):
         cells.append(f"L={L}: {ev}")
     out.append(Row("DB-a2", "n -> oo fixed point (g = 0, lam = L): one multiplier 1 - eta*L, the rest 1 -- growth "
                    "|1 - x| per step, so the verdict repeats when n grows by (x - 1)^2", "{1: 4L-5, 1 - L eta: 1}",
-                   "; ".join(cells), "exact", ok, "exact (symbolic Jacobian)", time.perf_counter() - t0))
+                   "; ".join(cells), "exact", ok, "exact (symbolic Jacobian)", time.perf_counter() - t0,
+                   short="n -> oo fixed point: one multiplier 1 - eta*L"))
     return out
 
 
@@ -81,7 +86,10 @@ def rows_drift(full=False):
                        f"D_{L} = {D}, zero {zero}", "; ".join(cells) + f"; worst err/(scale (1+f0^2)/n) {worst:.2f}",
                        "same sign, |err| <= 5 (1 + f0^2)/n x (eta f0^2/n)(|c1| x + |c0|) (next order)", ok and lit and worst <= 5.0,
                        f"derived (series in 1/sqrt(n)) vs full-width isometric GD float64, n={n}, seed 1",
-                       time.perf_counter() - t0))
+                       time.perf_counter() - t0, short=f"L={L}: one-step lam-drift D_{L}(x), zero {zero}",
+                       quantity="max |err| / next-order scale", measured_value=worst, tolerance_value=5.0,
+                       compare="<=", width=n, seed=1, backend="float64",
+                       why={"predicted_value": "the drift per x (see predicted); the bound is on the error"}))
     return out
 
 
@@ -93,7 +101,7 @@ def rows_phase(full=False):
         ps = np.arange(16) / 16
         code = phase_picture(L, xs, ps)
         X, P = np.meshgrid(xs, ps)
-        cells, ok = [], True
+        cells, ok, at12 = [], True, None
         for e10 in ((12,) if not full else (6, 12, 20)):
             k = np.round(e10 * np.log(10) / (2 * np.log(X - 1)))
             nn = (X - 1) ** (2 * (k - P))
@@ -101,23 +109,31 @@ def rows_phase(full=False):
             agree = float(np.mean(v.reshape(X.shape) == code))
             cells.append(f"n~1e{e10}: {agree:.4f} of {code.size}")
             ok &= agree >= (0.99 if e10 >= 10 else 0.95)
+            at12 = agree if e10 == 12 else at12
         out.append(Row(f"DB-c{L}", f"L={L}: the n -> oo limit map at phase psi decides the width-n map whose phase "
                        "is psi, n = (x-1)^(2(k - psi))", "same verdicts", "; ".join(cells),
                        ">= 99 % at n >= 1e10 (95 % at 1e6)", ok,
-                       "measured: float64 verdicts of the derived map, x in [4.5, 3L]", time.perf_counter() - t0))
+                       "measured: float64 verdicts of the derived map, x in [4.5, 3L]", time.perf_counter() - t0,
+                       short=f"L={L}: the limit map at phase psi decides width n", quantity="agreement at n ~ 1e12",
+                       predicted_value=1, measured_value=at12, tolerance_value=0.99, compare=">=", backend="float64",
+                       why={"width": "n ~ 1e12 (and 1e6, 1e20 with --full) on the (x, psi) grid",
+                            "seed": "no random init (the derived map)"}))
     return out
 
 
 def rows_band(full=False):
     t0 = time.perf_counter()
-    cells, ok = [], True
+    cells, ok, far = [], True, None
     for psi_grid in (4, 7):
         r = band_limit(2, "lo", (3.5, 4.5), nx=11, npsi=psi_grid, levels=2, confirm=(30,))
         cells.append(f"psi grid {psi_grid}: {r.x:.13f} ({'+'.join(r.precisions)})")
         ok &= abs(r.x - 4) < 1e-11
+        far = r.x if far is None or abs(r.x - 4) > abs(far - 4) else far
     out = [Row("DB-d2", "L = 2: the band is exactly [4, 4] (lam-drift exact and sign-definite), at every phase",
                "4", "; ".join(cells), "|x - 4| < 1e-11", ok, "measured: limit map, float64 + 30 digits",
-               time.perf_counter() - t0)]
+               time.perf_counter() - t0, short="L = 2: the band is exactly [4, 4]", quantity="band end x",
+               predicted_value=4, measured_value=far, tolerance_value=1e-11, compare="abs", dps=30,
+               backend="float64+mpmath", why=LIMIT)]
     for L in ((3,) if not full else (3, 4, 5, 6, 7, 8)):
         t0 = time.perf_counter()
         b = band_ends(L, restarts=1 if not full else 6, levels=6 if not full else 8)
@@ -136,7 +152,11 @@ def rows_band(full=False):
                        "4 < x_lo < x_hi; witnesses hold at float64, 30 and 60 digits", meas,
                        "witness verdicts at 3 precisions", ok,
                        f"measured: limit map, {len(b.lo_all)} grid restarts, A = C = n, f0 = 1",
-                       time.perf_counter() - t0))
+                       time.perf_counter() - t0, short=f"L={L}: the band [x_lo, x_hi] of the n -> oo limit",
+                       quantity="x_lo (an upper bound)", measured_value=b.lo.x if b.lo else None, tolerance_value=4,
+                       compare=">=", dps=60, backend="+".join(b.lo.precisions) if b.lo else None,
+                       why={"predicted_value": "a bound (4 < x_lo < x_hi), not a value",
+                            "measured_value": "no lo witness", **LIMIT}))
     return out
 
 
@@ -156,13 +176,15 @@ def rows_losses(full=False):
                "ratio 4 (GD at eta on c f^2/2 = GD at c eta on f^2/2)",
                f"[{b.lo.x:.8f}, {b.hi.x:.6f}] vs [{ref.lo.x:.8f}, {ref.hi.x:.6f}]/4: rel. err {err:.1e}",
                "rel. err < 1e-12", err < 1e-12, "measured: limit maps, float64, 1 restart x 3 levels",
-               time.perf_counter() - t0)]
+               time.perf_counter() - t0, short="L=3: band of 2 f^2 = band of f^2/2 / 4",
+               quantity="rel. err of the ratio 4", predicted_value=0, measured_value=err, tolerance_value=1e-12,
+               compare="<=", backend="float64", why=LIMIT)]
     t0 = time.perf_counter()
     r = band_limit_loss(logistic("7/10"))
     out.append(Row("DB-e2", "logistic p = 7/10 (bounded slope): no band of eta*lam0 (divergence needs eta ~ sqrt(n))",
                    "band null with a reason", "null: " + (r.reason[:60] + "..." if r.reason else "NO REASON"),
                    "loss None and reason given", r.loss is None and "bounded" in r.reason, "derived (SymPy limits)",
-                   time.perf_counter() - t0))
+                   time.perf_counter() - t0, short="logistic: no band (bounded slope)"))
     return out
 
 

@@ -35,7 +35,7 @@ from ..bridge import numeric_loss
 from ..fit import fit as _fit
 from ..deep_thresholds import map_digits, reduced_run
 from ..degenerate import PER_SAMPLE, DegenerateData
-from ..table import Row
+from ..table import EXACT_MAP, Row, several
 
 P = sp.Rational(7, 10)
 
@@ -82,7 +82,9 @@ def rows_map(full=False):
                        f"full-width isometric GD on the points; {phase}", "identical (exact reduction)",
                        f"{float(dig):.1f} digits over {tr.steps} steps", ">= 40 digits, >= 50 steps",
                        dig >= 40 and tr.steps >= 50, f"measured: arb 60 digits, n={n}, seed={i}, m={d.m} points",
-                       time.perf_counter() - t0))
+                       time.perf_counter() - t0, short=f"deep L={L} logistic ({what}): map = GD", quantity="digits",
+                       measured_value=dig, tolerance_value=40, compare=">=", dps=60, width=n, seed=i, backend="arb",
+                       why=EXACT_MAP))
     return out
 
 
@@ -98,7 +100,8 @@ def rows_eta_crit(full=False):
                    "2/(lam0 l''(F*)), the same for every L",
                    "; ".join(f"L={L}: {r.value} (F*={r.minimiser}, l''={r.curvature})" for L, r in res.items()),
                    "one value for all L", len(vals) == 1 and None not in [r.value for r in res.values()],
-                   "exact (SymPy) at the lam of the minimum; lam -> lam0 leading order in 1/n", time.perf_counter() - t0))
+                   "exact (SymPy) at the lam of the minimum; lam -> lam0 leading order in 1/n", time.perf_counter() - t0,
+                   short="eta_crit = 2/(lam0 l''(F*)) for every L"))
     cases = [("1/2", 3, 64, 0), ("1/2", 4, 64, 1)]
     if full:
         cases += [("1/2", 3, 64, 1), ("1/2", 2, 64, 0), ("1/2", 3, 256, 1), ("1/2", 4, 256, 1),
@@ -135,7 +138,9 @@ def _onset_row(p, L, n, seed, rtol=1e-5, warm_gtol=1e-3):
                f"(n*err = {n * err_lead:+.2f}); lam_warm/lam0 = {lam_w / warm.lam_cold:.5f}, |F_warm - F*| = {dist:.1e}",
                f"|err_exact| <= 4 rtol + |F_warm - F*| = {tol_exact:.1e}; n |err_lead| <= 2 (O(1/n))", ok,
                f"measured: bisection {'+'.join(est.precisions)}, rtol {rtol}, horizon 200 steps, n={n}, seed={seed}",
-               time.perf_counter() - t0)
+               time.perf_counter() - t0, short=f"L={L}, p={p}: loss-rise onset = eta_crit", quantity="eta",
+               predicted_value=derived_lead, measured_value=eta_m, tolerance_value=2 / n, compare="rel", dps=30,
+               width=n, seed=seed, backend="+".join(est.precisions))
 
 
 def rows_flatness(full=False, dps=30):
@@ -147,7 +152,7 @@ def rows_flatness(full=False, dps=30):
     settings = [(3, 64), (4, 64)] + ([(3, 256), (4, 256), (2, 256)] if full else [])
     for L, n in settings:
         t0 = time.perf_counter()
-        cells, ok = [], True
+        cells, ok, worst = [], True, 0.0
         for k in ks:
             model, nl = deep_numeric(d, n, L, 1)
             if n <= 64:
@@ -164,11 +169,16 @@ def rows_flatness(full=False, dps=30):
                 ok &= conv and abs(ratio - 1) <= 20 / n  # from F0 where l'' > l''(F*): not a catapult)
             else:
                 ok &= conv and flat <= 2 and ratio < 1
+                worst = max(worst, flat)
         out.append(Row(f"DL-c-L{L}-n{n}", f"L={L}, non-separable p=7/10: above eta_crit the catapult ends in a flatter "
                        "minimum, eta*lam_inf*l''(F*) <= 2 (k = eta*lam0*l''(F*), l'' derived)",
                        "k<2: |lam_inf/lam0 - 1| <= 20/n; k>2: lam_inf < lam0, eta*lam_inf*l'' <= 2", "; ".join(cells),
                        "as predicted", ok, f"measured: {'float64 + arb ' + str(dps) + ' agree' if n <= 64 else 'float64'}, "
-                       f"n={n}, seed 1, m=10 points", time.perf_counter() - t0))
+                       f"n={n}, seed 1, m=10 points", time.perf_counter() - t0,
+                       short=f"L={L}: catapult to a flatter minimum", quantity="max eta*lam_inf*l''(F*) at k > 2",
+                       measured_value=worst, tolerance_value=2, compare="<=", dps=dps if n <= 64 else None, width=n,
+                       seed=1, backend="float64+arb" if n <= 64 else "float64",
+                       why={"predicted_value": "a bound (eta*lam_inf*l'' <= 2), not a value"}))
     t0 = time.perf_counter()
     sep = DegenerateData([1, 1, 1], [1, 2, 3])
     xs = (0.1, 10.0, 100.0) if not full else (0.1, 1.0, 10.0, 30.0, 100.0)
@@ -185,7 +195,9 @@ def rows_flatness(full=False, dps=30):
                    f"no flattening (Huang et al. 2020); eta*lam0 in {xs}, no eta_crit ({deep_eta_crit(3, sep.loss()).reason[:40]}...)",
                    "monotone loss", f"monotone={monotone}; lam_T/lam0 in [{min(sharp):.3f}, {max(sharp):.3g}] (the curvature "
                    "grows: sharpening, not flattening)", "no step-to-step increase", monotone,
-                   f"measured: float64, 1000 steps, n={widths}, seed 1", time.perf_counter() - t0))
+                   f"measured: float64, 1000 steps, n={widths}, seed 1", time.perf_counter() - t0,
+                   short="separable, L=3,4: monotone loss, no catapult", backend="float64",
+                   width=widths[0] if len(widths) == 1 else None, seed=1, why=several(f"n in {widths}")))
     return out
 
 
@@ -241,7 +253,11 @@ def rows_divergence(full=False):
                        f"eta_div*G/sqrt(2n) = {coefs[-1]:.3f} at n=4^{ks[-1]} (uv, issue 3: ~1.19)",
                        "|a - 1/2| <= 0.02", abs(coef[1] - 0.5) <= 0.02,
                        f"measured on the exact reduced map: mpmath 20 digits, rtol {rtol}, horizon {horizon} steps, "
-                       f"n=4^{ks[0]}..4^{ks[-1]}", time.perf_counter() - t0))
+                       f"n=4^{ks[0]}..4^{ks[-1]}", time.perf_counter() - t0,
+                       short=f"L={L} logistic: divergence law eta_div ~ n^a", quantity="exponent a", predicted_value=0.5,
+                       measured_value=coef[1], tolerance_value=0.02, compare="abs", dps=20, backend="mpmath",
+                       why={"seed": "the reduced map at A = C = n, f0 = 1 (no random init)",
+                            **several(f"n = 4^{ks[0]}..4^{ks[-1]}")}))
     cases = [(3, 64, 0)] if not full else [(3, 64, 0), (4, 64, 1), (2, 64, 2), (3, 256, 1)]
     d = DegenerateData.equal(P)
     for L, n, seed in cases:
@@ -264,7 +280,10 @@ def rows_divergence(full=False):
                        "full width at (1 -/+ 2 rtol) x bracket: " + "; ".join(
                            f"{t}: {'div' if a else 'conv'}/{'div' if b else 'conv'}" for t, (a, b) in verdicts.items()),
                        "conv below, div above, both precisions", ok,
-                       f"measured: n={n}, seed={seed}, eta*lam0, rtol {rt}, horizon {horizon} steps", time.perf_counter() - t0))
+                       f"measured: n={n}, seed={seed}, eta*lam0, rtol {rt}, horizon {horizon} steps", time.perf_counter() - t0,
+                       short=f"L={L}: full width diverges where the map does", quantity="eta*lam0 at divergence",
+                       predicted_value=red, dps=30, width=n, seed=seed, backend="float64+arb",
+                       why={"measured_value": "verdicts (conv/div) at the two ends of the map's bracket"}))
     return out
 
 

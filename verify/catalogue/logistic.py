@@ -32,9 +32,12 @@ from catapult.theory.thresholds import divergence_scale
 from ..bridge import map_step, mp_function
 from ..fit import fit as _fit
 from ..degenerate import DegenerateData
-from ..table import Row
+from ..table import EXACT_MAP, Row, several
 
 P = sp.Rational(7, 10)
+
+#: the null width and seed of a row on the infinite-width map, and why
+INFINITE_WIDTH = {"width": "the infinite-width map (n -> oo)", "seed": "no random init (F0 on a grid)"}
 
 
 def _map_digits(data, width, seed, x, steps=100, dps=60):
@@ -80,7 +83,9 @@ def rows_map(seed=7):
         out.append(Row(f"L-a{i + 1}", f"(F, lam) map under L(F) = parameter GD on the points: {what} (eta*lam0={x:.3g})",
                        "identical (exact map)", f"{float(dig):.1f} digits over {steps} steps",
                        ">= 40 digits, >= 100 steps", dig >= 40 and steps >= 100,
-                       f"measured: arb 60 digits, m={d.m} points, n={width}, seed={s}", time.perf_counter() - t0))
+                       f"measured: arb 60 digits, m={d.m} points, n={width}, seed={s}", time.perf_counter() - t0,
+                       short=f"(F, lam) map = GD: {what}", quantity="digits", measured_value=dig, tolerance_value=40,
+                       compare=">=", dps=60, width=width, seed=s, backend="arb", why=EXACT_MAP))
     return out
 
 
@@ -110,7 +115,10 @@ def _phases_lazy(d, q, th, full):
                    "|lam_inf - lam0| = O(1/n)", "slope -1", f"slope {coef[1]:+.3f} +/- {se[1]:.3f}",
                    "|slope + 1| <= 0.1", abs(coef[1] + 1) <= 0.1,
                    f"measured: float64, n=2^{ks[0]}..2^{ks[-1]}, seeds chosen so f0 in "
-                   f"[{min(fs):.2f}, {max(fs):.2f}]", time.perf_counter() - t0))
+                   f"[{min(fs):.2f}, {max(fs):.2f}]", time.perf_counter() - t0,
+                   short="non-separable, k = 1: lazy, dlam = O(1/n)", quantity="slope of log|lam_inf - lam0| in log n",
+                   predicted_value=-1, measured_value=coef[1], tolerance_value=0.1, compare="abs", backend="float64",
+                   why=several(f"n = 2^{ks[0]}..2^{ks[-1]}", "one per width, chosen so f0 ~ 1")))
     return out
 
 
@@ -135,7 +143,10 @@ def _phases_flatness(d, q, dps):
     out.append(Row("L-b2", "non-separable: above eta_crit the catapult ends in a flatter minimum, "
                    "eta*lam_inf*p(1-p) <= 2 (k = eta*lam0*p(1-p))", "k<2: lam_inf = lam0 + O(1/n); k>2: <= 2",
                    "; ".join(table), "k=1.9 within 20/n; k>2 all <= 2", ok,
-                   f"measured: float64 + arb {dps} agree, n=300, seed 1, m=10 points", time.perf_counter() - t0))
+                   f"measured: float64 + arb {dps} agree, n=300, seed 1, m=10 points", time.perf_counter() - t0,
+                   short="non-separable: catapult to a flatter minimum", quantity="max eta*lam_inf*p(1-p) at k > 2",
+                   measured_value=worst, tolerance_value=2, compare="<=", dps=dps, width=300, seed=1,
+                   backend="float64+arb", why={"predicted_value": "a bound (eta*lam_inf*p(1-p) <= 2), not a value"}))
     return out
 
 
@@ -159,7 +170,10 @@ def _phases_duration(d, q, full):
                    "bounded L' keeps F = O(1)", "steps to eta*lam*p(1-p) < 2.05 grow like n^1",
                    f"exponent {coef[1]:.3f} +/- {se[1]:.3f} (steps: {', '.join(table)})", "0.85 <= exponent <= 1.15",
                    len(X) == len(widths) and 0.85 <= coef[1] <= 1.15, "measured: float64, k=3, seeds with f0 ~ 1",
-                   time.perf_counter() - t0))
+                   time.perf_counter() - t0, short="catapult duration ~ n", quantity="exponent of the duration in n",
+                   predicted_value=1, measured_value=coef[1], compare="in", bounds=[0.85, 1.15], backend="float64",
+                   why={"measured_value": "fewer than 3 widths reached eta*lam*p(1-p) < 2.05",
+                        **several(f"n in {widths}", "one per width, chosen so f0 ~ 1")}))
     return out
 
 
@@ -179,6 +193,7 @@ def rows_separable(full=False):
             dl[w, x] = abs(float(tr.lam[-1] - tr.lam0)) / float(tr.lam0)
     ratios = [dl[1000, x] / dl[4000, x] for x in xs]
     ok = monotone and all(2.5 <= r_ <= 6 for r_ in ratios)
+    worst = max(ratios, key=lambda r_: abs(math.log(r_ / 4)))
     scale = divergence_scale(derive_map(uv_model(), d.loss()))
     out.append(Row("L-c1", "separable: loss decreases monotonically, lam_T - lam0 = O(1/n), no catapult "
                    f"(eta*lam0 in {xs}, below the width scale {scale.value})",
@@ -186,7 +201,10 @@ def rows_separable(full=False):
                    f"monotone={monotone}; ratios {', '.join(f'{r_:.2f}' for r_ in ratios)}; "
                    f"max |dlam|/lam0 at n=1000: {max(dl[1000, x] for x in xs):.2e}",
                    "monotone and 2.5 <= ratio <= 6", ok, "measured: float64, 1000 steps, data (z=1; r=1,2,3), seeds with f0 ~ -1",
-                   time.perf_counter() - t0))
+                   time.perf_counter() - t0, short="separable: monotone loss, no catapult",
+                   quantity="|dlam|(n=1000)/|dlam|(n=4000), the farthest from 4", predicted_value=4,
+                   measured_value=worst, compare="in", bounds=[2.5, 6], backend="float64",
+                   why=several("n = 1000 and 4000", "one per width, chosen so f0 ~ -1")))
     # Wu, Braverman & Lee (2023): any constant step eventually minimises on separable data (infinite width)
     t0 = time.perf_counter()
     w = infinite_width(derive_map(uv_model(), d.loss()))
@@ -199,7 +217,10 @@ def rows_separable(full=False):
     out.append(Row("L-c2", "Wu-Braverman-Lee 2023: separable data, any constant step minimises the logistic loss "
                    "(infinite-width map F' = F - eta lam0 L'(F))", "loss -> 0",
                    f"max loss after 3000 steps = {worst:.2e}", "< 1e-3", worst < 1e-3,
-                   "derived map iterated at 20 digits; eta*lam0 in (1..1e4), F0 in (-20, 0, 20)", time.perf_counter() - t0))
+                   "derived map iterated at 20 digits; eta*lam0 in (1..1e4), F0 in (-20, 0, 20)", time.perf_counter() - t0,
+                   short="separable: any constant step minimises", quantity="max loss after 3000 steps",
+                   predicted_value=0, measured_value=worst, tolerance_value=1e-3, compare="<=", dps=20,
+                   backend="mpmath", why=INFINITE_WIDTH))
     return out
 
 
@@ -207,7 +228,7 @@ def rows_meng(full=False):
     """Meng et al. 2025: global convergence of the infinite-width map below 2/lam_H, period doubling above."""
     out = []
     t0 = time.perf_counter()
-    details, ok = [], True
+    details, ok, worst = [], True, 0.0
     for p in (sp.Rational(1, 2), P, sp.Rational(9, 10)):
         d = DegenerateData.equal(p)
         w = infinite_width(derive_map(uv_model(), d.loss()))
@@ -218,12 +239,15 @@ def rows_meng(full=False):
         it = w.iterate(fstar + 0.01, 1.02 * ec, 1, 2000, dps=30)
         on_cycle = cyc is not None and min(abs(it[-1] - cyc[0]), abs(it[-1] - cyc[1])) < 1e-8
         ok &= below < 1e-8 and on_cycle
+        worst = max(worst, below)
         details.append(f"p={p}: max|F_T-F*|={below:.1e} below; 2-cycle {'reached' if on_cycle else 'NOT reached'} above")
     out.append(Row("L-d1", "Meng et al. 2025: equal-magnitude data, GD converges globally for eta < 2/lam_H "
                    "and period-doubles above (infinite-width map, lam_H = lam0 p(1-p))",
                    "converge from every F0 at 0.98 eta_crit; 2-cycle at 1.02 eta_crit", "; ".join(details),
                    "|F_T - F*| < 1e-8; cycle within 1e-8", ok, "derived map iterated 2000 steps at 30 digits, F0 in -40..40",
-                   time.perf_counter() - t0))
+                   time.perf_counter() - t0, short="Meng et al. 2025: convergence, then 2-cycle",
+                   quantity="max |F_T - F*| at 0.98 eta_crit", predicted_value=0, measured_value=worst,
+                   tolerance_value=1e-8, compare="<=", dps=30, backend="mpmath", why=INFINITE_WIDTH))
     return out
 
 
@@ -257,18 +281,30 @@ def rows_divergence(full=False):
     coef, se = _fit(X, Y)
     ratios = [x / (float(scale.value.subs(N, w)) * l0) for w, _, x, l0 in res]
     table = ", ".join(f"n={w}: {x * q:.1f}" for w, s, x, _ in res)
+    one_seed = seeds[0] if len(seeds) == 1 else None
+    spread = several(f"n in {widths}", f"seeds {seeds}" if len(seeds) > 1 else None)
     out = [Row("L-e1", f"logistic: eta_max = {th.eta_max.value} (no width-independent bound; {th.eta_max.reason[:60]}...)",
                "the measured divergence onset at width n grows with n", f"eta*lam0*p(1-p) at divergence onset: {table}",
                "increasing in n (medians)", _medians_increase(res), "measured: float64 bisection, arb 30 confirmed, rtol 1e-3",
-               time.perf_counter() - t0),
+               time.perf_counter() - t0, short="logistic: no width-independent eta_max",
+               quantity="eta*lam0*p(1-p) at the divergence onset", dps=30, backend="float64+arb", seed=one_seed,
+               why={"predicted_value": "qualitative: increasing in n", "measured_value": f"one value per width ({table})",
+                    **spread}),
            Row("L-e2", f"divergence needs the invariant lam^2-4F^2/n to grow: eta >= {scale.value} (derived)",
                "eta_div / scale >= 1", f"ratios {min(ratios):.2f} .. {max(ratios):.2f}", ">= 1", min(ratios) >= 1,
-               "measured thresholds vs derived scale", 0.0),
+               "measured thresholds vs derived scale", 0.0, short="divergence needs eta >= the width scale",
+               quantity="min eta_div / scale", measured_value=min(ratios), tolerance_value=1, compare=">=", dps=30,
+               seed=one_seed,
+               backend="float64+arb", why={"predicted_value": "a bound (eta_div/scale >= 1), not a value",
+                                           **spread}),
            Row("L-e3", "divergence-width law eta_div ~ n^a; the derived scale sqrt(2n)/sup|L'| gives a -> 1/2 "
                "as eta_div/scale falls toward its floor", "0 < a, a -> 1/2",
                f"effective a = {coef[1]:.3f} +/- {se[1]:.3f} over n = {widths[0]}..{widths[-1]} (seeds {seeds}); "
                f"eta_div/scale by n: {_ratio_trend(res, ratios)}", "0.25 <= a <= 0.75",
-               0.25 <= coef[1] <= 0.75, "measured: least squares on log-log", 0.0)]
+               0.25 <= coef[1] <= 0.75, "measured: least squares on log-log", 0.0,
+               short="divergence-width law eta_div ~ n^a", quantity="exponent a", predicted_value=0.5,
+               measured_value=coef[1], compare="in", bounds=[0.25, 0.75], dps=30, backend="float64+arb", seed=one_seed,
+               why=spread)]
     return out
 
 
@@ -302,7 +338,10 @@ def rows_stability(full=False, rtol=1e-6, dps=30):
         q = float(p * (1 - p))
         if getattr(est, "lo", None) is None:
             out.append(Row(f"L-s-p{p.p}{p.q}-n{n}-s{seed}", f"eta_crit = {th.eta_crit.value} vs the measured {est.criterion}",
-                           f"{pred:.7g}", "not measured: " + est.reason, "measured", False, "", time.perf_counter() - t0))
+                           f"{pred:.7g}", "not measured: " + est.reason, "measured", False, "", time.perf_counter() - t0,
+                           short=f"logistic p={p}: eta_crit vs stability", quantity="eta*lam0", predicted_value=pred,
+                           tolerance_value=8 / n, compare="rel", dps=dps, width=n, seed=seed,
+                           why={"measured_value": "not measured: " + est.reason, "backend": "not measured"}))
             continue
         x, k = float(est.eta_lam0), est.extra["eta_h_star"]
         err = x / pred - 1
@@ -318,7 +357,9 @@ def rows_stability(full=False, rtol=1e-6, dps=30):
                        f"loss rises at 0.98 x that eta: {rise}",
                        "n |err| <= 8; |eta lam* l'' - 2| <= 4 rtol; l''(f*) = p(1-p) to 1e-9", ok,
                        f"measured: bisection {'+'.join(est.precisions)}, rtol {rtol:g}, n={n}, seed={seed}",
-                       time.perf_counter() - t0))
+                       time.perf_counter() - t0, short=f"logistic p={p}: eta_crit vs stability", quantity="eta*lam0",
+                       predicted_value=pred, measured_value=x, tolerance_value=8 / n, compare="rel", dps=dps, width=n,
+                       seed=seed, backend="+".join(est.precisions)))
     return out
 
 

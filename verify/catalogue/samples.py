@@ -28,7 +28,7 @@ from catapult.theory.symbols import eta as ETA, f as F, lam as LAM, n as N
 
 from ..bridge import numeric_loss, sample_step
 from ..data import random_data
-from ..table import Row
+from ..table import EXACT_MAP, Row
 
 
 def problem(X, Y, width, seed):
@@ -93,7 +93,9 @@ def rows_map(seed=11, full=False):
                        f"{float(dig):.1f} digits over {steps} steps (stop: {stop})",
                        ">= 40 digits, >= 100 steps (divergent: until the runaway verdict)",
                        dig >= 40 and steps >= need, f"measured: arb 60 digits, n={width}, seed={s}",
-                       time.perf_counter() - t0))
+                       time.perf_counter() - t0, short=f"samples map = GD: m={m}, d={d}, {what}", quantity="digits",
+                       measured_value=dig, tolerance_value=40, compare=">=", dps=60, width=width, seed=s,
+                       backend="arb", why=EXACT_MAP))
     return out
 
 
@@ -115,10 +117,11 @@ def rows_symbolic():
     return [Row("S-b1", "m = d = 2, symbolic data and labels: the invariant map closes; at a minimum "
                 "d f'/d f = I - eta Theta diag(l''), so eta_crit = 2/lam_max(Theta H) (= 2/lam_1 for mse)",
                 "I - eta Theta H", f"{len(sm.state)} invariants; identity {'proved' if ok_j else 'NOT proved'}",
-                "sympy simplify == 0", ok_j, "exact (SymPy)", time.perf_counter() - t0),
+                "sympy simplify == 0", ok_j, "exact (SymPy)", time.perf_counter() - t0,
+                short="m = d = 2: map closes; eta_crit = 2/lam_max(Theta H)"),
             Row("S-b2", "m = 1, d = 1, x = 1: the invariant map induces the single-sample (f, lam) map",
                 "uv map with label y", "proved" if ok_1 else "NOT proved", "sympy simplify == 0", ok_1,
-                "exact (SymPy)", 0.0)]
+                "exact (SymPy)", 0.0, short="m = 1: the single-sample (f, lam) map")]
 
 
 def _modes(tr, V):
@@ -154,13 +157,19 @@ def rows_modes(width=1000, dps=50):
                    f"growth of |e_i.(f-y)|: top x{g[-1]:.1f}, bottom x{g[0]:.3f}; eta*lam_final = "
                    f"({eta * lf[0]:.3f}, {eta * lf[-1]:.3f}); lam_2 {l0[0]:.3f} -> {lf[0]:.3f} (shared v)",
                    "top > 2x, bottom <= 1, eta lam_1 <= 2", ok and agree,
-                   f"measured: float64 + arb {dps} agree, n={width}, seed 3", time.perf_counter() - t0))
+                   f"measured: float64 + arb {dps} agree, n={width}, seed 3", time.perf_counter() - t0,
+                   short="eta lam_1 = 3: only the top mode catapults", quantity="top-mode residual growth",
+                   measured_value=g[-1], tolerance_value=2, compare=">=", dps=dps, width=width, seed=3,
+                   backend="float64+arb", why={"predicted_value": "a bound (the top mode grows > 2x), not a value"}))
     st_l, g_l, *_ = results["arb", 1.5]
     st_d = results["arb", 4.5][0]
     out.append(Row("S-c2", "eta lam_1 = 1.5 < 2: lazy (no mode grows); eta lam_1 = 4.5 > 4: divergent",
                    "lazy / divergent", f"eta lam_1 = 1.5: {st_l}, max growth {max(g_l):.3f}; 4.5: {st_d}",
                    "converged with growth <= 1; runaway", st_l == "converged" and max(g_l) <= 1 + 1e-9
-                   and st_d in ("runaway", "nonfinite"), f"measured: float64 + arb {dps} agree, n={width}, seed 3", 0.0))
+                   and st_d in ("runaway", "nonfinite"), f"measured: float64 + arb {dps} agree, n={width}, seed 3", 0.0,
+                   short="eta lam_1 = 1.5: lazy; 4.5: divergent", quantity="max mode growth at eta lam_1 = 1.5",
+                   measured_value=max(g_l), tolerance_value=1 + 1e-9, compare="<=", dps=dps, width=width, seed=3,
+                   backend="float64+arb", why={"predicted_value": "a bound (no mode grows), not a value"}))
     return out
 
 
@@ -186,7 +195,10 @@ def rows_thresholds(widths=(64, 256, 1024), dps=30):
                        "m=3, d=2, y=0", f"{pred:.8g}",
                        f"{meas:.8g} (rel err {err:+.2e}, n*err={n * err:+.2f})", "|rel err| <= 8/n",
                        abs(err) <= 8 / n, f"measured: float64 bisection, arb {dps} confirmed; n={n}, seed 0",
-                       time.perf_counter() - t0))
+                       time.perf_counter() - t0, short="m=3: eta_crit -> 2/lam_1 vs loss-rise onset", quantity="eta",
+                       predicted_value=pred, measured_value=meas, tolerance_value=8 / n, compare="rel", dps=dps,
+                       width=n, seed=0, backend="float64+arb",
+                       why={"measured_value": f"not measured: {getattr(rise, 'reason', '')}"}))
     return out
 
 

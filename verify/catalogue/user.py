@@ -27,7 +27,7 @@ from catapult.theory.symbols import lam0 as LAM0
 
 from ..bridge import numeric_loss
 from ..model_files import EXAMPLES
-from ..table import Row
+from ..table import EXACT_MAP, SHORT, Row
 from ..user_models import compare_map_gd, numeric_model
 
 #: (loss, eta*lam0, phase) cases of the map rows; the default runs the first two
@@ -67,7 +67,9 @@ def _map_row(spec, key, loss, x, phase, width, seed):
     return Row(key, f"{spec.name}: map = parameter GD, loss {loss.expr}, {phase} (eta*lam0={x})",
                f"identical (exact map on {state})", f"{float(digits):.1f} digits over {steps} steps{extra}; stop: {stop}",
                ">= 40 digits, >= 100 steps", ok, f"measured: arb 60 digits, n={width}, seed={seed}",
-               time.perf_counter() - t0)
+               time.perf_counter() - t0, short=f"{spec.name}: map = GD, {loss.expr}, {phase}", quantity="digits",
+               measured_value=digits, tolerance_value=40, compare=">=", dps=60, width=width, seed=seed, backend="arb",
+               why=EXACT_MAP)
 
 
 def map_rows(spec, prefix, full=False, width=64, seed=3):
@@ -102,13 +104,18 @@ def threshold_rows(spec, prefix, width=256, seed=0, rtol=1e-7, dps=50):
         meas = None if getattr(est, "lo", None) is None else float(est.eta)
         shown = "not measured: " + est.reason if meas is None else f"{meas:.8g} (eta*lam0 = {meas * float(lam0):.6g})"
         what = f"{spec.name}: eta_{name} vs the measured {est.criterion}"
+        nums = dict(short=f"{spec.name}: eta_{name} vs {SHORT[est.criterion]}", quantity="eta", measured_value=meas,
+                    dps=dps, width=width, seed=seed, backend="float64+arb")
+        not_measured = {"measured_value": "not measured: " + getattr(est, "reason", "")}
         if thr.value is None:
             rows.append(Row(f"{prefix}-{name}", what, thr.reason[:100] if thr.reason.startswith("not derived") else f"not derived: {thr.reason[:90]}", shown,
-                            "a reason is given (nothing is claimed)", bool(thr.reason), where, dt))
+                            "a reason is given (nothing is claimed)", bool(thr.reason), where, dt,
+                            why={"predicted_value": f"not derived: {thr.reason}", **not_measured}, **nums))
             continue
         pred = float(sp.sympify(thr.value).subs({LAM0: sp.Float(lam0, 30), sp.Symbol("n", positive=True): width}))
         if meas is None:
-            rows.append(Row(f"{prefix}-{name}", what, f"{pred:.8g}", shown, "measured", False, where, dt))
+            rows.append(Row(f"{prefix}-{name}", what, f"{pred:.8g}", shown, "measured", False, where, dt,
+                            predicted_value=pred, why=not_measured, **nums))
             continue
         err = (meas - pred) / pred
         exact = str(thr.label) == "exact"
@@ -123,7 +130,8 @@ def threshold_rows(spec, prefix, width=256, seed=0, rtol=1e-7, dps=50):
         rows.append(Row(f"{prefix}-{name}", f"{what}: {thr.value} [{thr.label}]", f"{pred:.8g}",
                         f"{meas:.8g} (rel err {err:+.2e})" + ("" if k is None else f"; eta lam* l''(f*) = {k:.9f}"),
                         f"|rel err| <= {bound:.1e}"
-                        + (" (exact: the search's tolerance)" if exact else " [4 max(1, f0^2)/n]"), ok, where, dt))
+                        + (" (exact: the search's tolerance)" if exact else " [4 max(1, f0^2)/n]"), ok, where, dt,
+                        predicted_value=pred, tolerance_value=bound, compare="rel", **nums))
     return rows
 
 

@@ -38,11 +38,10 @@ from catapult.theory.thresholds import first_step_onset
 
 from ..bridge import numeric_loss
 from ..fit import fit as _fit
-from ..table import Row
+from ..table import EXACT_MAP, SHORT, Row, several
 from ..user_models import compare_f_lam
 
 PHASE_RANGES = {"lazy": (0.3, 1.95), "catapult": (2.1, 3.9), "divergent": (4.1, 6.0)}
-
 
 def compare_map_gd(loss: Loss, width, seed, eta_lam0, *, steps=100, dps=60, label_values=None):
     """Run parameter GD and the derived map from the same start; return (digits, plain_digits, steps, stop)."""
@@ -80,7 +79,9 @@ def check_map_vs_gd(n_cases=None, seed=2026, full=False):
                         "identical (exact map)",
                         f"{float(digits):.1f} digits over {steps} steps (plain rel. {float(plain):.1f}; stop: {stop})",
                         ">= 40 digits, >= 100 steps (divergent: until the runaway verdict)", ok,
-                        f"measured: arb 60 digits, n={width}, seed={s}", time.perf_counter() - t0))
+                        f"measured: arb 60 digits, n={width}, seed={s}", time.perf_counter() - t0,
+                        short=f"map = GD, {lname}, {phase}", quantity="digits", measured_value=digits,
+                        tolerance_value=40, compare=">=", dps=60, width=width, seed=s, backend="arb", why=EXACT_MAP))
     return rows
 
 
@@ -112,9 +113,13 @@ def check_thresholds(widths=(64, 256, 1024, 4096), labels=(0, sp.Rational(1, 2))
             for name, thr, est in pairs:
                 pred = float(thr.value.subs(LAM0, sp.Float(lam0, 30)))
                 what = f"{name}(n) -> {thr.value} (y={y}) vs the measured {est.criterion}"
+                nums = dict(short=f"{name} = {thr.value}, y={y}: {SHORT[est.criterion]}", quantity="eta",
+                            predicted_value=pred, tolerance_value=tol, compare="rel", dps=dps, width=n, seed=seed,
+                            backend="float64+arb")
                 if getattr(est, "lo", None) is None:
                     rows.append(Row(f"b-{name}-y{y}-n{n}", what, f"{pred:.8g}", "not measured: " + est.reason,
-                                    "|rel err| <= 4 max(1,f0^2,(f0-y)^2)/n", False, where, dt))
+                                    "|rel err| <= 4 max(1,f0^2,(f0-y)^2)/n", False, where, dt,
+                                    why={"measured_value": "not measured: " + est.reason}, **nums))
                     continue
                 meas = float(est.eta)
                 err = (meas - pred) / pred
@@ -126,7 +131,8 @@ def check_thresholds(widths=(64, 256, 1024, 4096), labels=(0, sp.Rational(1, 2))
                 rows.append(Row(f"b-{name}-y{y}-n{n}", f"{what}, {thr.label}", f"{pred:.8g}",
                                 f"{meas:.8g} (rel err {err:+.2e}, n*err={err * n:+.3f}){extra}",
                                 f"|rel err| <= {tol:.2e} [4 max(1,f0^2,(f0-y)^2)/n]"
-                                + ("; |eta lam* l'' - 2| <= 4 rtol" if name == "eta_crit" else ""), ok, where, dt))
+                                + ("; |eta lam* l'' - 2| <= 4 rtol" if name == "eta_crit" else ""), ok, where, dt,
+                                measured_value=meas, **nums))
             onset = first_step_onset(th.fmap, sp.Float(f0, 40), sp.Float(lam0, 40), n, y=y)
             pred = float(onset)
             rise = s.loss_rise_onset
@@ -135,7 +141,10 @@ def check_thresholds(widths=(64, 256, 1024, 4096), labels=(0, sp.Rational(1, 2))
             rows.append(Row(f"b-onset-y{y}-n{n}", f"loss-rise onset: the loss rises at step 1 iff eta > root of "
                             f"l(f'(eta)) = l(f0) (exact, n={n})",
                             f"{pred:.10g}", f"{meas:.10g} (rel err {err:+.1e})", f"|rel err| <= {2 * rtol:g} (search)",
-                            abs(err) <= 2 * rtol, where, 0.0))
+                            abs(err) <= 2 * rtol, where, 0.0, short=f"loss-rise onset = step-1 root, y={y}",
+                            quantity="eta", predicted_value=pred, measured_value=meas, tolerance_value=2 * rtol,
+                            compare="rel", dps=dps, width=n, seed=seed, backend="float64+arb",
+                            why={"measured_value": f"not measured: {getattr(rise, 'reason', '')}"}))
     return rows
 
 
@@ -173,7 +182,10 @@ def theorem1_lazy(full=False, dps=50):
     rows.append(Row("c1", "lazy (eta*lam0=1): |lam_inf - lam0| = O(1/n)", "slope -1 in log n",
                     f"slope {coef[1]:+.4f} +/- {se[1]:.4f} (f0^2 exponent {coef[2]:.3f}); float64 vs arb{dps} "
                     f"disagree in {disagree}/{len(Y)} runs", "|slope + 1| <= 0.05", abs(coef[1] + 1) <= 0.05 and disagree == 0,
-                    f"measured: arb {dps} + float64, n=2^{ks[0]}..2^{ks[-1]}, seeds 0-7", time.perf_counter() - t0))
+                    f"measured: arb {dps} + float64, n=2^{ks[0]}..2^{ks[-1]}, seeds 0-7", time.perf_counter() - t0,
+                    short="lazy: |lam_inf - lam0| = O(1/n)", quantity="slope of log|lam_inf - lam0| in log n",
+                    predicted_value=-1, measured_value=coef[1], tolerance_value=0.05, compare="abs", dps=dps,
+                    backend="float64+arb", why=several(f"n = 2^{ks[0]}..2^{ks[-1]}", "seeds 0-7")))
     return rows
 
 
@@ -194,7 +206,10 @@ def theorem1_catapult(full=False, dps=50):
     rows.append(Row("c2", "catapult (2 < eta*lam0 < 4): converges with lam_inf <= 2/eta", "eta*lam_inf <= 2",
                     f"phases {sorted(p.value for p in phases)}, max eta*lam_inf = {worst:.4f}", "<= 2", ok,
                     f"measured: float64 + arb {dps} agree; eta*lam0 in {xs}, n in {widths}, seed 1",
-                    time.perf_counter() - t0))
+                    time.perf_counter() - t0, short="catapult: converges with eta*lam_inf <= 2",
+                    quantity="max eta*lam_inf", measured_value=worst, tolerance_value=2, compare="<=", dps=dps,
+                    seed=1, backend="float64+arb",
+                    why={"predicted_value": "a bound (eta*lam_inf <= 2), not a value", **several(f"n in {widths}")}))
     return rows
 
 
@@ -220,11 +235,17 @@ def theorem1_peak(full=False):
     rows.append(Row("c3", "catapult: loss peaks after ~log(sqrt(n)/|f0|)/log|1-eta lam0| steps",
                     f"d(step)/d(log n) = 1/(2 log|f'_f(0)|) = {slope_pred:.4f}",
                     f"{coef[1]:.4f} +/- {se[1]:.4f} ({rel:.1%} off)", "within 10%", rel <= 0.10,
-                    f"measured: float64, eta*lam0={x}, n=2^{ks[0]}..2^{ks[-1]}, seeds 0-3", time.perf_counter() - t0))
+                    f"measured: float64, eta*lam0={x}, n=2^{ks[0]}..2^{ks[-1]}, seeds 0-3", time.perf_counter() - t0,
+                    short="catapult: loss-peak step ~ log n", quantity="d(peak step)/d(log n)",
+                    predicted_value=slope_pred, measured_value=coef[1], tolerance_value=0.10, compare="rel",
+                    backend="float64", why=several(f"n = 2^{ks[0]}..2^{ks[-1]}", "seeds 0-3")))
     coef2, se2 = _fit([r[:2] for r in X], P)
     rows.append(Row("c4", "catapult: peak loss Omega(n / log n)", "log(peak loss) slope in log n: 1 (minus a log)",
                     f"{coef2[1]:.4f} +/- {se2[1]:.4f}", "0.85 <= slope <= 1.1", 0.85 <= coef2[1] <= 1.1,
-                    f"measured: float64, eta*lam0={x}, n=2^{ks[0]}..2^{ks[-1]}, seeds 0-3", 0.0))
+                    f"measured: float64, eta*lam0={x}, n=2^{ks[0]}..2^{ks[-1]}, seeds 0-3", 0.0,
+                    short="catapult: peak loss Omega(n / log n)", quantity="slope of log(peak loss) in log n",
+                    predicted_value=1, measured_value=coef2[1], compare="in", bounds=[0.85, 1.1], backend="float64",
+                    why=several(f"n = 2^{ks[0]}..2^{ks[-1]}", "seeds 0-3")))
     return rows
 
 
@@ -244,5 +265,7 @@ def theorem1_divergence(full=False, dps=50):
     rows.append(Row("c5", f"eta > eta_max = {emax}: no convergence", "divergent",
                     f"{sum(v == Phase.DIVERGENT for v in verdicts)}/{len(verdicts)} divergent", "all", ok,
                     f"measured: float64 + arb {dps} agree; eta*lam0 in (4.05, 4.5, 6, 10), n in (64, 1024), seed 2",
-                    time.perf_counter() - t0))
+                    time.perf_counter() - t0, short=f"eta > eta_max = {emax}: divergent", quantity="divergent runs",
+                    predicted_value=len(verdicts), measured_value=sum(v == Phase.DIVERGENT for v in verdicts),
+                    compare="==", dps=dps, seed=2, backend="float64+arb", why=several("n in (64, 1024)")))
     return rows
