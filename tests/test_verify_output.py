@@ -56,6 +56,19 @@ def test_verify_of_a_model_file_fits_100_columns():
     assert out.splitlines()[-1].startswith("6/6 PASS")
 
 
+def test_every_row_of_the_default_run_fits_100_columns():
+    """The default catalogue's rows (the golden file: the full default run, checked live by test_golden) rendered
+    as the table renders them, with their --verbose details, section lines and the summary."""
+    from dataclasses import fields
+    from catapult.verify.catalogue import SECTIONS
+    from catapult.verify.table import header, section_line
+    names = {f.name for f in fields(Row)} - {"_", "why"}
+    rows = [Row(**{k: v for k, v in d.items() if k in names}) for d in _golden_rows()]
+    text = "\n".join(header() + [section_line(k, t) for k, t, _ in SECTIONS] + [line(r) for r in rows]
+                     + [s for r in rows for s in details(r)] + [summary(rows, 35.2)])
+    assert len(rows) == 108 and widest(text) <= LINE_WIDTH
+
+
 def test_a_long_id_claim_and_unbreakable_prose_still_fit():
     r = Row("U-" + "m" * 60 + "-crit", "x" * 300, "p" * 200, "y" * 500, "t" * 150, False, "z" * 400,
             short="", quantity="eta", measured_value=1.234567e-7, predicted_value=3.0, tolerance_value=1e-3,
@@ -210,11 +223,12 @@ def test_verify_json_interrupted_says_so(monkeypatch):
 @pytest.mark.slow
 def test_parallel_verify_stops_its_workers_on_sigint_and_prints_the_rows_done():
     p = subprocess.Popen([CATAPULT, "verify", "-j", "2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(6)
-    t0 = time.perf_counter()
+    head = [p.stdout.readline() for _ in range(4)]  # the header, the first section's line and its first row:
+    t0 = time.perf_counter()                        # the table streams (the whole run takes ~40 s)
     p.send_signal(signal.SIGINT)
-    out, err = p.communicate(timeout=60)  # the workers hold the pipes: this returns once they are gone
-    assert p.returncode == 130 and time.perf_counter() - t0 < 20
+    out = "".join(head) + p.stdout.read()  # the workers hold the pipe: this returns once they are gone
+    err = p.stderr.read()
+    assert p.wait(timeout=60) == 130 and time.perf_counter() - t0 < 20
     lines = out.splitlines()
     assert widest(out) <= LINE_WIDTH and "INTERRUPTED" in lines[-1] and "part(s) not run" in lines[-1]
     assert "catapult: interrupted" in err and "Traceback" not in err

@@ -893,8 +893,9 @@ def cmd_verify(args, out):
                              on_part=lambda done, total: progress.update(1))
     except Interrupted as exc:
         rows, not_run = exc.rows, exc.not_run
-        if not args.json:  # finished rows held back for catalogue order
-            table.rows([r for r in rows if id(r) not in shown])
+        for key, group in exc.groups:  # parts that finished out of order, held back for catalogue order
+            if not args.json and not shown.issuperset(map(id, group)):
+                table.rows(group, key)
     finally:
         progress.close()
     wall = time.perf_counter() - t0

@@ -49,12 +49,13 @@ def _ignore_sigint():
 
 
 class Interrupted(KeyboardInterrupt):
-    """Ctrl-C during the catalogue: ``rows`` of the parts that finished (catalogue order) and ``not_run``, the
-    parts that did not, as ``"module.function"`` names."""
+    """Ctrl-C during the catalogue: ``groups``, the (section key, rows) of the parts that finished, in catalogue
+    order; ``rows``, those rows; ``not_run``, the parts that did not finish, as ``"module.function"`` names."""
 
-    def __init__(self, rows, not_run):
+    def __init__(self, groups, not_run):
         super().__init__(f"interrupted: {len(not_run)} part(s) not run")
-        self.rows, self.not_run = rows, not_run
+        self.groups, self.not_run = groups, not_run
+        self.rows = [r for _, rows in groups for r in rows]
 
 
 def parts(only=None):
@@ -101,7 +102,7 @@ def catalogue(full=False, only=None, jobs=1, on_rows=None, on_part=None):
             shown += 1
 
     def interrupted():
-        return Interrupted([r for i in sorted(done) for r in done[i]],
+        return Interrupted([(todo[i][0], done[i]) for i in sorted(done)],
                            [".".join(todo[i][1][:2]) for i in range(len(todo)) if i not in done])
 
     if jobs <= 1 or len(todo) < 2:
@@ -170,7 +171,7 @@ def model_file_rows(path, full=True, on_rows=None):
         try:
             got = group()
         except KeyboardInterrupt:
-            raise Interrupted(rows, [g for g, _ in groups[i:]]) from None
+            raise Interrupted([("U", rows)] if rows else [], [g for g, _ in groups[i:]]) from None
         rows += got
         if on_rows is not None:
             on_rows("U", got)
