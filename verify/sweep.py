@@ -350,9 +350,9 @@ def sweep(points, out=None, *, jobs=None, scheduler=None, chunk=None, progress=F
             owned.close()
         if journal is not None:
             journal.close()
-            write_table(out, [done[k] for k in dict.fromkeys(p["key"] for p in points) if k in done]
-                        + [r for k, r in done.items() if k not in {p["key"] for p in points}])
-            if all(p["key"] in done for p in points):
+            keys = dict.fromkeys(p["key"] for p in points)  # this sweep's keys in input order, then other rows
+            write_table(out, [done[k] for k in keys if k in done] + [r for k, r in done.items() if k not in keys])
+            if all(k in done for k in keys):
                 journal_path(out).unlink(missing_ok=True)
     return frame(done[p["key"]] for p in points if p["key"] in done)
 
