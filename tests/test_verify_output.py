@@ -13,7 +13,7 @@ import pytest
 
 from catapult.verify.cli import main
 from catapult.verify.progress import StepWatch, Silent
-from catapult.verify.table import LINE_WIDTH, NUMBER_FIELDS, UNEXPLAINED, Row, details, line, summary
+from catapult.verify.table import LINE_WIDTH, NUMBER_FIELDS, UNEXPLAINED, Row, TablePrinter, details, line, summary
 
 cat = importlib.import_module("catapult.verify.catalogue")  # (the package attribute is the function catalogue)
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -220,6 +220,26 @@ def test_verify_json_interrupted_says_so(monkeypatch):
 
 
 @pytest.mark.slow
+def test_a_ctrl_c_inside_a_row_write_does_not_glue_the_summary_onto_that_row():
+    """print() writes the text and the newline separately; a SIGINT between them left the summary on the row's
+    line (137 columns, seen in CI).  The printer ends such a line before the summary."""
+    out = io.StringIO()
+
+    def cut(text):          # the text reaches the stream, the Ctrl-C lands before its newline
+        out.write(text)
+        if text.startswith("a-row"):
+            raise KeyboardInterrupt
+        out.write("\n")
+    t = TablePrinter(out, write=cut)
+    r = Row("a-row", "claim", "p", "m", "t", True, "exact")
+    with pytest.raises(KeyboardInterrupt):
+        t.rows([r])
+    t.finish([r], 1.0, not_run=3)
+    lines = out.getvalue().splitlines()
+    assert lines[0].startswith("a-row") and "INTERRUPTED" not in lines[0]
+    assert lines[-1].startswith("1/1 PASS") and "INTERRUPTED: 3 part(s) not run" in lines[-1]
+
+
 def test_parallel_verify_stops_its_workers_on_sigint_and_prints_the_rows_done():
     p = subprocess.Popen([CATAPULT, "verify", "-j", "2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     head = [p.stdout.readline() for _ in range(4)]  # the header, the first section's line and its first row:

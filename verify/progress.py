@@ -43,7 +43,8 @@ class Silent:
         pass
 
     def write(self, text, out):
-        print(text, file=out, flush=True)
+        out.write(text + "\n")   # one write: a Ctrl-C cannot fall between the text and its newline
+        out.flush()
 
     def stages(self, done, total, now=""):
         """Show ``done`` of ``total`` stages, and what runs ``now``."""
@@ -95,7 +96,7 @@ class Bar(Silent):
         self.t.set_postfix_str(text)
 
     def write(self, text, out):
-        self._tqdm.write(text, file=out)
+        self._tqdm.write(text + "\n", file=out, end="")   # one write, as in Silent.write
         out.flush()
 
     def close(self):

@@ -319,8 +319,16 @@ class TablePrinter:
 
     def __init__(self, out, *, verbose=False, titles=None, write=None):
         self.out, self.verbose, self.titles = out, verbose, titles or {}
-        self.write = write or (lambda text: print(text, file=self.out, flush=True))
+        self._write = write or (lambda text: (self.out.write(text + "\n"), self.out.flush()))
         self.section = None
+        self._open = False   # a line whose write a Ctrl-C may have cut before its newline
+
+    def write(self, text):
+        """Put one line out; remember it until written, so :meth:`finish` starts on a fresh line after a Ctrl-C
+        that landed inside a write (print writes the text and the newline separately)."""
+        self._open = True
+        self._write(text)
+        self._open = False
 
     def start(self):
         for text in header():
@@ -337,4 +345,6 @@ class TablePrinter:
                     self.write(text)
 
     def finish(self, rows, seconds, *, not_run=0):
+        if self._open:   # interrupted inside a write: end that line (at worst an empty line), not glue onto it
+            self._write("")
         self.write(summary(rows, seconds, not_run=not_run))
