@@ -28,6 +28,7 @@ import sympy as sp
 
 from catapult.numerics.errors import NumericsInputError
 from catapult.theory.errors import TheoryInputError
+from .executor import SchedulerError
 
 
 class UsageError(Exception):
@@ -235,6 +236,8 @@ def build_parser():
     v.add_argument("--only", nargs="+", choices=KEYS, help="run only these sections")
     v.add_argument("--jobs", "-j", type=_int_at_least("--jobs", 1, 64), default=None, metavar="N",
                    help="run sections in N processes (default: the machine's cores)")
+    v.add_argument("--scheduler", metavar="ADDRESS",
+                   help="a Dask scheduler (tcp://host:8786): run the sections there (the executor of sweep)")
     v.add_argument("--verbose", "-v", action="store_true",
                    help="each row's details: the full claim, criterion, backend, digits, width")
     _add_quiet(v)
@@ -359,6 +362,8 @@ def _resolve_model(args):
     if args.cmd == "verify":
         if path is not None and args.only:
             raise UsageError("--model-file and --only do not go together (the file's rows are its own section)")
+        if path is not None and args.scheduler is not None:
+            raise UsageError("--model-file and --scheduler do not go together (a file's rows run in this process)")
         return
     if path is None:
         if args.model is None and args.cmd == "plot":
@@ -553,8 +558,8 @@ def _model(args):
 def _numeric_problem(args, width, seed):
     """(numerics model, numeric loss, theory loss) for run/scan: the options as inputs of
     :func:`catapult.verify.problems.numeric_problem` (which builds the problem and refuses its cost or loss)."""
-    from .problems import numeric_problem
-    budget = dict(steps=args.steps, dps=args.dps, runs=1 if args.cmd == "run" else 60)  # scan: grid + bisections
+    from .problems import SCAN, numeric_problem
+    budget = dict(steps=args.steps, dps=args.dps, **({"runs": 1} if args.cmd == "run" else SCAN))
     L = _depth(args)
     if L is not None:
         if args.cmd == "scan" and args.init == "isometric" and width < 2:
@@ -735,9 +740,11 @@ def _check_scan_args(args):
             raise UsageError("--widths needs at least two distinct widths to fit eta_div ~ n^a")
         if len(args.widths) > 12:
             raise UsageError("--widths takes at most 12 widths")
-        from .problems import check_cost
-        for w in set(args.widths):
-            check_cost(w, args.steps, args.dps, runs=60)
+        from .problems import SCAN, check_cost, predicted_work, step_size
+        L = _depth(args)
+        model = args.model_spec if args.model_spec is not None else "deep" if L is not None else "uv"
+        work = sum(predicted_work(step_size(model, w, L), args.steps, args.dps, **SCAN) for w in set(args.widths))
+        check_cost(None, args.steps, args.dps, **SCAN, work=work)   # the whole law: one scan per width
 
 
 def cmd_scan(args, out):
@@ -844,8 +851,6 @@ def cmd_sweep(args, out):
         df = frame(rows[p["key"]] for p in points if p["key"] in rows)
     except SweepError:
         raise
-    except OSError as exc:
-        raise UsageError(f"cannot reach the Dask scheduler {args.scheduler}: {exc}") from None
     summary = _sweep_summary(df, len(points), skipped, time.perf_counter() - t0, args.out, executor, interrupted)
     if args.json:
         print(_dumps(summary, sort_keys=False), file=out)
@@ -889,7 +894,7 @@ def cmd_verify(args, out):
         else:
             import os
             jobs = args.jobs if args.jobs is not None else (os.cpu_count() or 1)
-            rows = catalogue(full=args.full, only=only, jobs=jobs, on_rows=show,
+            rows = catalogue(full=args.full, only=only, jobs=jobs, on_rows=show, scheduler=args.scheduler,
                              on_part=lambda done, total: progress.update(1))
     except Interrupted as exc:
         rows, not_run = exc.rows, exc.not_run
@@ -1077,7 +1082,7 @@ def main(argv=None, out=None, err=None):
     except KeyboardInterrupt:
         print("catapult: interrupted", file=err)
         return 130
-    except (UsageError, TheoryInputError, NumericsInputError, ValueError) as exc:
+    except (UsageError, TheoryInputError, NumericsInputError, ValueError, SchedulerError) as exc:
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         print(f"catapult: error: {msg}", file=err)
         return 2

@@ -83,18 +83,38 @@ class ProblemError(ValueError):
     """Inputs that name no runnable problem: predictably too costly, or a loss GD cannot evaluate."""
 
 
-def check_cost(per_step, steps, dps, runs=1):
-    """Refuse, before any run, work of ``per_step * steps * (dps + 50) * runs`` above :data:`MAX_WORK`.
+#: what one threshold scan is charged (:func:`catapult.numerics.search.scan`): its float64 grid and bisections
+#: (~60 runs, charged at one digit each), and the runs at the working precision that confirm the ends of its three
+#: brackets (2 per bracket, plus a rung of retries).  The scan shows its stages and keeps what it measured on
+#: Ctrl-C, so this is the predictable part of its cost, not a worst case.
+SCAN = {"runs": 8, "float64_runs": 60}
+
+
+def predicted_work(per_step, steps, dps, runs=1, float64_runs=0):
+    """``per_step * steps * ((dps + 50) * runs + float64_runs)`` digit-operations (a float64 run costs about one
+    digit of an arb run: the 50-digit arb step is ~100x a float64 step).
+
+    >>> predicted_work(1024, 2000, 50, **SCAN)
+    1761280000
+    """
+    return per_step * steps * ((dps + 50) * runs + float64_runs)
+
+
+def check_cost(per_step, steps, dps, runs=1, float64_runs=0, *, work=None):
+    """Refuse, before any run, :func:`predicted_work` (or the given ``work``, a sum of several) above
+    :data:`MAX_WORK`.
 
     >>> check_cost(10 ** 6, 5000, 50)
     Traceback (most recent call last):
     ...
     catapult.verify.problems.ProblemError: estimated work 5e+11 > 1e+10 (limit MAX_WORK: size x steps x (dps + 50), ~10 min): reduce --width, --steps or --dps
     """
-    work = per_step * steps * (dps + 50) * runs
+    work = predicted_work(per_step, steps, dps, runs, float64_runs) if work is None else work
     if work > MAX_WORK:
+        what = f" x {runs} runs" if runs > 1 else ""
+        what += f" + size x steps x {float64_runs} float64 runs" if float64_runs else ""
         raise ProblemError(f"estimated work {work:.2g} > {MAX_WORK:.0e} (limit MAX_WORK: size x steps x (dps + 50)"
-                           f"{f' x {runs} runs' if runs > 1 else ''}, ~10 min): reduce --width, --steps or --dps")
+                           f"{what}, ~10 min): reduce --width, --steps or --dps")
 
 
 def _finite_real(v, backend_name):
@@ -158,7 +178,8 @@ def _label(v):
 
 
 def numeric_problem(model, loss="mse", width=None, seed=0, *, depth=None, init="isometric", p=None, samples=None,
-                    data=None, steps=None, dps=None, runs=1, **label_values):
+                    data=None, steps=None, dps=None, runs=1, float64_runs=0,
+                    **label_values):
     """``(numerics model, numeric loss, theory loss)`` for parameter GD at ``width`` and ``seed``.
 
     ``samples=(X, Y)``: the uv model on m samples in d dimensions (rows of X, labels Y; the loss is in f and the
@@ -173,12 +194,12 @@ def numeric_problem(model, loss="mse", width=None, seed=0, *, depth=None, init="
     ('UVDataModel', (f - y)**2/2, 2)
     """
     if steps is not None and dps is not None and data is None:
-        check_cost(_per_step(model, width, depth, samples), steps, dps, runs)
+        check_cost(step_size(model, width, depth, samples), steps, dps, runs, float64_runs)
     if data is not None:
         if model != "uv" or samples is not None:
             raise ProblemError("degenerate data go with the model uv on one input")
         if steps is not None and dps is not None:
-            check_cost(width * (2 * data.m + 1), steps, dps, runs)
+            check_cost(samples_step_size(width, data.m, 1), steps, dps, runs, float64_runs)
         m, nl = data.numeric(width, seed)
         return m, nl, data.loss()
     if samples is not None:
@@ -207,11 +228,26 @@ def numeric_problem(model, loss="mse", width=None, seed=0, *, depth=None, init="
     return numeric_model(obj, width, seed), nl, lo
 
 
-def _per_step(model, width, depth, samples):
-    """The size of one GD step (entries times layers), for :func:`check_cost`."""
+def samples_step_size(width, m, d):
+    """The step size of the uv model on m samples in d dimensions: the n x d parameter block, times a factor that
+    grows slowly with m (the sample contraction is one matrix product in C: measured at n = 1000, d = 1, arb50,
+    m = 10 -> 100 samples cost 1.3x per step, not 10x).
+
+    >>> samples_step_size(1000, 10, 1), samples_step_size(1000, 100, 1)
+    (4200, 6000)
+    """
+    return width * (d + 1) * (200 + m) // 100
+
+
+def step_size(model, width, depth=None, samples=None):
+    """The size of one GD step (entries times layers), for :func:`check_cost`.
+
+    >>> step_size("uv", 1024), step_size("deep", 64, depth=3)
+    (1024, 1292)
+    """
     if samples is not None:
         m, d = samples[0].shape
-        return width * (m * (d + 1) + 1)
+        return samples_step_size(width, m, d)
     kind, obj = model_definition(model, depth)
     if kind == "deep":
         return width * width * obj[0] // 10 + width  # n x n hidden layers: ~7e-9 s per entry-digit

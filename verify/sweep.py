@@ -35,6 +35,8 @@ import sys
 import time
 from pathlib import Path
 
+from .executor import open_executor
+
 #: the inputs of a point, in column order (what the key hashes)
 INPUTS = ("kind", "model", "loss", "p", "labels", "depth", "init", "width", "seed", "eta_lam0", "eta", "steps",
           "precision", "rtol")
@@ -161,7 +163,7 @@ def run_point(p: dict) -> dict:
 
 def _run(p: dict) -> dict:
     from catapult.numerics.phase import agreed_phase, classify_run
-    from .problems import numeric_problem
+    from .problems import SCAN, numeric_problem
     if p["kind"] not in ("run", "scan"):
         raise SweepError(f"unknown kind {p['kind']!r} (known: run, scan)")
     backends = _backends(p["precision"])
@@ -169,7 +171,7 @@ def _run(p: dict) -> dict:
     dps = max(getattr(B, "dps", 15) for B in backends)
     model, nl, _ = numeric_problem(p["model"], p["loss"], p["width"], p["seed"], depth=p["depth"],
                                    init=p["init"] or "isometric", p=p["p"], steps=p["steps"], dps=dps,
-                                   runs=60 if p["kind"] == "scan" else 1, **labels)
+                                   **(SCAN if p["kind"] == "scan" else {"runs": 1}), **labels)
     if p["kind"] == "scan":
         return _scan(p, model, nl, dps)
     if (p["eta"] is None) == (p["eta_lam0"] is None):
@@ -279,19 +281,6 @@ def write_table(out, rows) -> Path:
 
 # -- running ------------------------------------------------------------------------------------------------------
 
-def _executor(jobs, scheduler):
-    """(executor, owned, workers): local processes, this process (None), or a Dask client's executor."""
-    if scheduler is not None:
-        from distributed import Client
-        client = scheduler if isinstance(scheduler, Client) else Client(scheduler)
-        workers = max(1, sum(client.nthreads().values()))
-        return client.get_executor(pure=False), (None if client is scheduler else client), workers
-    jobs = os.cpu_count() or 1 if jobs is None else int(jobs)
-    if jobs <= 1:
-        return None, None, 1
-    return cf.ProcessPoolExecutor(max_workers=jobs), "pool", jobs
-
-
 def sweep(points, out=None, *, jobs=None, scheduler=None, chunk=None, progress=False, on_row=None):
     """Run every point not already in ``out`` and return the whole table (a pandas DataFrame, input order).
     (Over 60 lines only with this docstring and its examples: the body is 50 lines.)
@@ -313,7 +302,8 @@ def sweep(points, out=None, *, jobs=None, scheduler=None, chunk=None, progress=F
     todo = list({p["key"]: p for p in todo}.values())  # a point listed twice runs once
     journal = open(journal_path(out), "a") if out is not None else None
     bar = _bar(len(points), len(points) - len(todo), progress)
-    ex, owned, workers = _executor(jobs, scheduler) if todo else (None, None, 1)
+    ex = open_executor(jobs, scheduler) if todo else None
+    workers = ex.workers if ex is not None else 1
     size = chunk or max(1, min(64, math.ceil(len(todo) / (8 * workers)))) if todo else 1
     chunks = [todo[i:i + size] for i in range(0, len(todo), size)]
 
@@ -338,16 +328,14 @@ def sweep(points, out=None, *, jobs=None, scheduler=None, chunk=None, progress=F
                 for f in cf.as_completed(futures):
                     take(f.result())
             except BaseException:
-                for f in futures:
-                    f.cancel()
+                ex.stop(futures)
+                ex = None
                 raise
     finally:
         if bar is not None:
             bar.close()
-        if owned == "pool":
-            ex.shutdown(wait=False, cancel_futures=True)
-        elif owned is not None:
-            owned.close()
+        if ex is not None:
+            ex.close()
         if journal is not None:
             journal.close()
             keys = dict.fromkeys(p["key"] for p in points)  # this sweep's keys in input order, then other rows

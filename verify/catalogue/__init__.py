@@ -76,12 +76,13 @@ def schedule(costs, jobs):
     return first + [i for i in range(len(costs)) if i not in first]
 
 
-def catalogue(full=False, only=None, jobs=1, on_rows=None, on_part=None):
+def catalogue(full=False, only=None, jobs=1, on_rows=None, on_part=None, scheduler=None):
     """All rows, in catalogue order (``only``: a set of section keys to run).
 
-    ``jobs > 1`` runs the parts of the sections in that many worker processes (``concurrent.futures``; every
-    part is deterministic -- fixed seeds, exact inits -- so the rows are the same whichever process ran them),
-    in the order of :func:`schedule`, and reassembles them in catalogue order.
+    ``jobs > 1`` runs the parts of the sections in that many worker processes, and ``scheduler`` (a Dask address
+    or Client) on a Dask cluster (:func:`catapult.verify.executor.open_executor`, the executor of ``catapult
+    sweep``; every part is deterministic -- fixed seeds, exact inits -- so the rows are the same whichever process
+    ran them), in the order of :func:`schedule`, and reassembles them in catalogue order.
 
     Streaming: ``on_rows(key, rows)`` gets each part's rows (``key``: its section) in catalogue order as soon as
     that part and every part before it have finished; ``on_part(done, total)`` is called as each part finishes
@@ -105,16 +106,19 @@ def catalogue(full=False, only=None, jobs=1, on_rows=None, on_part=None):
         return Interrupted([(todo[i][0], done[i]) for i in sorted(done)],
                            [".".join(todo[i][1][:2]) for i in range(len(todo)) if i not in done])
 
-    if jobs <= 1 or len(todo) < 2:
+    from ..executor import open_executor
+    pool = open_executor(min(jobs, len(todo)), scheduler, initializer=_ignore_sigint) if scheduler or len(todo) > 1 \
+        else None
+    if pool is None:
         try:
             for i, (_, part) in enumerate(todo):
                 finished(i, _part_rows(part, full))
         except KeyboardInterrupt:
             raise interrupted() from None
         return [row for i in range(len(todo)) for row in done[i]]
-    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-    order = schedule([COST.get(part[:2], 1.0) for _, part in todo], jobs)
-    pool = ProcessPoolExecutor(max_workers=min(jobs, len(todo)), initializer=_ignore_sigint)
+    from concurrent.futures import FIRST_COMPLETED, wait
+    order = schedule([COST.get(part[:2], 1.0) for _, part in todo], pool.workers)
+    futures = {}
     try:
         futures = {pool.submit(_part_rows, todo[i][1], full): i for i in order}
         pending = set(futures)
@@ -123,27 +127,13 @@ def catalogue(full=False, only=None, jobs=1, on_rows=None, on_part=None):
             for fut in sorted(ready, key=futures.get):
                 finished(futures[fut], fut.result())
     except KeyboardInterrupt:
-        _stop(pool)
+        pool.stop(futures)
         raise interrupted() from None
     except BaseException:
-        _stop(pool)
+        pool.stop(futures)
         raise
-    pool.shutdown()
+    pool.close()
     return [row for i in range(len(todo)) for row in done[i]]
-
-
-def _stop(pool):
-    """Cancel the parts not started and end the running workers now (not when their parts finish)."""
-    terminate = getattr(pool, "terminate_workers", None)  # Python >= 3.14
-    if terminate is not None:
-        terminate()
-        return
-    procs = list((getattr(pool, "_processes", None) or {}).values())  # (shutdown drops this mapping)
-    pool.shutdown(wait=False, cancel_futures=True)
-    for proc in procs:
-        proc.terminate()
-    for proc in procs:
-        proc.join(5)
 
 
 #: measured seconds of the default parts (serial, one process, 2 cores, the faster of two runs; only their order

@@ -1,0 +1,49 @@
+"""One executor for sweeps and the main job: ``catapult verify`` on a real Dask LocalCluster gives the rows it
+gives in this process (every part is deterministic), and an unreachable scheduler is one line and exit 2."""
+
+import sys
+
+import pytest
+
+from catapult.verify.cli import main
+from catapult.verify.executor import open_executor
+
+catalogue_module = sys.modules["catapult.verify.catalogue"]
+
+ONLY = {"a", "c"}   # 5 parts, a few seconds
+
+
+def _rows(rows):
+    return [{k: v for k, v in r.to_json().items() if k != "seconds"} for r in rows]
+
+
+def test_verify_rows_on_a_dask_local_cluster_equal_the_rows_run_here():
+    distributed = pytest.importorskip("distributed")
+    here = catalogue_module.catalogue(only=ONLY, jobs=1)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as c:
+        with distributed.Client(c) as client:
+            seen = []
+            there = catalogue_module.catalogue(only=ONLY, scheduler=client, on_rows=lambda key, rows: seen.append(key))
+    assert _rows(there) == _rows(here) and all(r.passed for r in there)
+    assert seen == ["a"] + ["c"] * 4   # streamed in catalogue order, whichever worker finished first
+
+
+def test_local_processes_run_the_task_and_one_job_means_this_process():
+    assert open_executor(jobs=1) is None
+    ex = open_executor(jobs=2)
+    try:
+        assert ex.kind == "processes" and ex.workers == 2 and ex.submit(divmod, 7, 2).result() == (3, 1)
+    finally:
+        ex.close()
+
+
+def test_an_unreachable_scheduler_is_one_line_and_exit_2(capsys):
+    pytest.importorskip("distributed")
+    assert main(["verify", "--only", "a", "--scheduler", "tcp://127.0.0.1:9"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("catapult: ") and "cannot reach the Dask scheduler" in err[0], err
+
+
+def test_a_model_file_runs_here_not_on_a_scheduler(capsys):
+    assert main(["verify", "--model-file", "verify/models/uv_bias.toml", "--scheduler", "tcp://127.0.0.1:9"]) == 2
+    assert "--model-file and --scheduler" in capsys.readouterr().err

@@ -1,0 +1,89 @@
+"""Where tasks run: local processes (``concurrent.futures``, all cores by default) or a Dask cluster (the tasks
+sent through ``distributed.Client.get_executor()``: no scheduler of our own).  ``catapult sweep``, ``scan
+--widths`` and ``catapult verify`` (default and ``--full``) all go through :func:`open_executor`, so the same
+task runs the same way wherever it runs; ``None`` means "in this process".
+
+>>> open_executor(jobs=1) is None
+True
+>>> ex = open_executor(jobs=2)
+>>> ex.kind, ex.workers, ex.submit(pow, 2, 10).result()
+('processes', 2, 1024)
+>>> ex.close()
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import os
+from dataclasses import dataclass
+
+
+class SchedulerError(RuntimeError):
+    """A Dask scheduler that cannot be reached (or the ``distributed`` package is missing)."""
+
+
+@dataclass
+class Executor:
+    """A ``concurrent.futures``-style executor with its kind (``"processes"`` or ``"dask"``), its number of
+    workers, and what to release when done (a pool this module made, or a Client it opened)."""
+
+    ex: object
+    kind: str
+    workers: int
+    client: object = None   # a Client opened here (closed with the executor), else None
+
+    def submit(self, fn, *args):
+        """Run ``fn(*args)`` on a worker; a ``concurrent.futures.Future``."""
+        return self.ex.submit(fn, *args)
+
+    def close(self):
+        """Release the workers after the tasks done (the normal end)."""
+        if self.kind == "processes":
+            self.ex.shutdown()
+        elif self.client is not None:
+            self.client.close()
+
+    def stop(self, futures=()):
+        """Cancel the tasks not started and end the running ones now (Ctrl-C, an error): local workers are
+        terminated, Dask futures cancelled."""
+        for f in futures:
+            f.cancel()
+        if self.kind == "processes":
+            _terminate(self.ex)
+        elif self.client is not None:
+            self.client.close()
+
+
+def open_executor(jobs=None, scheduler=None, *, initializer=None):
+    """The executor for ``jobs`` local processes (default: all cores; ``jobs <= 1``: ``None``, run in this
+    process) or for the Dask scheduler ``scheduler`` (an address, or a ``distributed.Client``, which then stays
+    the caller's to close).  ``initializer`` runs in each local worker (e.g. to leave Ctrl-C to the parent)."""
+    if scheduler is not None:
+        try:
+            from distributed import Client
+        except ImportError:
+            raise SchedulerError("--scheduler needs the 'distributed' package: pip install 'catapult[scale]'") from None
+        try:
+            client = scheduler if isinstance(scheduler, Client) else Client(scheduler, timeout="10s")
+        except (OSError, TimeoutError, ValueError) as exc:
+            raise SchedulerError(f"cannot reach the Dask scheduler {scheduler}: {exc}") from None
+        workers = max(1, sum(client.nthreads().values()))
+        return Executor(client.get_executor(pure=False), "dask", workers, None if client is scheduler else client)
+    jobs = (os.cpu_count() or 1) if jobs is None else int(jobs)
+    if jobs <= 1:
+        return None
+    return Executor(cf.ProcessPoolExecutor(max_workers=jobs, initializer=initializer), "processes", jobs)
+
+
+def _terminate(pool):
+    """Cancel the tasks of a process pool not started and end its running workers now (not when they finish)."""
+    terminate = getattr(pool, "terminate_workers", None)  # Python >= 3.14
+    if terminate is not None:
+        terminate()
+        return
+    procs = list((getattr(pool, "_processes", None) or {}).values())  # (shutdown drops this mapping)
+    pool.shutdown(wait=False, cancel_futures=True)
+    for proc in procs:
+        proc.terminate()
+    for proc in procs:
+        proc.join(5)
