@@ -47,3 +47,37 @@ def test_an_unreachable_scheduler_is_one_line_and_exit_2(capsys):
 def test_a_model_file_runs_here_not_on_a_scheduler(capsys):
     assert main(["verify", "--model-file", "verify/models/uv_bias.toml", "--scheduler", "tcp://127.0.0.1:9"]) == 2
     assert "--model-file and --scheduler" in capsys.readouterr().err
+
+
+SCAN = ["scan", "uv", "--loss-expr", "log(cosh(f - 1/2))", "--width", "16", "--widths", "16", "32", "64",
+        "--rtol", "1e-3", "--dps", "15", "--steps", "400", "--json", "--quiet"]
+
+
+def _law(capsys, argv):
+    assert main(argv) == 0
+    import json
+    return json.loads(capsys.readouterr().out)["divergence_law"]
+
+
+def test_scan_widths_run_as_executor_tasks_and_give_the_same_law_as_this_process(capsys):
+    here = _law(capsys, SCAN + ["-j", "1"])
+    procs = _law(capsys, SCAN + ["-j", "2"])
+    assert procs == here and len(set(here["eta_lam0"])) == 3   # bit for bit; the onset moves with n
+
+
+def test_a_scan_journal_keeps_finished_widths_for_the_rerun(tmp_path, capsys, monkeypatch):
+    journal = tmp_path / "law.jsonl"
+    first = _law(capsys, SCAN + ["-j", "1", "--journal", str(journal)])
+    assert len(journal.read_text().splitlines()) == 2   # the widths other than --width, one line each
+    runs = sys.modules["catapult.verify.runs"]
+    monkeypatch.setattr(runs, "width_divergence", lambda *a: pytest.fail("a journaled width ran again"))
+    assert _law(capsys, SCAN + ["-j", "1", "--journal", str(journal)]) == first
+    other = SCAN[:3] + ["log(cosh(f - 1/3))"] + SCAN[4:]   # another problem: its key differs, nothing is reused
+    monkeypatch.undo()
+    assert _law(capsys, other + ["-j", "1", "--journal", str(journal)])["eta_lam0"] != first["eta_lam0"]
+    assert len(journal.read_text().splitlines()) == 4
+
+
+def test_executor_options_go_with_widths(capsys):
+    assert main(["scan", "uv", "--width", "16", "-j", "2"]) == 2
+    assert "go with --widths" in capsys.readouterr().err

@@ -17,6 +17,7 @@ catapult: error: argument --eta: --eta must be a finite number > 0, got -1
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import math
 import sys
@@ -221,6 +222,11 @@ def build_parser():
     s.add_argument("--steps", type=_int_at_least("--steps", 1), default=2000, help="horizon of each run")
     s.add_argument("--widths", type=_int_at_least("--widths", 1, MAX_WIDTH, " (limit MAX_WIDTH)"), nargs="+",
                    help="also locate the divergence threshold at these widths and fit eta_div ~ n^a")
+    s.add_argument("--jobs", "-j", type=_int_at_least("--jobs", 1, 256), default=None, metavar="N",
+                   help="--widths: local processes (default: the machine's cores)")
+    s.add_argument("--scheduler", metavar="ADDRESS", help="--widths: run the widths on this Dask scheduler")
+    s.add_argument("--journal", metavar="FILE",
+                   help="--widths: append each width's threshold to FILE (JSON lines); a rerun skips those done")
     s.add_argument("--json", action="store_true")
     _add_quiet(s)
     _add_loss(s, numeric=True)
@@ -735,6 +741,10 @@ def _check_scan_args(args):
     if args.rtol < floor:
         raise UsageError(f"--rtol {args.rtol:g} < {floor:g}: the bisection cannot resolve it (limit MIN_RTOL = "
                          f"{MIN_RTOL:g}, float64 first rung, and 10^(5 - dps) at dps = {args.dps})")
+    if not args.widths and (args.jobs or args.scheduler or args.journal):
+        raise UsageError("--jobs/--scheduler/--journal go with --widths (the widths are the tasks)")
+    if args.journal is not None:
+        _check_writable(args.journal, "--journal")
     if args.widths:
         if len(set(args.widths)) < 2:
             raise UsageError("--widths needs at least two distinct widths to fit eta_div ~ n^a")
@@ -745,6 +755,24 @@ def _check_scan_args(args):
         model = args.model_spec if args.model_spec is not None else "deep" if L is not None else "uv"
         work = sum(predicted_work(step_size(model, w, L), args.steps, args.dps, **SCAN) for w in set(args.widths))
         check_cost(None, args.steps, args.dps, **SCAN, work=work)   # the whole law: one scan per width
+
+
+def _width_problem(args, w):
+    """The scan's problem at width ``w`` (a width task of ``--widths``: module level, so it pickles)."""
+    return _numeric_problem(args, w, args.seed)[:2]
+
+
+def _problem_key(args):
+    """A hash of the options that define the scanned problem (not the widths or where they run): the key of its
+    ``--journal`` lines."""
+    import hashlib
+    skip = {"widths", "jobs", "scheduler", "journal", "json", "quiet", "model_spec"}
+    items = sorted((k, str(v)) for k, v in vars(args).items() if k not in skip)
+    if getattr(args, "model_file", None) is not None:   # the file's content, not only its name
+        with open(args.model_file, "rb") as fh:
+            items.append(("model_file_sha256", hashlib.sha256(fh.read()).hexdigest()))
+    text = json.dumps(items)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def cmd_scan(args, out):
@@ -758,8 +786,9 @@ def cmd_scan(args, out):
         try:
             r = scan_problem(model, nl, loss, name=args.model, width=args.width, seed=args.seed, rtol=args.rtol,
                              dps=args.dps, steps=args.steps, uv=args.model == "uv" and args.model_spec is None,
-                             widths=args.widths, build=lambda w: _numeric_problem(args, w, args.seed)[:2],
-                             progress=progress.stages)
+                             widths=args.widths, build=functools.partial(_width_problem, args),
+                             progress=progress.stages, jobs=args.jobs, scheduler=args.scheduler,
+                             journal=args.journal, key=_problem_key(args))
         except ScanInterrupted as exc:
             r, code = exc.report, 130
     print(_dumps(r.to_json()) if args.json else str(r), file=out)

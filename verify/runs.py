@@ -16,6 +16,9 @@ phase: catapult   [measured: parameter GD, n=64, seed=1, 50 and 100 digits agree
 
 from __future__ import annotations
 
+import functools
+import json
+import os
 from dataclasses import dataclass, field
 
 import mpmath
@@ -242,8 +245,7 @@ def scan(model="uv", loss="mse", *, width, seed=0, rtol=1e-6, dps=50, steps=2000
     >>> abs(s.scan.divergence_onset_at_width.eta_lam0 - 4) < 0.2, s.to_json()["eta_max"]["exactness"]
     (True, 'measured')
     """
-    def build(w):
-        return numeric_problem(model, loss, w, seed, depth=depth, init=init, p=p, **label_values)[:2]
+    build = functools.partial(_problem_at_width, model, loss, seed, depth, init, p, label_values)
     m, nl, lo = numeric_problem(model, loss, width, seed, depth=depth, init=init, p=p, **label_values)
     name = model if isinstance(model, str) and not model.endswith(".toml") else getattr(m, "name", "model")
     return scan_problem(m, nl, lo, name=name, width=width, seed=seed, rtol=rtol, dps=dps, steps=steps,
@@ -287,25 +289,99 @@ def reduced_onset(model, nl, loss, div, rtol, dps, steps):
             "bracket_from": note, "exactness": "exact map, iterated numerically"}
 
 
-def divergence_law(widths, first, width, build, rtol, dps, steps, xs=None, on_width=None):
-    """Measured divergence thresholds over ``widths`` and the fitted power law eta_div lam0 = C n^a (least squares
-    in log-log, with its standard error from the residuals).  ``build(w)`` gives ``(model, numeric loss)``;
-    the thresholds are appended to ``xs`` as they are measured (``on_width(w)`` after each)."""
-    import numpy as np
+def width_divergence(build, w, rtol, dps, steps):
+    """One width's task of a width law: the divergence onset at width ``w`` (eta*lam0, the midpoint of its measured
+    bracket).  ``build(w)`` gives ``(model, numeric loss)``; it must pickle (a module-level function or a
+    ``functools.partial`` of one) when the task runs in another process.
+
+    >>> build = functools.partial(_problem_at_width, "uv", "mse", 0, None, "isometric", None, {})
+    >>> 3.5 < width_divergence(build, 64, 1e-4, 20, 2000) < 4.5
+    True
+    """
     from catapult.numerics.search import scan as _scan
-    xs = [] if xs is None else xs
-    for w in widths:
-        s = first if w == width else _scan(*build(w), rtol=rtol, dps=dps, steps=steps, stability=False)
-        div = s.divergence_onset_at_width
-        if getattr(div, "lo", None) is None:
-            raise ValueError(f"no divergence onset found at width {w} on the scan grid ({div.reason})")
-        xs.append(float(div.eta_lam0))
-        if on_width is not None and w != width:
+    div = _scan(*build(w), rtol=rtol, dps=dps, steps=steps, stability=False).divergence_onset_at_width
+    if getattr(div, "lo", None) is None:
+        raise ValueError(f"no divergence onset found at width {w} on the scan grid ({div.reason})")
+    return float(div.eta_lam0)
+
+
+def _problem_at_width(model, loss, seed, depth, init, p, labels, w):
+    """:func:`scan`'s problem at width ``w`` (module level: a width task must pickle)."""
+    return numeric_problem(model, loss, w, seed, depth=depth, init=init, p=p, **labels)[:2]
+
+
+def _journal_widths(path, key):
+    """The widths a journal already holds for the problem ``key`` ({width: eta*lam0}); torn lines are dropped."""
+    done = {}
+    if path is not None and os.path.exists(path):
+        with open(path) as fh:
+            for line in fh:
+                try:
+                    r = json.loads(line)
+                except json.JSONDecodeError:
+                    continue
+                if isinstance(r, dict) and r.get("key") == key and isinstance(r.get("eta_lam0"), float):
+                    done[int(r["width"])] = r["eta_lam0"]
+    return done
+
+
+def divergence_law(widths, first, width, build, rtol, dps, steps, xs=None, on_width=None, *, jobs=None,
+                   scheduler=None, journal=None, key=None):
+    """Measured divergence thresholds over ``widths`` and the fitted power law eta_div lam0 = C n^a (least squares
+    in log-log, with its standard error from the residuals).  ``build(w)`` gives ``(model, numeric loss)``.
+
+    The widths other than ``width`` (whose scan ``first`` is given) are tasks of the sweep executor
+    (:func:`catapult.verify.executor.open_executor`: ``jobs`` local processes, default all cores, or a Dask
+    ``scheduler``; the same
+    task gives the same number wherever it runs).  ``journal``: a JSON-lines file where each width's threshold is
+    appended as it finishes (``key`` names the problem), so a rerun after a kill or Ctrl-C skips the widths done.
+    The thresholds measured are kept in ``xs`` ({width: eta*lam0}; ``on_width(w)`` after each)."""
+    import numpy as np
+    xs = {} if xs is None else xs
+    xs[width] = float(first.divergence_onset_at_width.eta_lam0) if width in widths else None
+    if xs[width] is None:
+        del xs[width]
+    if getattr(first.divergence_onset_at_width, "lo", None) is None and width in widths:
+        raise ValueError(f"no divergence onset found at width {width} on the scan grid "
+                         f"({first.divergence_onset_at_width.reason})")
+    xs.update({w: x for w, x in _journal_widths(journal, key).items() if w in widths})
+    todo = [w for w in dict.fromkeys(widths) if w not in xs]
+    log = open(journal, "a") if journal is not None else None
+
+    def took(w, x):
+        xs[w] = x
+        if log is not None:
+            log.write(json.dumps({"key": key, "width": w, "eta_lam0": x}) + "\n")
+            log.flush()
+        if on_width is not None:
             on_width(w)
+    from .executor import open_executor
+    jobs = (os.cpu_count() or 1) if jobs is None else jobs
+    ex = open_executor(min(jobs, len(todo)), scheduler) if todo and (scheduler or jobs > 1) else None
+    try:
+        if ex is None:
+            for w in todo:
+                took(w, width_divergence(build, w, rtol, dps, steps))
+        else:
+            import concurrent.futures as cf
+            futures = {ex.submit(width_divergence, build, w, rtol, dps, steps): w for w in todo}
+            try:
+                for f in cf.as_completed(futures):
+                    took(futures[f], f.result())
+            except BaseException:
+                ex.stop(futures)
+                ex = None
+                raise
+    finally:
+        if ex is not None:
+            ex.close()
+        if log is not None:
+            log.close()
+    ys = [xs[w] for w in widths]
     from .fit import fit
-    coef, errs = fit(np.c_[np.ones(len(xs)), np.log(widths)], np.log(xs))
-    se = float(errs[1]) if len(xs) > 2 else None
-    law = {"widths": list(widths), "eta_lam0": xs, "exponent": float(coef[1]), "stderr": se, "exactness": "measured"}
+    coef, errs = fit(np.c_[np.ones(len(ys)), np.log(widths)], np.log(ys))
+    se = float(errs[1]) if len(ys) > 2 else None
+    law = {"widths": list(widths), "eta_lam0": ys, "exponent": float(coef[1]), "stderr": se, "exactness": "measured"}
     if se is None:
         law["reasons"] = {"stderr": "two widths determine the line exactly: no residual, no error estimate"}
     return law
@@ -395,7 +471,7 @@ class _Stages:
     total: int
     progress: object = None
     done: dict = field(default_factory=dict)   # threshold name -> estimate
-    law: list = field(default_factory=list)    # eta_div*lam0 per width of the law, as measured
+    law: dict = field(default_factory=dict)    # width -> eta_div*lam0 of the law, as measured
     count: int = 0
 
     def tell(self, now):
@@ -421,18 +497,20 @@ def _partial_report(st, model, loss, name, width, seed, dps, extra, widths):
     s = ScanResult(est["loss_rise_onset"], est["stability_threshold"], est["divergence_onset_at_width"], lam0,
                    model.width, model.seed, dps, [f"{INTERRUPTED}: {', '.join(missing)}"] if missing else [])
     if widths and st.law:
-        extra["divergence_law"] = {"widths": list(widths[:len(st.law)]), "eta_lam0": list(st.law), "exponent": None,
+        got = [w for w in widths if w in st.law]
+        extra["divergence_law"] = {"widths": got, "eta_lam0": [st.law[w] for w in got], "exponent": None,
                                    "stderr": None, "exactness": "measured",
-                                   "reasons": {"exponent": f"interrupted after {len(st.law)} of {len(widths)} widths",
+                                   "reasons": {"exponent": f"interrupted after {len(got)} of {len(widths)} widths",
                                                "stderr": INTERRUPTED}}
     return ScanReport(s, name, loss, width, seed, extra, interrupted=True)
 
 
 def scan_problem(model, nl, loss, *, name, width, seed, rtol=1e-6, dps=50, steps=2000, uv=False, widths=None,
-                 build=None, progress=None) -> ScanReport:
+                 build=None, progress=None, jobs=None, scheduler=None, journal=None, key=None) -> ScanReport:
     """The scan at one width on a built problem, with the extras: the exact reduced map's onset for an isometric
     deep network, the eta_max estimate for the uv model under a quadratic loss (``uv=True``), and the law over
-    ``widths`` (``build(w)`` gives the problem at width w).
+    ``widths`` (``build(w)`` gives the problem at width w; the widths run as tasks of the sweep executor, with
+    ``jobs``, ``scheduler``, ``journal`` and ``key`` as in :func:`divergence_law`).
 
     ``progress(done, total, now)`` is told the stages done, their number and what runs now (a label).
     Ctrl-C raises :class:`ScanInterrupted` with the report of what was measured so far."""
@@ -458,7 +536,8 @@ def scan_problem(model, nl, loss, *, name, width, seed, rtol=1e-6, dps=50, steps
                                        "measures"}
         if widths:
             extra["divergence_law"] = divergence_law(widths, s, width, build, rtol, dps, steps, st.law,
-                                                     lambda w: st.stage(f"n={w} done"))
+                                                     lambda w: st.stage(f"n={w} done"), jobs=jobs,
+                                                     scheduler=scheduler, journal=journal, key=key)
     except KeyboardInterrupt:
         raise ScanInterrupted(_partial_report(st, model, loss, name, width, seed, dps, extra, widths)) from None
     return ScanReport(s, name, loss, width, seed, extra)
