@@ -225,13 +225,15 @@ def _too_wide(Z, tol):
     return any(not z.is_finite() or z.rad() > tol * (1 + abs(z.mid())) for z in Z)
 
 
-def certify_orbit(bm: BallMap, init, consts, *, steps, bits, runaway=1e8, max_rel_radius=1e-3) -> Verdict:
+def certify_orbit(bm: BallMap, init, consts, *, steps, bits, runaway=1e8, max_rel_radius=1e-3,
+                  refine=False) -> Verdict:
     """Iterate the enclosure of the orbit from ``init()`` with ``consts()`` (callables giving exact numbers or balls,
     evaluated at ``bits`` bits) for at most ``steps`` steps, checking the lemmas (module docstring) on the way.
 
     An enclosure wider than ``max_rel_radius`` (relative to 1 + |midpoint|) stops it (undetermined,
     ``retry=True``); one proving |f| > ``runaway`` scale without an escape lemma stops it too (proof kind
-    ``runaway bound only``: the stop rule's runaway criterion is proven, divergence is not)."""
+    ``runaway bound only``: the stop rule's runaway criterion is proven, divergence is not).  ``refine``: once the
+    trap proves convergence, go on iterating (within the budget) until residual contraction encloses the limit."""
     flint = _flint()
     dps = mpmath.libmp.prec_to_dps(bits)
     old = flint.ctx.prec
@@ -239,7 +241,7 @@ def certify_orbit(bm: BallMap, init, consts, *, steps, bits, runaway=1e8, max_re
     try:
         c = [ball(x) for x in consts()]
         Z = [ball(x) for x in init()]
-        gap, next_check = 1, 0
+        gap, next_check, trapped = 1, 0, None
         scale = bm.scale(c) if bm.scale is not None else flint.arb(1)
 
         def done(verdict, proof, reason, t, statement="", **kw):
@@ -247,16 +249,26 @@ def certify_orbit(bm: BallMap, init, consts, *, steps, bits, runaway=1e8, max_re
             return Verdict(verdict, proof, reason, t, dps, bits, encl, statement=statement, **kw)
         for t in range(int(steps) + 1):
             if _too_wide(Z, max_rel_radius):
+                if trapped is not None:
+                    return trapped
                 return done(UNDETERMINED, None, f"the enclosure got too wide at step {t} (relative radius > "
                             f"{max_rel_radius:g} at {bits} bits)", t, retry=True)
-            if bm.trap is not None and bm.trap.holds(Z, c):
-                return done(CONVERGED, TRAP, f"the enclosure lies in the trap region at step {t}", t,
-                            bm.trap.statement)
-            if bm.escape is not None and bm.escape.holds(Z, c):
+            if trapped is None and bm.trap is not None and bm.trap.holds(Z, c):
+                trapped = done(CONVERGED, TRAP, f"the enclosure lies in the trap region at step {t}", t,
+                               bm.trap.statement)
+                if not refine or bm.E is None:
+                    return trapped
+            if trapped is not None:
+                pass
+            elif bm.escape is not None and bm.escape.holds(Z, c):
                 return done(DIVERGENT, ESCAPE, f"the enclosure lies in the escape cone at step {t}", t,
                             bm.escape.statement)
             if bm.E is not None and t >= next_check:
                 res = contraction(bm, Z, c)
+                if res is not None and trapped is not None:   # the limit of a trapped orbit, enclosed
+                    trapped.limit = _enclosures(bm, res["limit"], c)
+                    trapped.details = {"limit_by": f"{CONTRACTION} at step {t}", **{k: res[k] for k in ("q", "R", "K")}}
+                    return trapped
                 if res is not None:
                     v = done(CONVERGED, CONTRACTION, f"residual contraction proven on a box at step {t}", t,
                              "residual contraction: on a box B with |rho(F z)| <= q |rho(z)|, q < 1, and "
@@ -267,25 +279,27 @@ def certify_orbit(bm: BallMap, init, consts, *, steps, bits, runaway=1e8, max_re
                     return v
                 next_check, gap = t + gap, min(2 * gap, 64)
             f, _ = bm.observe(Z, c)
-            if bm.escape is None and abs(f) > runaway * scale:
+            if trapped is None and bm.escape is None and abs(f) > runaway * scale:
                 return done(UNDETERMINED, RUNAWAY, f"the enclosure proves |f| > {runaway:g} sqrt(n) (the stop rule's "
                             f"runaway criterion) at step {t}; no escape lemma for this map "
                             f"({bm.reasons.get('escape', 'not derived')}): divergence is not proven", t)
             if t < int(steps):
                 Z = bm.step(Z, c)
+        if trapped is not None:
+            return trapped
         return done(UNDETERMINED, None, f"no lemma applied within {steps} steps", int(steps))
     finally:
         flint.ctx.prec = old
 
 
-def certify(bm: BallMap, init, consts, *, steps, dps=30, retries=3, runaway=1e8) -> Verdict:
+def certify(bm: BallMap, init, consts, *, steps, dps=30, retries=3, runaway=1e8, refine=False) -> Verdict:
     """:func:`certify_orbit` at ``dps`` digits, retried at twice the digits (at most ``retries`` times) while the
     enclosure gets too wide; ``attempts`` lists every precision tried.  (A certified verdict needs no second
     precision to agree with: each one is proven; the retries only look for one.)"""
     attempts = []
     bits = mpmath.libmp.dps_to_prec(int(dps))
     for _ in range(int(retries) + 1):
-        v = certify_orbit(bm, init, consts, steps=steps, bits=bits, runaway=runaway)
+        v = certify_orbit(bm, init, consts, steps=steps, bits=bits, runaway=runaway, refine=refine)
         attempts.append({"dps": v.dps, "verdict": v.verdict, "proof": v.proof, "reason": v.reason})
         if not v.retry:
             break

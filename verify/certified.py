@@ -184,14 +184,14 @@ def eta_from(pb: Problem, eta=None, eta_lam0=None) -> Fraction:
     return e
 
 
-def verdict_at(pb: Problem, eta: Fraction, *, steps=5000, dps=30, retries=3):
+def verdict_at(pb: Problem, eta: Fraction, *, steps=5000, dps=30, retries=3, refine=False):
     """The certified verdict of the problem's map at the exact ``eta`` (:func:`catapult.numerics.certify.certify`).
 
     >>> v = verdict_at(certified_problem("uv", width=64, seed=1), Fraction(1, 2))
     >>> v.verdict, v.proof
     ('converged', 'monotone trap')
     """
-    return certify(pb.bm, pb.init, lambda: pb.consts(eta), steps=steps, dps=dps, retries=retries)
+    return certify(pb.bm, pb.init, lambda: pb.consts(eta), steps=steps, dps=dps, retries=retries, refine=refine)
 
 
 @dataclass
@@ -244,15 +244,15 @@ def gd_radius_growth(model, nl, eta, *, steps=20, dps=50) -> dict:
     """
     from catapult.numerics.backends import get_backend
     from catapult.numerics.gd import run_gd
-    from catapult.numerics.stop import StopRule
     B = get_backend("arb", dps, certified=True)
-    tr = run_gd(model, nl, eta=mpmath.mpf(eta.numerator) / eta.denominator, steps=steps, backend=B,
-                rule=StopRule(gtol=0, max_radius=1e-3))
+    with mpmath.workdps(2 * dps):
+        e = mpmath.mpf(eta.numerator) / eta.denominator   # eta to 2*dps digits (an exact binary number)
+    tr = run_gd(model, nl, eta=e, steps=steps, backend=B, gtol=0, max_radius=1e-3)
     r = float(tr.max_rel_radius)
     start = 10.0 ** (-dps)
     return {"steps": tr.steps, "max_rel_radius": r, "stop": str(tr.stop), "dps": dps,
             "growth_per_step": (max(r, start) / start) ** (1 / max(1, tr.steps)),
-            "exactness": "proven enclosure of parameter GD (balls kept), short horizon"}
+            "exactness": "proven enclosure of parameter GD (balls kept), short horizon, eta rounded to 2*dps digits"}
 
 
 def certified_run(model="uv", loss="mse", *, width, eta=None, eta_lam0=None, seed=0, depth=None, steps=5000,
@@ -261,7 +261,7 @@ def certified_run(model="uv", loss="mse", *, width, eta=None, eta_lam0=None, see
     ``eta_lam0`` over lam0's midpoint); ``gd_steps > 0`` adds certified parameter GD over that horizon."""
     pb = certified_problem(model, loss, width=width, seed=seed, depth=depth, **label_values)
     e = eta_from(pb, eta, eta_lam0)
-    v = verdict_at(pb, e, steps=steps, dps=dps)
+    v = verdict_at(pb, e, steps=steps, dps=dps, refine=True)
     x = _times(lam0_ball(pb, 60), e)
     gd = None
     if gd_steps:
@@ -288,6 +288,16 @@ def _times(b, q: Fraction, dps=60):
         flint.ctx.prec = old
 
 
+def _digits(q: Fraction, digits=30) -> str:
+    """An exact rational as a decimal string of ``digits`` significant digits.
+
+    >>> _digits(Fraction(4, 3), 5)
+    '1.3333'
+    """
+    with mpmath.workdps(digits + 5):
+        return mpmath.nstr(mpmath.mpf(q.numerator) / q.denominator, digits)
+
+
 @dataclass
 class CertifiedScan:
     """A proven threshold bracket in eta (exact rationals), what each end proves, the prediction it is compared
@@ -300,6 +310,7 @@ class CertifiedScan:
     lam0: tuple
     predicted: dict
     not_proven: str
+    lam0_q: Fraction = Fraction(0)
 
     @property
     def rel_width(self):
@@ -316,7 +327,7 @@ class CertifiedScan:
         return {"model": self.model, "width": self.width, "seed": self.seed, "criterion": b.criterion,
                 "eta_bracket": [str(b.lo), str(b.hi)], "eta_bracket_float": [float(b.lo), float(b.hi)],
                 "rel_width": self.rel_width, "proven": ok, "lam0": {"mid": self.lam0[0], "rad": self.lam0[1]},
-                "eta_lam0_bracket": [float(b.lo) * self.lam0[0], float(b.hi) * self.lam0[0]],
+                "eta_lam0_bracket": [_digits(b.lo * self.lam0_q), _digits(b.hi * self.lam0_q)],
                 "proof_lo": summary(pl), "proof_hi": summary(ph), "hi_proves": b.extra.get("hi_proves"),
                 "iterations": b.iterations, "notes": list(b.notes), "predicted": self.predicted,
                 "not_proven": self.not_proven, "exactness": "proven (ball arithmetic) at both ends"}
@@ -324,7 +335,7 @@ class CertifiedScan:
     def __str__(self):
         d = self.to_json()
         return "\n".join([f"certified bracket ({d['criterion']}), {self.model}, n={self.width}, seed={self.seed}",
-                          f"  eta in [{d['eta_bracket_float'][0]:.25g}, {d['eta_bracket_float'][1]:.25g}] "
+                          f"  eta*lam0(mid) in [{d['eta_lam0_bracket'][0]}, {d['eta_lam0_bracket'][1]}] "
                           f"(relative width {d['rel_width']:.3g}; proven: {d['proven']})",
                           f"  lo: {d['proof_lo']['verdict']} by {d['proof_lo']['proof']} ({d['proof_lo']['reason']})",
                           f"  hi: {d['proof_hi']['verdict']} by {d['proof_hi']['proof']} ({d['proof_hi']['reason']})",
@@ -338,6 +349,14 @@ def _predicted_eta_max(model, loss, lam0, depth=None):
     if t.eta_max.value is None:
         return None, t.eta_max.reason, t.eta_max
     return t.eta_max.at(lam0), "", t.eta_max
+
+
+def _measured_deep_edge(pb, rtol):
+    """The measured first divergent eta*lam0 of the deep reduced map (:func:`catapult.verify.deep_thresholds.
+    reduced_first_edge`, floats), widened by 1e-6 relative on each side: where the certified bisection starts."""
+    from .deep_thresholds import network_invariants, reduced_first_edge
+    e = reduced_first_edge(pb.model.depth, pb.width, network_invariants(pb.model), rtol=min(1e-9, rtol))
+    return repr(float(e.lo) * (1 - 1e-6)), repr(float(e.hi) * (1 + 1e-6))
 
 
 def certified_scan(model="uv", loss="mse", *, width, seed=0, depth=None, rtol=1e-21, start=None, steps=20000,
@@ -355,6 +374,10 @@ def certified_scan(model="uv", loss="mse", *, width, seed=0, depth=None, rtol=1e
     predicted = {"eta_max": None if pred is None else float(pred), "exactness": str(thr.exactness.value)
                  if hasattr(thr.exactness, "value") else str(thr.exactness), "derivation": thr.derivation,
                  "reason": why, "source": "catapult.theory.thresholds (derived)"}
+    if start is None and pred is None and model == "deep":
+        start = _measured_deep_edge(pb, rtol=max(rtol, 1e-12))
+        predicted["start"] = {"from": "reduced_first_edge (measured: float64 and mpmath ladder)",
+                              "eta_lam0": list(start)}
     if start is not None:
         lo, hi = exact(start[0]) / lam0_q, exact(start[1]) / lam0_q
     elif pred is not None:
@@ -376,4 +399,4 @@ def certified_scan(model="uv", loss="mse", *, width, seed=0, depth=None, rtol=1e
                   + ("; divergence at eta_hi (only the runaway bound |f| > 1e8 sqrt(n) is proven: no escape lemma "
                      f"for this map: {pb.bm.reasons['escape']})" if runaway else ""))
     name = model if isinstance(model, str) else getattr(pb.model, "name", "model")
-    return CertifiedScan(b, name, width, seed, mid_rad(lam0), predicted, not_proven)
+    return CertifiedScan(b, name, width, seed, mid_rad(lam0), predicted, not_proven, lam0_q)
