@@ -192,6 +192,25 @@ def escape_lemma(rmap: ReducedMap, ks=(1, 2, 4, 8, 16)) -> EscapeLemma:
     return EscapeLemma(reason=f"no positive-coefficient certificate for the cone {{u >= {U}, w >= k u}}, k in {ks}")
 
 
+def _nonneg_on(P, top) -> bool:
+    """True when the polynomial P(u) (rational coefficients) is >= 0 on [0, top] (``top`` rational): its sign at a
+    rational point of every gap between its isolated real roots in [0, top], and at both ends.
+
+    >>> u = U_SYM
+    >>> _nonneg_on(u * (u - 2) ** 2 / 4, 4), _nonneg_on(u * (u - 2), 4)
+    (True, False)
+    """
+    poly = sp.Poly(P, U_SYM)
+    if poly.is_zero:
+        return True
+    ivs = [(a, b) for a, b in (iv for iv, _ in poly.intervals(eps=sp.Rational(1, 10 ** 6))) if b >= 0 and a <= top]
+    cuts = sorted({sp.Integer(0), sp.nsimplify(top)} | {x for iv in ivs for x in iv if 0 <= x <= top})
+    points = list(cuts) + [(a + b) / 2 for a, b in zip(cuts, cuts[1:])]
+    # a point inside an isolating interval may be off the root: only points outside every interval are sign tests
+    tests = [x for x in points if not any(a < x < b for a, b in ivs)] + [sp.Integer(0), sp.nsimplify(top)]
+    return all(poly.eval(x) >= 0 for x in tests)
+
+
 @dataclass
 class TrapLemma:
     """The proven monotone trap T = {0 <= u <= u0 < U_star, invariant(u, w) >= 0} (``reason``: why not)."""
@@ -227,10 +246,10 @@ def trap_lemma(rmap: ReducedMap) -> TrapLemma:
     if not pos:
         return TrapLemma(reason="the lam-drift h(u) has no positive root")
     Us = sp.nsimplify(min(pos))
-    if sp.solveset(h >= 0, U_SYM, sp.Interval.Ropen(0, Us)) != sp.S.EmptySet:
-        return TrapLemma(reason=f"h(u) is not negative on [0, {Us})")
+    if not (Us.is_Rational and h.subs(U_SYM, 0) < 0):   # no root in (0, U*) and h(0) < 0: h < 0 on [0, U*)
+        return TrapLemma(reason=f"h(u) is not negative on [0, {Us}) (or U* is not rational)")
     for inv in derive_invariants(rmap):
-        if inv.kind != "state" or not inv.proved or not sp.simplify(inv.multiplier).is_nonnegative:
+        if inv.kind != "state" or not inv.proved or not inv.multiplier.is_nonnegative:
             continue
         I = sp.expand(inv.expr.subs(lam, U_SYM / eta).subs(f, sp.sqrt(W_SYM * n) / eta))
         if any(p.is_Pow and p.base == W_SYM and not p.exp.is_Integer for p in sp.preorder_traversal(I)):
@@ -250,6 +269,6 @@ def trap_lemma(rmap: ReducedMap) -> TrapLemma:
             continue
         phi = sp.expand(-core.subs(W_SYM, 0) / cw)
         P = sp.expand(U_SYM + phi * h)
-        if sp.solveset(P < 0, U_SYM, sp.Interval(0, Us)) == sp.S.EmptySet:
+        if _nonneg_on(P, Us):
             return TrapLemma(Us, core, eta * lam, eta ** 2 * f ** 2 / n)
     return TrapLemma(reason="no derived invariant confines w <= phi(u) with u + phi(u) h(u) >= 0 on [0, U*]")
