@@ -71,7 +71,7 @@ def _quotient(expr):
     e = sp.expand(expr)
     if sp.expand(e.subs(SLOPE, 0)) != 0:
         return None
-    return sp.expand(sp.cancel(e / SLOPE))
+    return sp.Add(*[t / SLOPE for t in sp.Add.make_args(e)])   # termwise: every term has a factor SLOPE
 
 
 def residual_lemma(rmap: ReducedMap) -> ResidualLemma:
