@@ -176,10 +176,11 @@ def _widen(z, r):
     return z + _flint().arb(0, r)
 
 
-def contraction(bm: BallMap, Z, c, inflate=(2, 8, 64)):
+def contraction(bm: BallMap, Z, c, rounds=8):
     """The residual-contraction lemma (module docstring) at the enclosure ``Z``: a dict with q, R, K and the
-    enclosure ``limit`` of the limit point when it is proven on a box B around Z (tried with B = Z widened by
-    ``inflate`` times the drift budget), else None.
+    enclosure ``limit`` of the limit point when it is proven on a box B around Z, else None.  The box is found by
+    iterating B <- Z widened by twice the drift budget K(B) R/(1 - q(B)) (``rounds`` times at most), starting from
+    Z widened by 2 |D(Z)| R.
 
     >>> import flint
     >>> bm = BallMap(["x"], None, lambda z, c: (z[0], z[0]), lambda f: f, lambda f: f * 0 + 1,
@@ -193,9 +194,9 @@ def contraction(bm: BallMap, Z, c, inflate=(2, 8, 64)):
     R = bm.slope(f).abs_upper()
     if not R.is_finite():
         return None
-    D0 = bm.drift(Z, bm.slope(f), c)
-    for k in inflate:
-        B = [_widen(z, k * d.abs_upper() * R + 2 * z.rad()) for z, d in zip(Z, D0)]
+    widen = [2 * d.abs_upper() * R for d in bm.drift(Z, bm.slope(f), c)]
+    for _ in range(int(rounds)):
+        B = [_widen(z, r + 2 * z.rad()) for z, r in zip(Z, widen)]
         if not all(b.is_finite() for b in B):
             return None
         fB, _ = bm.observe(B, c)
@@ -204,13 +205,14 @@ def contraction(bm: BallMap, Z, c, inflate=(2, 8, 64)):
         H = fB.union(fB + sB * EB)
         q = (1 + bm.curvature(H) * EB).abs_upper()
         if not (q < 1):
-            continue
+            return None
         K = [d.abs_upper() for d in bm.drift(B, sB, c)]
         need = [(k_ * R / (1 - q)).abs_upper() for k_ in K]
         limit = [_widen(z, r) for z, r in zip(Z, need)]
         if all(b.contains(x) for b, x in zip(B, limit)):
             return {"q": float(q.upper()), "R": float(R.upper()), "K": [float(x.upper()) for x in K],
                     "limit": limit, "box": B}
+        widen = [2 * r for r in need]
     return None
 
 
