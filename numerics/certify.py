@@ -151,11 +151,11 @@ class Verdict:
     dps: int
     bits: int
     enclosures: dict = field(default_factory=dict)
-    limit: dict = field(default_factory=dict)
-    details: dict = field(default_factory=dict)
-    attempts: list = field(default_factory=list)
     statement: str = ""
-    retry: bool = False    # undetermined for lack of precision (worth a retry at more digits)
+    limit: dict = field(default_factory=dict)
+    retry: bool = False
+    details: dict = field(default_factory=dict)
+    attempts: list = field(default_factory=list)    # undetermined for lack of precision (worth a retry at more digits)
 
     @property
     def divergent(self):

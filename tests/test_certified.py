@@ -12,7 +12,6 @@ from functools import lru_cache
 import flint
 import mpmath
 import pytest
-import sympy as sp
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -60,6 +59,20 @@ def _exact_mid(b):
     return mpmath.mpf((int(man), int(exp))) if man else mpmath.mpf(0)
 
 
+def _mp_orbit(pb, eta, n, steps, dps, until=None):
+    """The uv map compiled to mpmath by map_step (uncertified), from the exact midpoints of the init balls."""
+    old = flint.ctx.prec
+    flint.ctx.prec = 4 * dps
+    try:
+        with mpmath.workdps(dps):
+            f0, l0 = (_exact_mid(b) for b in pb.init())
+    finally:
+        flint.ctx.prec = old
+    with mpmath.workdps(dps):
+        step = map_step(derive("uv", "mse"), eta=mpmath.mpf(eta.numerator) / eta.denominator, n=n)
+        return iterate_map(step, {"f": f0, "lam": l0}, steps=steps, dps=dps, until=until)
+
+
 def _contains(b, x):
     """The arb ball b contains the mpmath number x (x converted exactly)."""
     return b.contains(ball(x))
@@ -77,15 +90,7 @@ def test_uv_balls_contain_the_mpmath_orbit(x, n, seed):
     eta = eta_from(pb, eta_lam0=x)
     T = 30
     balls = _balls(pb, eta, T, 40)
-    with mpmath.workdps(120):
-        old = flint.ctx.prec
-        flint.ctx.prec = 420
-        try:
-            f0, l0 = (_exact_mid(b) for b in pb.init())
-        finally:
-            flint.ctx.prec = old
-        step = map_step(derive("uv", "mse"), eta=mpmath.mpf(eta.numerator) / eta.denominator, n=n)
-        states = iterate_map(step, {"f": f0, "lam": l0}, steps=T, dps=120)
+    states = _mp_orbit(pb, eta, n, T, 120)
     for Z, s in zip(balls, states):
         if not all(z.is_finite() and z.rad() < 1 for z in Z):
             break
@@ -120,15 +125,8 @@ def _mp_verdict(pb, eta, n, steps=4000):
     """A 200-digit mpmath run of the derived uv map with run_gd's stop rule: True (diverged), False (converged),
     None (budget)."""
     with mpmath.workdps(200):
-        old = flint.ctx.prec
-        flint.ctx.prec = 700
-        try:
-            f0, l0 = (_exact_mid(b) for b in pb.init())
-        finally:
-            flint.ctx.prec = old
-        step = map_step(derive("uv", "mse"), eta=mpmath.mpf(eta.numerator) / eta.denominator, n=n)
-        states = iterate_map(step, {"f": f0, "lam": l0}, steps=steps, dps=200,
-                             until=lambda t, s: abs(s["f"]) > 1e8 * mpmath.sqrt(n) or abs(s["f"]) < 1e-60)
+        states = _mp_orbit(pb, eta, n, steps, 200,
+                           until=lambda t, s: abs(s["f"]) > 1e8 * mpmath.sqrt(n) or abs(s["f"]) < 1e-60)
         f = states[-1]["f"]
         return True if abs(f) > 1e8 * mpmath.sqrt(n) else False if abs(f) < 1e-60 else None
 
