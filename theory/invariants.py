@@ -160,7 +160,9 @@ def derive_invariants(fmap: ReducedMap) -> Invariants:
             nxt, s_val = expr.subs(state_next, simultaneous=True), slope
         else:  # prove on the exact Gram-level step, l' written through the forward function
             nxt, s_val = expr.subs(gram_next, simultaneous=True), slope.subs(f, model.forward)
-        proved = sp.simplify(nxt.subs(SLOPE, s_val) - mult.subs(SLOPE, s_val) * expr) == 0
+        gap = nxt.subs(SLOPE, s_val) - mult.subs(SLOPE, s_val) * expr
+        # a rational gap is cancelled first (cheap; 0 is a proof); transcendental ones (logistic) go to simplify
+        proved = (gap.is_rational_function() and sp.cancel(sp.expand(gap)) == 0) or sp.simplify(gap) == 0
         seen.add(expr)
         found.append(Invariant(expr, mult.subs(SLOPE, slope), "state" if is_state else "gram", proved, mult))
     return Invariants(found)

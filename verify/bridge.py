@@ -351,3 +351,70 @@ def mp_function(expr, var=f):
     mpf('9.0')
     """
     return sp.lambdify(var, expr, "mpmath")
+
+
+def _arb_fn(args, expr, cse=True):
+    """``expr`` (or a list of them) in ``args`` as a python-flint ball callable (integer powers as products:
+    python-flint #426, a power of a ball straddling 0 is nan)."""
+    body = [_integer_powers(sp.sympify(e)) for e in expr] if isinstance(expr, list) else _integer_powers(expr)
+    return sp.lambdify(args, body, modules=[_arb_namespace(), "mpmath"], cse=cse)
+
+
+def _as_ball(fn):
+    import flint
+
+    def call(*a):
+        r = fn(*a)
+        return r if isinstance(r, flint.arb) else flint.arb(r)
+    return call
+
+
+def ball_map(rmap, consts):
+    """A derived reduced map (uv, deep, a user model's function-space map) as a
+    :class:`catapult.numerics.certify.BallMap` with the lemma ingredients of :mod:`catapult.theory.certificates`
+    compiled to python-flint balls; ``consts`` the symbols of its constants in the order the caller will give
+    their values (e.g. ``[eta, n]``, deep ``[eta, n, A, C, rho]``).  A lemma that is not derived is absent, with
+    its reason in ``reasons``.
+
+    >>> from catapult.theory import derive
+    >>> from catapult.theory.symbols import eta, n
+    >>> bm = ball_map(derive("uv", "mse"), [eta, n])
+    >>> bm.escape.name, bm.trap.name, bm.reasons
+    ('escape cone', 'monotone trap', {})
+    >>> sorted(ball_map(derive("deep", depth=2), [eta, n] + sorted(derive("deep", depth=2).constants, key=str)).reasons)
+    ['escape', 'trap']
+    """
+    from catapult.numerics.certify import ESCAPE, TRAP, BallMap, Region
+    from catapult.theory.certificates import U_SYM, W_SYM, escape_lemma, residual_lemma, trap_lemma
+    from catapult.theory.reduce import SLOPE
+    state, consts = list(rmap.state), list(consts)
+    names = [str(s) for s in state]
+    step = _arb_fn([state, consts], [rmap.update[k] for k in names])
+    obs = _arb_fn([state, consts], [rmap.observables["f"], rmap.observables["lam"]])
+    slope = _as_ball(_arb_fn([f], rmap.loss.d1, cse=False))
+    curv = _as_ball(_arb_fn([f], rmap.loss.d2, cse=False))
+    reasons = {}
+    res = residual_lemma(rmap)
+    E = drift = None
+    if res.reason:
+        reasons["contraction"] = res.reason
+    else:
+        E = _as_ball(_arb_fn([state, SLOPE, consts], res.E))
+        dr = _arb_fn([state, SLOPE, consts], [res.drift[k] for k in names])
+        drift = lambda z, s, c: [x if hasattr(x, "mid") else _as_ball(lambda: x)() for x in dr(z, s, c)]
+    esc, trap = escape_lemma(rmap), trap_lemma(rmap)
+    escape = trap_region = None
+    if esc.reason:
+        reasons["escape"] = esc.reason
+    else:
+        g = _arb_fn([state, consts], [esc.u - esc.U, esc.w - esc.k * esc.u])
+        escape = Region(ESCAPE, esc.statement, lambda z, c: g(z, c))
+    if trap.reason:
+        reasons["trap"] = trap.reason
+    else:
+        inv = trap.invariant.subs({U_SYM: trap.u, W_SYM: trap.w}, simultaneous=True)
+        g2 = _arb_fn([state, consts], [trap.U_star - trap.u, trap.u, inv])
+        trap_region = Region(TRAP, trap.statement, lambda z, c: g2(z, c), (True, False, False))
+    n_at = consts.index(SYMBOLS["n"]) if SYMBOLS["n"] in consts else None
+    return BallMap(names, lambda z, c: step(z, c), lambda z, c: tuple(obs(z, c)), slope, curv, E, drift, escape,
+                   trap_region, reasons, scale=None if n_at is None else (lambda c: c[n_at].sqrt()))

@@ -207,6 +207,9 @@ def build_parser():
                    help="--trace FILE: downsample to at most N rows, keeping step 0, the loss peak, the lam minimum "
                         "and the end (0: every step; default 2000)")
     r.add_argument("--json", action="store_true")
+    r.add_argument("--certified", action="store_true",
+                   help="a proven verdict of the derived reduced map (ball arithmetic from the exact eta and init; "
+                        "the lemma that proves it), plus certified parameter GD over a short horizon (radius growth)")
     _add_quiet(r)
     _add_loss(r, numeric=True)
 
@@ -228,6 +231,9 @@ def build_parser():
     s.add_argument("--journal", metavar="FILE",
                    help="--widths: append each width's threshold to FILE (JSON lines); a rerun skips those done")
     s.add_argument("--json", action="store_true")
+    s.add_argument("--certified", action="store_true",
+                   help="a proven divergence-threshold bracket of the derived reduced map: the lower end proven "
+                        "convergent, the upper proven divergent (deep: the runaway bound), each with its lemma")
     _add_quiet(s)
     _add_loss(s, numeric=True)
 
@@ -708,10 +714,52 @@ def _json_number(o):
     return str(o)
 
 
+def _certified_model(args):
+    """(model, depth) for the certified path: the reduced maps of one output (uv, deep, model files)."""
+    if args.model_spec is None and args.model not in ("uv", "deep"):
+        raise UsageError(f"unknown model {args.model!r}; known: uv, deep")
+    if _sample_data(args, numeric=True) is not None or _data(args) is not None:
+        raise UsageError("--certified takes the reduced maps of one output (uv, deep, model files): not --samples "
+                         "or degenerate data")
+    if getattr(args, "trace", 0):
+        raise UsageError("--certified has no --trace")
+    return (args.model_spec if args.model_spec is not None else args.model), _depth(args)
+
+
+#: certified parameter GD horizon of ``run --certified`` (componentwise balls widen ~4x a step)
+CERTIFIED_GD_STEPS = 20
+
+
+def cmd_run_certified(args, out):
+    from .certified import certified_run
+    model, depth = _certified_model(args)
+    gd_steps = min(args.steps, CERTIFIED_GD_STEPS)   # validates the loss, the model and the GD cost up front:
+    _numeric_problem(_copy_args(args, steps=gd_steps), args.width, args.seed)
+    r = certified_run(model, _loss(args), width=args.width, eta=args.eta, eta_lam0=args.eta_lam0, seed=args.seed,
+                      depth=depth, steps=args.steps, dps=args.dps, gd_steps=gd_steps,
+                      **({"init": args.init} if args.init else {}))
+    print(_dumps(r.to_json()) if args.json else str(r), file=out)
+    return 0
+
+
+def cmd_scan_certified(args, out):
+    from .certified import certified_scan
+    if not 1e-60 <= args.rtol < 1:
+        raise UsageError(f"--rtol must be in [1e-60, 1) with --certified, got {args.rtol}")
+    model, depth = _certified_model(args)
+    _numeric_problem(_copy_args(args, steps=1, cmd="run"), args.width, args.seed)  # the loss and model, up front
+    r = certified_scan(model, _loss(args), width=args.width, seed=args.seed, depth=depth, rtol=args.rtol,
+                       dps=args.dps, steps=max(args.steps, 5000), **({"init": args.init} if args.init else {}))
+    print(_dumps(r.to_json()) if args.json else str(r), file=out)
+    return 0
+
+
 def cmd_run(args, out):
     from .runs import run_problem
     if (args.eta is None) == (args.eta_lam0 is None):
         raise UsageError("give exactly one of --eta and --eta-lam0")
+    if args.certified:
+        return cmd_run_certified(args, out)
     from .progress import StepWatch, bar
     trace_file = args.trace if isinstance(args.trace, str) else None
     if trace_file is not None:
@@ -779,6 +827,8 @@ def cmd_scan(args, out):
     """A bar of the scan's stages on stderr; Ctrl-C prints what was measured so far and exits 130."""
     from .progress import bar
     from .runs import ScanInterrupted, scan_problem
+    if args.certified:
+        return cmd_scan_certified(args, out)
     _check_scan_args(args)
     model, nl, loss = _numeric_problem(args, args.width, args.seed)
     code = 0

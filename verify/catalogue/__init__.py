@@ -29,6 +29,7 @@ SECTIONS = [
     ("DB", "deep linear networks: width dependence of the divergence threshold",
      [("deep_limit", "catalogue", True)]),
     ("U", "user-defined models (the shipped model files)", [("user", "catalogue", True)]),
+    ("P", "proven threshold brackets (ball arithmetic)", [("certified", "catalogue", True)]),
 ]
 
 #: the section keys, in order (``catapult verify --only KEY ...``)
@@ -144,7 +145,8 @@ COST = {("uv", "check_map_vs_gd"): 0.6, ("uv", "thresholds_label_0"): 2.6, ("uv"
         ("logistic", "rows_separable"): 4.2, ("logistic", "rows_meng"): 2.0, ("logistic", "rows_stability"): 0.3,
         ("logistic", "rows_divergence"): 2.5, ("samples", "rows_map"): 2.2, ("samples", "rows_symbolic"): 0.5,
         ("samples", "rows_modes"): 0.6, ("samples", "rows_thresholds"): 2.7, ("deep", "catalogue"): 5.2,
-        ("deep_logistic", "catalogue"): 4.4, ("deep_limit", "catalogue"): 6.0, ("user", "catalogue"): 1.9}
+        ("deep_logistic", "catalogue"): 4.4, ("deep_limit", "catalogue"): 6.0, ("user", "catalogue"): 1.9,
+        ("certified", "catalogue"): 2.0}
 
 
 def model_file_rows(path, full=True, on_rows=None):

@@ -1,0 +1,290 @@
+"""Certified verdicts (catapult.numerics.certify via catapult.verify.certified): the balls enclose independent
+mpmath iterations, no certified verdict is contradicted by a 200-digit run, the lemmas are true statements on
+sampled points and fail (undetermined) where they must, and the literature's eta_max = 4/lam0 lies in the
+proven bracket."""
+
+import io
+import json
+import random
+from fractions import Fraction
+from functools import lru_cache
+
+import flint
+import mpmath
+import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from catapult.numerics.certify import ball, certify, contraction
+from catapult.numerics.reduced import iterate_map
+from catapult.theory import derive
+from catapult.theory.certificates import U_SYM, W_SYM, escape_lemma, trap_lemma, uw_form
+from catapult.verify.bridge import map_step
+from catapult.verify.certified import (certified_problem, certified_scan, eta_from, lam0_ball, verdict_at)
+from catapult.verify.cli import main
+from catapult.verify.deep_thresholds import reduced_run, squared_map
+
+SETTINGS = dict(deadline=None, derandomize=True, database=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@lru_cache(maxsize=None)
+def uv(n, seed):
+    return certified_problem("uv", "mse", width=n, seed=seed)
+
+
+@lru_cache(maxsize=None)
+def deep2(n, seed):
+    return certified_problem("deep", "mse", width=n, seed=seed, depth=2)
+
+
+def _balls(pb, eta, steps, dps):
+    """The ball orbit of the problem's map (no lemma), at dps digits."""
+    old = flint.ctx.prec
+    flint.ctx.prec = mpmath.libmp.dps_to_prec(dps)
+    try:
+        c = [ball(x) for x in pb.consts(eta)]
+        Z = [ball(x) for x in pb.init()]
+        out = [Z]
+        for _ in range(steps):
+            Z = pb.bm.step(Z, c)
+            out.append(Z)
+        return out
+    finally:
+        flint.ctx.prec = old
+
+
+def _exact_mid(b):
+    """A ball's midpoint as an exact mpmath number."""
+    man, exp = b.mid().man_exp()
+    return mpmath.mpf((int(man), int(exp))) if man else mpmath.mpf(0)
+
+
+def _mp_orbit(pb, eta, n, steps, dps, until=None):
+    """The uv map compiled to mpmath by map_step (uncertified), from the exact midpoints of the init balls."""
+    old = flint.ctx.prec
+    flint.ctx.prec = 4 * dps
+    try:
+        with mpmath.workdps(dps):
+            f0, l0 = (_exact_mid(b) for b in pb.init())
+    finally:
+        flint.ctx.prec = old
+    with mpmath.workdps(dps):
+        step = map_step(derive("uv", "mse"), eta=mpmath.mpf(eta.numerator) / eta.denominator, n=n)
+        return iterate_map(step, {"f": f0, "lam": l0}, steps=steps, dps=dps, until=until)
+
+
+def _contains(b, x):
+    """The arb ball b contains the mpmath number x (x converted exactly)."""
+    return b.contains(ball(x))
+
+
+@settings(max_examples=12, **SETTINGS)
+@given(x=st.fractions(Fraction(1, 4), Fraction(6)), n=st.sampled_from([16, 64, 256]), seed=st.integers(0, 3))
+@example(x=Fraction(3), n=64, seed=0)          # catapult
+@example(x=Fraction(4), n=64, seed=1)          # the knife edge eta*lam0 = 4 (balls only say what they prove)
+def test_uv_balls_contain_the_mpmath_orbit(x, n, seed):
+    """Uncertified: the literature-shaped map compiled to mpmath by map_step at 120 digits, started from f0, lam0
+    at 120 digits; certified: the ball orbit at 40 digits.  Every mpmath iterate lies in its ball (while the balls
+    are finite and narrower than 1)."""
+    pb = uv(n, seed)
+    eta = eta_from(pb, eta_lam0=x)
+    T = 30
+    balls = _balls(pb, eta, T, 40)
+    states = _mp_orbit(pb, eta, n, T, 120)
+    for Z, s in zip(balls, states):
+        if not all(z.is_finite() and z.rad() < 1 for z in Z):
+            break
+        assert _contains(Z[0], s["f"]) and _contains(Z[1], s["lam"])
+
+
+@settings(max_examples=6, **SETTINGS)
+@given(x=st.fractions(Fraction(1, 2), Fraction(5)), seed=st.integers(0, 2))
+@example(x=Fraction(5, 2), seed=0)
+def test_deep_balls_contain_the_mpmath_orbit(x, seed):
+    """The deep (L = 2) ball orbit encloses the mpmath orbit of reduced_run (CompiledMap, 100 digits) from the same
+    invariants."""
+    n = 16
+    pb = deep2(n, seed)
+    eta = eta_from(pb, eta_lam0=x)
+    T = 20
+    balls = _balls(pb, eta, T, 40)
+    A, C, rho = (v.mid() for v in pb.consts(eta)[2:])
+    with mpmath.workdps(100):
+        consts = tuple(mpmath.mpf(str(v.str(90, radius=False))) for v in (A, C, rho))
+    lam0 = lam0_ball(pb, 60)
+    r = reduced_run(squared_map(2), n, consts, float(eta * Fraction(str(lam0.mid().str(30, radius=False)))),
+                    dps=100, steps=T, rule=None, record=True)
+    # the run's own eta is x/lam0 in its arithmetic; compare f, lam only where that rounding is below the balls
+    for Z, (f, lam) in zip(balls[:5], r.history[:5]):
+        fb, lb = pb.bm.observe(Z, [ball(v) for v in pb.consts(eta)])
+        tol = flint.arb(0, 1e-20)
+        assert (fb + tol).contains(ball(f)) and (lb + tol).contains(ball(lam))
+
+
+def _mp_verdict(pb, eta, n, steps=4000):
+    """A 200-digit mpmath run of the derived uv map with run_gd's stop rule: True (diverged), False (converged),
+    None (budget)."""
+    with mpmath.workdps(200):
+        states = _mp_orbit(pb, eta, n, steps, 200,
+                           until=lambda t, s: abs(s["f"]) > 1e8 * mpmath.sqrt(n) or abs(s["f"]) < 1e-60)
+        f = states[-1]["f"]
+        return True if abs(f) > 1e8 * mpmath.sqrt(n) else False if abs(f) < 1e-60 else None
+
+
+@settings(max_examples=8, **SETTINGS)
+@given(x=st.fractions(Fraction(1, 2), Fraction(6)), n=st.sampled_from([64, 256]), seed=st.integers(0, 2))
+@example(x=Fraction(399, 100), n=64, seed=0)
+@example(x=Fraction(401, 100), n=64, seed=0)
+def test_certified_verdict_never_contradicted_by_200_digits(x, n, seed):
+    pb = uv(n, seed)
+    eta = eta_from(pb, eta_lam0=x)
+    v = verdict_at(pb, eta, steps=4000, dps=30)
+    mp = _mp_verdict(pb, eta, n)
+    if v.verdict == "converged":
+        assert mp is not True
+    elif v.verdict == "divergent":
+        assert mp is not False
+    # the lemmas decide every uv point off the knife edge eta*lam0 = 4
+    assert v.verdict in ("converged", "divergent")
+
+
+def test_deep3_certified_verdicts_agree_with_200_digit_runs():
+    pb = certified_problem("deep", "mse", width=16, seed=0, depth=3)
+    A, C, rho = (float(v.mid()) for v in pb.consts(1)[2:])
+    for x in (Fraction(3, 2), Fraction(5, 2), Fraction(9)):
+        eta = eta_from(pb, eta_lam0=x)
+        v = verdict_at(pb, eta, steps=3000, dps=30)
+        r = reduced_run(squared_map(3), 16, (A, C, rho), float(x), dps=200, steps=3000)
+        if v.verdict == "converged":
+            assert not r.stop.diverged
+        if v.proof == "runaway bound only":
+            assert r.stop.diverged
+
+
+# --- the lemmas: true on sampled points, failing where they must --------------------------------------------
+
+def test_escape_cone_is_invariant_and_grows_on_sampled_points():
+    m, h = uw_form(derive("uv", "mse"))
+    e = escape_lemma(derive("uv", "mse"))
+    rng = random.Random(1)
+    for _ in range(200):
+        u = e.U + Fraction(rng.randint(0, 10 ** 6), 10 ** rng.randint(0, 6))
+        w = e.k * u + Fraction(rng.randint(0, 10 ** 6), 10 ** rng.randint(0, 6))
+        mm = m.subs({U_SYM: u, W_SYM: w})
+        u2 = u + w * h.subs({U_SYM: u, W_SYM: w})
+        w2 = w * mm ** 2
+        assert u2 >= e.U and w2 >= e.k * u2 and abs(mm) >= e.Q > 1
+
+
+def test_trap_is_invariant_and_u_decreases_on_sampled_points():
+    m, h = uw_form(derive("uv", "mse"))
+    t = trap_lemma(derive("uv", "mse"))
+    rng = random.Random(2)
+    for _ in range(300):
+        u = Fraction(rng.randint(0, 3999999), 10 ** 6)
+        w = u * u / 4 * Fraction(rng.randint(0, 1000), 1000)
+        u2 = u + w * h.subs(U_SYM, u)
+        w2 = w * m.subs({U_SYM: u, W_SYM: w}) ** 2
+        assert 0 <= u2 <= u and t.invariant.subs({U_SYM: u2, W_SYM: w2}) >= 0
+
+
+def test_lemmas_not_derived_where_they_do_not_apply():
+    assert "quadratic" in escape_lemma(derive("uv", "logistic")).reason
+    assert trap_lemma(derive("deep", depth=3)).reason
+    assert uw_form(derive("uv", "log(cosh(f))"))[0] is None
+
+
+def test_contraction_fails_on_the_unstable_part_of_the_line_of_minima():
+    """f = 1e-30 at eta*lam = 3: the line f = 0 is repelling there (|1 - eta lam| = 2), no box contracts."""
+    pb = uv(64, 0)
+    old = flint.ctx.prec
+    flint.ctx.prec = 200
+    try:
+        c = [ball(x) for x in pb.consts(Fraction(3, 2))]
+        assert contraction(pb.bm, [ball(Fraction(1, 10 ** 30)), ball(2)], c) is None
+        assert contraction(pb.bm, [ball(Fraction(1, 10 ** 30)), ball(1)], c)["q"] < 1    # eta lam = 3/2
+        assert not pb.bm.trap.holds([ball(Fraction(1, 10)), ball(Fraction(8, 3))], c)   # eta lam = 4
+        assert not pb.bm.escape.holds([ball(Fraction(1, 10)), ball(Fraction(8, 3))], c)
+    finally:
+        flint.ctx.prec = old
+
+
+def test_knife_edge_is_undetermined():
+    """eta*lam = 4 exactly (exact rational init): lam never moves, w = eta^2 f^2/n stays in the chaotic [0, 4];
+    neither lemma applies, and the verdict says so instead of guessing."""
+    pb = uv(64, 0)
+    v = certify(pb.bm, lambda: [Fraction(1, 2), 2], lambda: [Fraction(2), 64], steps=300, dps=30, retries=1)
+    assert v.verdict == "undetermined" and v.proof is None
+
+
+def test_logistic_non_separable_converges_to_its_minimiser():
+    """p = 7/10 (non-separable degenerate data): the loss has its minimum at f* = log(p/(1-p)); the proven limit
+    encloses it (residual contraction: no escape or trap lemma for a non-quadratic loss)."""
+    pb = certified_problem("uv", "logistic", width=16, p="7/10")
+    v = verdict_at(pb, eta_from(pb, eta_lam0=1), steps=3000, dps=30, retries=0)
+    mid, rad = v.limit["f"]
+    assert v.verdict == "converged" and v.proof == "residual contraction" and set(pb.bm.reasons) == {"escape", "trap"}
+    assert abs(mid - float(mpmath.log(mpmath.mpf(7) / 3))) <= rad + 1e-12
+
+
+def test_separable_logistic_is_undetermined():
+    """log(1 + exp(-f)) (separable data): no minimiser, GD converges to no point (Wu et al.: f -> oo), so no
+    lemma applies and the verdict is undetermined."""
+    pb = certified_problem("uv", "log(1 + exp(-f))", width=16)
+    v = verdict_at(pb, eta_from(pb, eta_lam0=1), steps=500, dps=30, retries=0)
+    assert v.verdict == "undetermined" and v.proof is None
+
+
+# --- literature facts ------------------------------------------------------------------------------------------
+
+def test_catapult_limit_obeys_lewkowycz_lam_inf_le_2_over_eta():
+    """Theorem 1 (catapult phase): lam_inf <= 2/eta; the proven limit enclosure of lam says so."""
+    pb = uv(256, 0)
+    for x in (Fraction(5, 2), Fraction(3), Fraction(7, 2)):
+        eta = eta_from(pb, eta_lam0=x)
+        v = verdict_at(pb, eta, steps=5000, dps=30, refine=True)
+        mid, rad = v.limit["lam"]
+        assert v.verdict == "converged" and mid + rad <= 2 / float(eta)
+
+
+def test_literature_eta_max_in_the_proven_bracket():
+    """eta_max = 4/lam0 (Lewkowycz et al.): inside a proven bracket of relative width 1e-15 at n = 256."""
+    s = certified_scan("uv", "mse", width=256, seed=3, rtol=1e-15)
+    d = s.to_json()
+    lam0 = Fraction(lam0_ball(uv(256, 3), 60).mid().str(60, radius=False))
+    assert d["proven"] and s.bracket.lo * lam0 < 4 * (1 + Fraction(1, 10 ** 40)) and s.bracket.hi * lam0 > 4 * (
+        1 - Fraction(1, 10 ** 40))
+    assert d["proof_lo"]["proof"] == "monotone trap" and d["proof_hi"]["proof"] == "escape cone"
+
+
+# --- CLI ---------------------------------------------------------------------------------------------------------
+
+def run(argv):
+    out, err = io.StringIO(), io.StringIO()
+    code = main(argv, out=out, err=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_cli_run_certified_json():
+    code, out, _ = run(["run", "uv", "--width", "64", "--eta-lam0", "5", "--certified", "--json"])
+    d = json.loads(out)
+    assert code == 0 and d["verdict"] == "divergent" and d["proof"] == "escape cone"
+    assert set(d["enclosures"]) >= {"f", "lam"} and d["enclosures"]["f"]["rad"] >= 0
+    assert d["parameter_gd"]["growth_per_step"] > 1
+
+
+def test_cli_scan_certified_json():
+    code, out, _ = run(["scan", "uv", "--width", "64", "--certified", "--rtol", "1e-12", "--json"])
+    d = json.loads(out)
+    assert code == 0 and d["proven"] and d["rel_width"] <= 1e-12 and d["predicted"]["inside_bracket"]
+
+
+@pytest.mark.parametrize("argv", [
+    ["scan", "uv", "--width", "64", "--certified", "--rtol", "1e-70"],
+    ["run", "uv", "--width", "8", "--eta-lam0", "2", "--certified", "--samples", "2", "--dim", "1"],
+    ["run", "deep", "--depth", "3", "--width", "16", "--eta-lam0", "2", "--certified", "--init", "gaussian"],
+    ["run", "uv", "--width", "8", "--eta-lam0", "2", "--certified", "--trace", "3"],
+])
+def test_cli_certified_bad_input_is_one_line_and_exit_2(argv):
+    code, out, err = run(argv)
+    assert code == 2 and out == "" and len(err.strip().splitlines()) == 1 and err.startswith("catapult: error:")

@@ -1,0 +1,274 @@
+"""The symbolic half of the certified verdicts: lemma ingredients derived from a reduced map (no numbers here).
+
+A certified verdict (:mod:`catapult.numerics.certify`) iterates the map in ball arithmetic and stops when the
+enclosure enters a region where a lemma proves the rest of the orbit.  Each lemma needs expressions derived from the
+map; :mod:`catapult.verify.bridge` compiles them to balls.  Three lemmas:
+
+* **residual contraction** (:func:`residual_lemma`; any map with one output f and a twice-differentiable loss):
+  with s = l'(f) kept opaque, every coordinate moves by s times a polynomial, F_i(z) - z_i = s D_i(z, s), and
+  f(F(z)) - f(z) = s E(z, s).  By the mean value theorem l'(f(F z)) = s (1 + l''(xi) E) for some xi between
+  f(z) and f(F z).  The numeric side bounds q = sup |1 + l''(H) E| and K_i = sup |D_i| over a box.
+* **escape cone** (:func:`escape_lemma`; maps of (f, lam) alone under a loss with l'(f) = c f): in u = eta lam,
+  w = eta^2 f^2/n the map is f' = f m(u, w), u' = u + w h(u, w).  The region E = {u >= U, w >= k u} is proven
+  invariant with |m| >= Q > 1 on it by a positive-coefficient certificate: with u = U + a, w = k u + b
+  (a, b >= 0) the polynomials u' - U, w' - k u' and +-m - Q have no negative coefficient in (a, b).
+* **monotone trap** (:func:`trap_lemma`; the same maps): if h depends on u alone, h < 0 on [0, U*) (U* its
+  smallest positive root), a derived invariant I(u, w) >= 0 (its multiplier a square) confines w <= phi(u), and
+  P(u) = u + phi(u) h(u) >= 0 on [0, U*], then every state with 0 <= u0 < U*, I >= 0 stays in
+  T = {0 <= u <= u0, I >= 0}, u decreases, sum_t w_t <= u0 / min_{[0, u0]} (-h) < oo, hence f -> 0, lam
+  converges.
+
+Examples
+========
+>>> from catapult.theory import derive
+>>> r = residual_lemma(derive("uv", "mse"))
+>>> r.reason, r.E
+('', eta**2*f*s/n - eta*lam)
+>>> e = escape_lemma(derive("uv", "mse"))
+>>> e.U, e.k, e.Q
+(4, 2, 5)
+>>> t = trap_lemma(derive("uv", "mse"))
+>>> t.U_star, t.invariant
+(4, u**2 - 4*w)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import sympy as sp
+
+from .maps import ReducedMap
+from .reduce import SLOPE, FunctionSpaceMap
+from .symbols import eta, f, lam, n
+
+#: the dimensionless variables of the (f, lam) lemmas: u = eta lam, w = eta^2 f^2 / n
+U_SYM, W_SYM = sp.symbols("u w", nonnegative=True)
+_A, _B = sp.symbols("a b", nonnegative=True)
+
+
+@dataclass
+class ResidualLemma:
+    """Ingredients of the residual-contraction lemma for a map with one output (``reason`` non-empty: not
+    derived).  ``f`` is the output in the state, ``slope`` l'(f) and ``curvature`` l''(f) (in the symbol f),
+    ``E`` with f(F z) - f(z) = s E, ``drift[name]`` = D_i with F_i(z) - z_i = s D_i (s = SLOPE)."""
+
+    state: list
+    f: sp.Expr = None
+    slope: sp.Expr = None
+    curvature: sp.Expr = None
+    E: sp.Expr = None
+    drift: dict = field(default_factory=dict)
+    reason: str = ""
+
+
+def _quotient(expr):
+    """expr / SLOPE as a polynomial in SLOPE (None when expr has a term free of SLOPE).
+
+    >>> _quotient(SLOPE**2 * f + SLOPE), _quotient(SLOPE + 1)
+    (f*s + 1, None)
+    """
+    e = sp.expand(expr)
+    if sp.expand(e.subs(SLOPE, 0)) != 0:
+        return None
+    return sp.Add(*[t / SLOPE for t in sp.Add.make_args(e)])   # termwise: every term has a factor SLOPE
+
+
+def residual_lemma(rmap: ReducedMap) -> ResidualLemma:
+    """The residual-contraction ingredients of ``rmap`` (see the module docstring), or the reason they are not
+    derived (several outputs; no update with the slope kept opaque; a coordinate that moves when l'(f) = 0).
+
+    >>> from catapult.theory import derive
+    >>> derive_deep = derive("deep", depth=2)
+    >>> sorted(residual_lemma(derive_deep).drift)
+    ['a1', 'a2', 'b1', 'b2']
+    >>> residual_lemma(derive("samples", m=2, d=1, X=[[1], [2]])).reason[:30]
+    'several outputs (f1, f2): the '
+    """
+    state = list(rmap.state)
+    outs = [k for k in rmap.observables if k != "lam" and k != "Theta"]
+    if outs != ["f"]:
+        return ResidualLemma(state, reason=f"several outputs ({', '.join(outs)}): the residual is a vector and "
+                                           "the scalar contraction lemma is not derived for it")
+    if not rmap.update_slope:
+        return ResidualLemma(state, reason="the map has no update with the loss slope kept opaque")
+    drift = {}
+    for k, v in rmap.update_slope.items():
+        d = _quotient(v - rmap.symbols[k])
+        if d is None:
+            return ResidualLemma(state, reason=f"coordinate {k} moves when l'(f) = 0: not a GD map of its output")
+        drift[k] = d
+    fx = rmap.observables["f"]
+    nxt = fx.xreplace({rmap.symbols[k]: v for k, v in rmap.update_slope.items()})
+    E = _quotient(nxt - fx)
+    if E is None:
+        return ResidualLemma(state, reason="f moves when l'(f) = 0")
+    return ResidualLemma(state, fx, rmap.loss.d1, rmap.loss.d2, E, drift)
+
+
+def uw_form(rmap: ReducedMap):
+    """The map in u = eta lam, w = eta^2 f^2/n as ``(m, h)`` with f' = f m(u, w) and u' = u + w h(u, w), for a
+    map of exactly (f, lam) under a loss with l'(f) = c f (c > 0 a constant); else ``(None, reason)``.
+
+    >>> from catapult.theory import derive
+    >>> uw_form(derive("uv", "mse"))
+    (-u + w + 1, u - 4)
+    >>> uw_form(derive("uv", "logistic"))[1][:36]
+    "needs l'(f) = c f (a quadratic loss "
+    """
+    if not isinstance(rmap, FunctionSpaceMap) or [str(s) for s in rmap.state] != ["f", "lam"]:
+        return None, "needs a map of exactly (f, lam) (no extra state)"
+    c = sp.cancel(rmap.loss.d1 / f)
+    if c.free_symbols or not c.is_positive:
+        return None, "needs l'(f) = c f (a quadratic loss with its minimum at f = 0, c > 0)"
+    m = sp.cancel(rmap.update["f"] / f)
+    dl = rmap.update["lam"] - lam
+    if sp.denom(m).has(f):
+        return None, "f' is not a multiple of f"
+    reps = {lam: U_SYM / eta}
+    m_uw = sp.expand(m.subs(reps).subs(f, sp.sqrt(W_SYM * n) / eta))
+    h = sp.expand(sp.cancel(sp.expand(eta * dl.subs(reps).subs(f, sp.sqrt(W_SYM * n) / eta)) / W_SYM))
+    if (m_uw.free_symbols | h.free_symbols) - {U_SYM, W_SYM}:
+        return None, "the map does not close on u = eta lam, w = eta^2 f^2/n"
+    return m_uw, h
+
+
+def _nonneg_coeffs(expr) -> bool:
+    """True when ``expr`` is a polynomial in a, b with no negative coefficient (so >= 0 for a, b >= 0).
+
+    >>> _nonneg_coeffs((_A + 1) ** 2 + _B), _nonneg_coeffs(_A - _B)
+    (True, False)
+    """
+    e = sp.expand(expr)
+    if e.free_symbols - {_A, _B}:
+        return False
+    return all(c >= 0 for c in sp.Poly(e, _A, _B).coeffs()) if e != 0 else True
+
+
+@dataclass
+class EscapeLemma:
+    """The proven escape cone {u >= U, w >= k u} with growth |f'| >= Q |f| (``reason``: why not derived)."""
+
+    U: object = None
+    k: object = None
+    Q: object = None
+    u: sp.Expr = None       # u and w in the state
+    w: sp.Expr = None
+    reason: str = ""
+
+    @property
+    def statement(self) -> str:
+        return (f"escape cone: on E = {{eta*lam >= {self.U}, eta^2 f^2/n >= {self.k} eta*lam}} the map stays in E "
+                f"and |f'| >= {self.Q} |f| (positive-coefficient certificate of the derived map), so |f_t| -> oo")
+
+
+def escape_lemma(rmap: ReducedMap, ks=(1, 2, 4, 8, 16)) -> EscapeLemma:
+    """The escape cone of :func:`uw_form`'s map: U = the largest real root of h(u, 0) (the sign change of the
+    lam-drift), the smallest k of ``ks`` with a certificate (see the module docstring).
+
+    >>> from catapult.theory import derive
+    >>> print(escape_lemma(derive("uv", "mse")).statement[:47])
+    escape cone: on E = {eta*lam >= 4, eta^2 f^2/n
+    """
+    m, h = uw_form(rmap)
+    if m is None:
+        return EscapeLemma(reason=h)
+    roots = [r for r in sp.real_roots(sp.Poly(h.subs(W_SYM, 0), U_SYM))] if h.subs(W_SYM, 0).has(U_SYM) else []
+    if not roots:
+        return EscapeLemma(reason="the lam-drift h(u, 0) has no real root")
+    U = sp.nsimplify(max(roots))
+    if not (U.is_Rational and U > 0):
+        return EscapeLemma(reason=f"the sign change U = {U} of the lam-drift is not a positive rational")
+    u_next = U_SYM + W_SYM * h
+    w_next = W_SYM * m ** 2
+    for k in ks:
+        reps = {W_SYM: k * (U + _A) + _B, U_SYM: U + _A}
+        un, wn, mm = (sp.expand(e.subs(reps, simultaneous=True)) for e in (u_next, w_next, m))
+        Q = mm.subs({_A: 0, _B: 0})
+        sign = 1 if Q > 0 else -1
+        Q = abs(Q)
+        if Q > 1 and _nonneg_coeffs(un - U) and _nonneg_coeffs(wn - k * un) and _nonneg_coeffs(sign * mm - Q):
+            return EscapeLemma(U, sp.Integer(k), Q, eta * lam, eta ** 2 * f ** 2 / n)
+    return EscapeLemma(reason=f"no positive-coefficient certificate for the cone {{u >= {U}, w >= k u}}, k in {ks}")
+
+
+def _nonneg_on(P, top) -> bool:
+    """True when the polynomial P(u) (rational coefficients) is >= 0 on [0, top] (``top`` rational): its sign at a
+    rational point of every gap between its isolated real roots in [0, top], and at both ends.
+
+    >>> u = U_SYM
+    >>> _nonneg_on(u * (u - 2) ** 2 / 4, 4), _nonneg_on(u * (u - 2), 4)
+    (True, False)
+    """
+    poly = sp.Poly(P, U_SYM)
+    if poly.is_zero:
+        return True
+    ivs = [(a, b) for a, b in (iv for iv, _ in poly.intervals(eps=sp.Rational(1, 10 ** 6))) if b >= 0 and a <= top]
+    cuts = sorted({sp.Integer(0), sp.nsimplify(top)} | {x for iv in ivs for x in iv if 0 <= x <= top})
+    points = list(cuts) + [(a + b) / 2 for a, b in zip(cuts, cuts[1:])]
+    # a point inside an isolating interval may be off the root: only points outside every interval are sign tests
+    tests = [x for x in points if not any(a < x < b for a, b in ivs)] + [sp.Integer(0), sp.nsimplify(top)]
+    return all(poly.eval(x) >= 0 for x in tests)
+
+
+@dataclass
+class TrapLemma:
+    """The proven monotone trap T = {0 <= u <= u0 < U_star, invariant(u, w) >= 0} (``reason``: why not)."""
+
+    U_star: object = None
+    invariant: sp.Expr = None      # I(u, w), its sign kept by every step
+    u: sp.Expr = None
+    w: sp.Expr = None
+    reason: str = ""
+
+    @property
+    def statement(self) -> str:
+        return (f"monotone trap: while 0 <= eta*lam < {self.U_star} and I = {self.invariant} >= 0 (a derived "
+                f"invariant, multiplier a square), eta*lam decreases by w*(-h) per step with -h >= c > 0, so "
+                f"sum w_t < oo: f -> 0 and lam converges")
+
+
+def trap_lemma(rmap: ReducedMap) -> TrapLemma:
+    """The monotone trap of :func:`uw_form`'s map (see the module docstring), with the invariant taken from
+    :func:`catapult.theory.invariants.derive_invariants` (a state invariant with a nonnegative multiplier).
+
+    >>> from catapult.theory import derive
+    >>> trap_lemma(derive("deep", depth=3)).reason
+    'needs a map of exactly (f, lam) (no extra state)'
+    """
+    from .invariants import derive_invariants
+    m, h = uw_form(rmap)
+    if m is None:
+        return TrapLemma(reason=h)
+    if h.has(W_SYM):
+        return TrapLemma(reason="the lam-drift is not affine in w (h depends on w)")
+    pos = [r for r in sp.real_roots(sp.Poly(h, U_SYM)) if r > 0] if h.has(U_SYM) else []
+    if not pos:
+        return TrapLemma(reason="the lam-drift h(u) has no positive root")
+    Us = sp.nsimplify(min(pos))
+    if not (Us.is_Rational and h.subs(U_SYM, 0) < 0):   # no root in (0, U*) and h(0) < 0: h < 0 on [0, U*)
+        return TrapLemma(reason=f"h(u) is not negative on [0, {Us}) (or U* is not rational)")
+    for inv in derive_invariants(rmap):
+        if inv.kind != "state" or not inv.proved or not inv.multiplier.is_nonnegative:
+            continue
+        I = sp.expand(inv.expr.subs(lam, U_SYM / eta).subs(f, sp.sqrt(W_SYM * n) / eta))
+        if any(p.is_Pow and p.base == W_SYM and not p.exp.is_Integer for p in sp.preorder_traversal(I)):
+            continue  # odd in f: not a function of w
+        I = sp.factor(I)
+        const, core = sp.S.One, sp.S.One
+        for fac in sp.Mul.make_args(I):
+            if fac.free_symbols & {U_SYM, W_SYM}:
+                core *= fac
+            else:
+                const *= fac
+        core = sp.expand(core)
+        if not const.is_positive or core.free_symbols - {U_SYM, W_SYM} or sp.degree(core, W_SYM) != 1:
+            continue
+        cw = core.coeff(W_SYM, 1)
+        if cw.free_symbols or not cw < 0:
+            continue
+        phi = sp.expand(-core.subs(W_SYM, 0) / cw)
+        P = sp.expand(U_SYM + phi * h)
+        if _nonneg_on(P, Us):
+            return TrapLemma(Us, core, eta * lam, eta ** 2 * f ** 2 / n)
+    return TrapLemma(reason="no derived invariant confines w <= phi(u) with u + phi(u) h(u) >= 0 on [0, U*]")
