@@ -150,3 +150,16 @@ def test_samples_and_user_models_agree_with_mpmath_to_45_digits():
     gram = GramModel(12, ("u", "v"), ("c",), lambda uu, uv, vv, c, n: uv * c / n + uu * uu / n ** 2, seed=3,
                      scalar_init={"c": 1.5})
     assert _agreement(gram, squared(1), eta_lam0=1.5) >= 45
+
+
+def test_cli_run_and_sweep_choose_the_fixed_backend(tmp_path, capsys):
+    import json
+    from catapult.verify.cli import main
+    assert main(["run", "uv", "--width", "64", "--eta-lam0", "3", "--steps", "200", "--backend", "fixed",
+                 "--dps", "30", "--json", "--quiet"]) == 0
+    r = json.loads(capsys.readouterr().out)
+    assert r["phase"] == "catapult" and r["agreed_dps"] == [30, 60]
+    assert main(["run", "uv", "--width", "8", "--eta-lam0", "1", "--backend", "fixed", "--dps", "60"]) == 2
+    assert "dps <= 50" in capsys.readouterr().err
+    from catapult.verify.sweep import _backends
+    assert [B.tag for B in _backends("fixed50+arb100")] == ["fixed50", "arb100"]
