@@ -34,31 +34,44 @@ HALF = 1 << (K - 1)
 
 
 @nb.njit(cache=True, nogil=True, inline="always")
+def _limb(c, carry):
+    """(carry out, limb) of column c plus the carry in: floor division and remainder by 2^30."""
+    v = c + carry
+    return v >> K, v & M
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
 def _normalize(c0, c1, c2, c3, c4, c5, c6, c7, c8):
     """Columns (weights 2^0 ... 2^-240, int64) -> limbs rounded to nearest at 2^-180, and the overflow flag."""
-    v = c7 + (c8 >> K)
-    carry = (v + HALF) >> K
-    v = c6 + carry
-    d6 = v & M
-    v = c5 + (v >> K)
-    d5 = v & M
-    v = c4 + (v >> K)
-    d4 = v & M
-    v = c3 + (v >> K)
-    d3 = v & M
-    v = c2 + (v >> K)
-    d2 = v & M
-    v = c1 + (v >> K)
-    d1 = v & M
-    d0 = c0 + (v >> K)
+    carry, d6 = _limb(c6, (c7 + (c8 >> K) + HALF) >> K)  # limbs 7, 8: rounded into limb 6
+    carry, d5 = _limb(c5, carry)
+    carry, d4 = _limb(c4, carry)
+    carry, d3 = _limb(c3, carry)
+    carry, d2 = _limb(c2, carry)
+    carry, d1 = _limb(c1, carry)
+    d0 = c0 + carry
     return d0, d1, d2, d3, d4, d5, d6, (d0 >= R) | (d0 < -R)
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
+def _store(out, e, c0, c1, c2, c3, c4, c5, c6, c7, c8):
+    """Normalise columns c0..c8 (:func:`_normalize`) into ``out[:, e]``; returns the overflow flag."""
+    d0, d1, d2, d3, d4, d5, d6, over = _normalize(c0, c1, c2, c3, c4, c5, c6, c7, c8)
+    out[0, e] = d0
+    out[1, e] = d1
+    out[2, e] = d2
+    out[3, e] = d3
+    out[4, e] = d4
+    out[5, e] = d5
+    out[6, e] = d6
+    return over
 
 
 @nb.njit(cache=True, nogil=True)
 def axpy(a, m, b, out, with_a):
     """out = a + s b (out = s b when not ``with_a``) for the scalar s = sum_j m[j] 2^(-30 j) (all m[j] of s's sign,
     |m[j]| < 2^30, int32); returns True when an entry overflowed (out is then not to be used).
-    (Over 60 lines: the 39 limb products and the 7 stores are written out so that LLVM vectorises them.)"""
+    (The 39 limb products are written out so that LLVM vectorises them.)"""
     n = b.shape[1]
     m0, m1, m2, m3 = np.int64(m[0]), np.int64(m[1]), np.int64(m[2]), np.int64(m[3])  # int32 limbs widened: the
     m4, m5, m6 = np.int64(m[4]), np.int64(m[5]), np.int64(m[6])  # products are 32x32 -> 64 bit (vpmuldq)
@@ -88,15 +101,7 @@ def axpy(a, m, b, out, with_a):
             c4 += a[4, e]
             c5 += a[5, e]
             c6 += a[6, e]
-        d0, d1, d2, d3, d4, d5, d6, over = _normalize(c0, c1, c2, c3, c4, c5, c6, c7, c8)
-        bad |= over
-        out[0, e] = d0
-        out[1, e] = d1
-        out[2, e] = d2
-        out[3, e] = d3
-        out[4, e] = d4
-        out[5, e] = d5
-        out[6, e] = d6
+        bad |= _store(out, e, c0, c1, c2, c3, c4, c5, c6, c7, c8)
     return bad
 
 
@@ -107,19 +112,11 @@ def add(a, b, sign, out):
     sign = np.int64(np.int32(sign))
     bad = False
     for e in range(n):
-        d0, d1, d2, d3, d4, d5, d6, over = _normalize(
-            np.int64(a[0, e]) + sign * np.int64(b[0, e]), np.int64(a[1, e]) + sign * np.int64(b[1, e]),
+        bad |= _store(
+            out, e, np.int64(a[0, e]) + sign * np.int64(b[0, e]), np.int64(a[1, e]) + sign * np.int64(b[1, e]),
             np.int64(a[2, e]) + sign * np.int64(b[2, e]), np.int64(a[3, e]) + sign * np.int64(b[3, e]),
             np.int64(a[4, e]) + sign * np.int64(b[4, e]), np.int64(a[5, e]) + sign * np.int64(b[5, e]),
             np.int64(a[6, e]) + sign * np.int64(b[6, e]), np.int64(0), np.int64(0))
-        bad |= over
-        out[0, e] = d0
-        out[1, e] = d1
-        out[2, e] = d2
-        out[3, e] = d3
-        out[4, e] = d4
-        out[5, e] = d5
-        out[6, e] = d6
     return bad
 
 
@@ -181,6 +178,17 @@ def dot(a, b, acc):
     acc[1, 7], acc[1, 8], acc[1, 9], acc[1, 10], acc[1, 11], acc[1, 12] = l7, l8, l9, l10, l11, l12
 
 
+@nb.njit(cache=True, nogil=True, inline="always")
+def _negate(digits):
+    """Two's complement negation in base 2^30, in place: -d = (R - 1 - d) + 1 at the bottom, carried up."""
+    carry = np.int64(1)
+    for i in range(6, 0, -1):
+        t = M - digits[i] + carry
+        digits[i] = t & M
+        carry = t >> K
+    digits[0] = -digits[0] - 1 + carry
+
+
 @nb.njit(cache=True, nogil=True)
 def from_float(x, out):
     """Limbs of float64 values |x| < 2^30 (checked by the caller), rounded down on the grid 2^-180 (exact for every
@@ -196,13 +204,8 @@ def from_float(x, out):
             digit = np.floor(frac)
             digits[i] = np.int64(digit)
             frac -= digit
-        if x[e] < 0:  # two's complement negation in base 2^30: -d = (R - 1 - d) + 1 at the bottom, carried up
-            carry = np.int64(1)
-            for i in range(6, 0, -1):
-                t = M - digits[i] + carry
-                digits[i] = t & M
-                carry = t >> K
-            digits[0] = -digits[0] - 1 + carry
+        if x[e] < 0:
+            _negate(digits)
         for i in range(7):
             out[i, e] = np.int32(digits[i])
 
@@ -216,13 +219,8 @@ def to_float(d, out):
         for i in range(7):
             digits[i] = d[i, e]
         neg = digits[0] < 0
-        if neg:  # the magnitude: two's complement negation in base 2^30
-            carry = np.int64(1)
-            for i in range(6, 0, -1):
-                t = M - digits[i] + carry
-                digits[i] = t & M
-                carry = t >> K
-            digits[0] = -digits[0] - 1 + carry
+        if neg:  # the magnitude
+            _negate(digits)
         v = 0.0
         for i in range(6, 0, -1):
             v = (v + digits[i]) * (1.0 / R)
