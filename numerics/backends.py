@@ -269,18 +269,26 @@ class Arb(Backend):
         return mpmath.mpf((int(man), int(exp))) if man != 0 else mpmath.mpf(0)
 
 
-BACKENDS = {"float64": Float64, "mpmath": MPMath, "arb": Arb}
+BACKENDS = {"float64": Float64, "mpmath": MPMath, "arb": Arb, "fixed": None}  # fixed: loaded on first use
+
+
+def _backend_class(name):
+    if BACKENDS[name] is None:
+        from .fixed import Fixed  # numba is an optional extra: imported only when asked for
+        BACKENDS[name] = Fixed
+    return BACKENDS[name]
 
 
 def get_backend(name="arb", dps=50, certified=False):
-    """A backend by name: ``"float64"``, ``"mpmath"`` or ``"arb"`` (with ``dps`` digits).
+    """A backend by name: ``"float64"``, ``"mpmath"``, ``"arb"`` or ``"fixed"`` (with ``dps`` digits; fixed:
+    :mod:`catapult.numerics.fixed`, needs the ``fast`` extra).
 
     >>> get_backend("mpmath", 30)
     MPMath(dps=30)
     >>> get_backend("quad")
     Traceback (most recent call last):
     ...
-    catapult.numerics.errors.NumericsInputError: unknown backend 'quad'; known: arb, float64, mpmath
+    catapult.numerics.errors.NumericsInputError: unknown backend 'quad'; known: arb, fixed, float64, mpmath
     >>> get_backend("mpmath", 30, certified=True)
     Traceback (most recent call last):
     ...
@@ -288,7 +296,7 @@ def get_backend(name="arb", dps=50, certified=False):
     """
     if name not in BACKENDS:
         raise NumericsInputError(f"unknown backend {name!r}; known: {', '.join(sorted(BACKENDS))}")
-    cls = BACKENDS[name]
+    cls = _backend_class(name)
     if cls.native:
         return cls()
     if int(dps) < 5:

@@ -30,6 +30,7 @@ True
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import mpmath
@@ -164,10 +165,10 @@ def run_gd(model, loss, *, eta=None, eta_lam0=None, steps=1000, backend=None, gt
             eta_b = B.scalar(eta_lam0) / (ev.lam if unit is None else B.scalar(unit))
         tr = Trajectory(model.name, model.width, model.seed, B.name + ("-certified" if B.certified else ""),
                         B.dps, B.to_mpf(eta_b), lam0, certified=B.certified, eta_unit=unit)
-        sqrt_n = mpmath.sqrt(model.width)
+        verdict = _Floats(tr, model.width) if B.native and mpmath.mp.prec == 53 else _Mpf(model.width)
         for t in range(int(steps) + 1):
             tr.theta = theta
-            stop = _gd_verdict(tr, t, ev, B, rule, sqrt_n, record)
+            stop = verdict(tr, t, ev, B, rule, record)
             if observe:
                 tr.observed.append(model.observe(theta, B))
             stop = stop or _caller_stop(tr, t, until, watch, int(steps))
@@ -180,33 +181,76 @@ def run_gd(model, loss, *, eta=None, eta_lam0=None, steps=1000, backend=None, gt
                 tr._record(t + 1, mpmath.inf, mpmath.inf, mpmath.inf, record)
                 tr.stop = Stop.NONFINITE
                 break
+        verdict.finish(tr)
     return tr
 
 
 def _caller_stop(tr, t, until, watch, steps):
-    """The caller's reasons to stop at step t (until, watch, budget), in that order, or None."""
-    if until is not None and t > 0 and until(t, tr.loss[-1], tr.loss[0]):
+    """The caller's reasons to stop at step t (until, watch, budget), in that order, or None (the callbacks see
+    mpmath numbers, also during a float64 run)."""
+    mpf = mpmath.mpf
+    if until is not None and t > 0 and until(t, mpf(tr.loss[-1]), mpf(tr.loss[0])):
         return Stop.UNTIL
-    if watch is not None and watch(t, tr.f[-1], tr.lam[-1], tr.eta):
+    if watch is not None and watch(t, mpf(tr.f[-1]), mpf(tr.lam[-1]), tr.eta):
         return Stop.WATCH
     return Stop.BUDGET if t == steps else None
 
 
-def _gd_verdict(tr, t, ev, B, rule, sqrt_n, record):
-    """Record step t of a run in ``tr`` (loss peak, certified radius, gradient norm) and return the
-    stop rule's verdict on it."""
-    fm, lm, Lm = B.to_mpf(ev.f), B.to_mpf(ev.lam), B.to_mpf(ev.loss)
-    tr._record(t, Lm, fm, lm, record)
-    if t == 0:
-        tr.loss_peak = Lm
-    if not (B.is_finite(ev.f) and B.is_finite(ev.lam) and B.is_finite(ev.loss)):
-        return Stop.NONFINITE
-    if Lm > tr.loss_peak:
-        tr.loss_peak, tr.peak_step = Lm, t
-    if B.certified and fm != 0:
-        tr.max_rel_radius = max(tr.max_rel_radius, B.radius(ev.f) / abs(fm), B.radius(ev.lam) / abs(lm))
-    gn = mpmath.sqrt(abs(B.to_mpf(ev.grad_norm2)))
-    stop = rule.check(fm, lm, gn, lam0=tr.lam0, scale=sqrt_n, radius=tr.max_rel_radius if B.certified else None)
-    if stop not in (Stop.PRECISION, Stop.RUNAWAY):
-        tr.grad_norm = gn
-    return stop
+class _Mpf:
+    """Record step t of a run in ``tr`` (loss peak, certified radius, gradient norm) as mpmath numbers and return
+    the stop rule's verdict on it."""
+
+    def __init__(self, width):
+        self.sqrt_n = mpmath.sqrt(width)
+
+    def __call__(self, tr, t, ev, B, rule, record):
+        fm, lm, Lm = B.to_mpf(ev.f), B.to_mpf(ev.lam), B.to_mpf(ev.loss)
+        tr._record(t, Lm, fm, lm, record)
+        if t == 0:
+            tr.loss_peak = Lm
+        if not (B.is_finite(ev.f) and B.is_finite(ev.lam) and B.is_finite(ev.loss)):
+            return Stop.NONFINITE
+        if Lm > tr.loss_peak:
+            tr.loss_peak, tr.peak_step = Lm, t
+        if B.certified and fm != 0:
+            tr.max_rel_radius = max(tr.max_rel_radius, B.radius(ev.f) / abs(fm), B.radius(ev.lam) / abs(lm))
+        gn = mpmath.sqrt(abs(B.to_mpf(ev.grad_norm2)))
+        stop = rule.check(fm, lm, gn, lam0=tr.lam0, scale=self.sqrt_n,
+                          radius=tr.max_rel_radius if B.certified else None)
+        if stop not in (Stop.PRECISION, Stop.RUNAWAY):
+            tr.grad_norm = gn
+        return stop
+
+    def finish(self, tr):
+        pass
+
+
+class _Floats:
+    """:class:`_Mpf` for a float64 run, on Python floats (no mpmath number per step): the same decisions, since
+    mpmath at its default 53 bits rounds every operation of the rule as IEEE doubles do; ``finish`` turns the
+    records into mpmath numbers (exact copies), so the trajectory is the same bit for bit."""
+
+    def __init__(self, tr, width):
+        self.sqrt_n, self.lam0 = math.sqrt(width), float(tr.lam0)
+
+    def __call__(self, tr, t, ev, B, rule, record):
+        f, lam, L = float(ev.f), float(ev.lam), float(ev.loss)
+        tr._record(t, L, f, lam, record)
+        if t == 0:
+            tr.loss_peak = L
+        if not (math.isfinite(f) and math.isfinite(lam) and math.isfinite(L)):
+            return Stop.NONFINITE
+        if L > tr.loss_peak:
+            tr.loss_peak, tr.peak_step = L, t
+        gn = math.sqrt(abs(float(ev.grad_norm2)))
+        stop = rule.check(f, lam, gn, lam0=self.lam0, scale=self.sqrt_n)
+        if stop not in (Stop.PRECISION, Stop.RUNAWAY):
+            tr.grad_norm = gn
+        return stop
+
+    def finish(self, tr):
+        mpf = mpmath.mpf
+        tr.loss, tr.f, tr.lam = ([mpf(v) for v in xs] for xs in (tr.loss, tr.f, tr.lam))
+        tr.loss_peak = mpf(tr.loss_peak)
+        if tr.grad_norm is not None:
+            tr.grad_norm = mpf(tr.grad_norm)

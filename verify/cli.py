@@ -200,6 +200,9 @@ def build_parser():
     r.add_argument("--steps", type=_int_at_least("--steps", 1), default=5000)
     r.add_argument("--dps", type=_int_at_least("--dps", 5, MAX_DPS, " (limit MAX_DPS)"), default=50)
     r.add_argument("--seed", type=_int_at_least("--seed", 0, 2 ** 63), default=0)
+    r.add_argument("--backend", choices=["arb", "fixed"], default="arb",
+                   help="the first precision's engine: arb (default) or fixed (50-digit fixed point, numba: the fast "
+                        "extra; --dps <= 50); cross-checked against arb at 2*dps")
     r.add_argument("--trace", type=_trace_arg, default=0, metavar="FILE|K",
                    help="write the trajectory as tidy data to FILE (.csv or .jsonl: step, f, lam, loss, eta_lam and "
                         "the run's metadata); or, an integer K, print every K-th step in the text report (0: none)")
@@ -275,7 +278,8 @@ def _sweep_parser(sub):
     w.add_argument("--init", choices=["isometric", "gaussian"], default=None)
     w.add_argument("--steps", type=_int_at_least("--steps", 1), default=1000)
     w.add_argument("--precision", nargs="+", default=["float64"], metavar="P",
-                   help="float64, arbD, or two joined by '+' to cross-check (float64+arb30); default float64")
+                   help="float64, arbD, fixedD (50-digit fixed point, D <= 50: the fast extra), or two joined by '+' "
+                        "to cross-check (float64+arb30, fixed50+arb100); default float64")
     g = w.add_mutually_exclusive_group()
     g.add_argument("--loss", choices=["mse", "logistic"], default=None, help="named loss (default mse)")
     g.add_argument("--loss-expr", metavar="EXPR", help="any twice-differentiable loss in f")
@@ -754,11 +758,25 @@ def cmd_scan_certified(args, out):
     return 0
 
 
+def _first_backend(args):
+    """The Backend value ``--backend`` names (None: the default arb ladder); bad combinations are a UsageError."""
+    if args.backend == "arb":
+        return None
+    from catapult.numerics.backends import get_backend
+    from catapult.numerics.errors import NumericsInputError
+    try:
+        return get_backend(args.backend, args.dps)
+    except NumericsInputError as exc:
+        raise UsageError(f"--backend {args.backend}: {exc}") from None
+
+
 def cmd_run(args, out):
     from .runs import run_problem
     if (args.eta is None) == (args.eta_lam0 is None):
         raise UsageError("give exactly one of --eta and --eta-lam0")
     if args.certified:
+        if args.backend != "arb":
+            raise UsageError("--certified runs in ball arithmetic (arb): --backend does not apply")
         return cmd_run_certified(args, out)
     from .progress import StepWatch, bar
     trace_file = args.trace if isinstance(args.trace, str) else None
@@ -771,7 +789,8 @@ def cmd_run(args, out):
     with bar(runs * args.steps, "run", "step", quiet=args.quiet) as progress:
         watch = StepWatch(progress, args.steps) if progress.total else None
         r = run_problem(model, nl, loss, name=args.model, eta=args.eta, eta_lam0=args.eta_lam0, steps=args.steps,
-                        dps=args.dps, trace=trace, sample_labels=None if sd is None else sd[3], watch=watch)
+                        dps=args.dps, trace=trace, sample_labels=None if sd is None else sd[3], watch=watch,
+                        first=_first_backend(args))
     if trace_file is not None:
         from .trajectory import write
         try:

@@ -188,15 +188,20 @@ def mode_report(model, nl, kw, dps, Y, reasons):
 
 
 def run_problem(model, nl, loss, *, name, eta=None, eta_lam0=None, steps=5000, dps=50, trace=0,
-                sample_labels=None, watch=None) -> RunReport:
+                sample_labels=None, watch=None, first=None) -> RunReport:
     """The agreed phase of one run on a built problem (``numeric_problem``), with its evidence.
 
-    ``watch(t, f, lam, eta)`` is passed to every GD run (a progress bar: it must return False)."""
+    ``watch(t, f, lam, eta)`` is passed to every GD run (a progress bar: it must return False).  ``first``: the
+    backend of the first precision (a :class:`catapult.numerics.backends.Backend`, e.g. ``get_backend("fixed",
+    50)``; default arb at ``dps``), cross-checked against arb at 2 ``dps``."""
     from catapult.numerics.backends import get_backend
     from catapult.numerics.gd import run_gd
     from catapult.numerics.phase import agreed_phase
     kw = dict(eta=eta, eta_lam0=eta_lam0, steps=steps, **({} if watch is None else {"watch": watch}))
-    r = agreed_phase(model, nl, dps=dps, **kw)
+    if first is None:
+        r = agreed_phase(model, nl, dps=dps, **kw)
+    else:
+        r = agreed_phase(model, nl, pair=(first, get_backend("arb", 2 * dps)), **kw)
     ev, reasons = r.evidence, {}
     if ev.get("loss0") == 0:
         ev["loss_peak_ratio"] = None

@@ -14,7 +14,8 @@ the rows are identical bit for bit apart from ``wall_s``.  Rows are appended to 
 (CSV or Parquet) is written at the end and on Ctrl-C, and a rerun skips every key already written, so a crash loses
 at most the runs in flight.
 
-Precision (rule: two precisions agree before a verdict is believed): ``"float64"`` or ``"arbD"`` is one run (the
+Precision (rule: two precisions agree before a verdict is believed): ``"float64"``, ``"arbD"`` or ``"fixedD"``
+(:mod:`catapult.numerics.fixed`) is one run (the
 row says ``agreed`` = None: not cross-checked); ``"float64+arbD"`` or ``"arbD+arbE"`` runs both and the verdict is
 ``undetermined`` unless they agree (``agreed`` True/False).
 
@@ -107,7 +108,12 @@ def grid(**axes) -> list:
 
 
 def _backends(precision: str):
-    """The backend (or the pair) a precision names: float64, arbD, or two of them joined by '+'."""
+    """The backend (or the pair) a precision names: float64, arbD, fixedD (the 50-digit fixed-point engine, D <= 50,
+    the ``fast`` extra), or two of them joined by '+'.
+
+    >>> [B.tag for B in _backends("fixed50+arb100")]
+    ['fixed50', 'arb100']
+    """
     from catapult.numerics.backends import get_backend
 
     def one(tag):
@@ -115,7 +121,10 @@ def _backends(precision: str):
             return get_backend("float64")
         if tag.startswith("arb") and tag[3:].isdigit() and 10 <= int(tag[3:]) <= 2000:
             return get_backend("arb", int(tag[3:]))
-        raise SweepError(f"unknown precision {tag!r}: float64, arbD (10 <= D <= 2000), or two joined by '+'")
+        if tag.startswith("fixed") and tag[5:].isdigit() and 10 <= int(tag[5:]) <= 50:
+            return get_backend("fixed", int(tag[5:]))
+        raise SweepError(f"unknown precision {tag!r}: float64, arbD (10 <= D <= 2000), fixedD (10 <= D <= 50), "
+                         "or two joined by '+'")
     parts = str(precision).split("+")
     if len(parts) > 2:
         raise SweepError(f"precision {precision!r}: at most two backends")
