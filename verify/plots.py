@@ -45,12 +45,12 @@ OKABE_ITO = {"black": "#000000", "orange": "#E69F00", "sky": "#56B4E9", "green":
              "blue": "#0072B2", "vermillion": "#D55E00", "purple": "#CC79A7", "grey": "#999999"}
 #: colours of the measured verdicts
 VERDICT_COLOURS = {"lazy": OKABE_ITO["sky"], "catapult": OKABE_ITO["orange"], "divergent": OKABE_ITO["vermillion"],
-                   "undetermined": "#DDDDDD"}
+                   "undetermined": "#DDDDDD", "stalled": OKABE_ITO["yellow"]}
 #: colours of a run's curves by its verdict (darker than the cell colours, visible as thin lines)
 LINE_COLOURS = {"lazy": OKABE_ITO["blue"], "catapult": OKABE_ITO["orange"], "divergent": OKABE_ITO["vermillion"],
-                "undetermined": "#666666"}
-#: the verdicts in the order of their codes in phase grids (0, 1, 2, 3)
-VERDICTS = ("lazy", "catapult", "divergent", "undetermined")
+                "undetermined": "#666666", "stalled": "#8A7A00"}
+#: the verdicts in the order of their codes in phase grids (0, 1, 2, 3, 4; stalled: networks on data only)
+VERDICTS = ("lazy", "catapult", "divergent", "undetermined", "stalled")
 #: colours of a run's series (lazy, catapult, divergent, more)
 SERIES = [OKABE_ITO[c] for c in ("blue", "orange", "vermillion", "green", "purple", "sky", "yellow", "black")]
 #: the figure kinds of ``catapult plot``
