@@ -226,6 +226,11 @@ def _lanczos_top(op, size, seed=0):
     if size == 1:
         return float((op @ np.ones(1))[0])
     v0 = np.random.default_rng(seed).standard_normal(size)
+    w = op @ v0
+    if not np.all(np.isfinite(w)):
+        return float("nan")
+    if not np.any(w):  # a vanishing operator (dead ReLU units): its top eigenvalue is 0 (ARPACK refuses it)
+        return 0.0
     return float(eigsh(op, k=1, which="LA", v0=v0, tol=1e-12, return_eigenvectors=False)[0])
 
 

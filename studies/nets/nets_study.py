@@ -18,7 +18,7 @@ from catapult.verify.nets import net_sweep
 HERE = Path(__file__).parent
 C_GRID = [0.5, 1, 1.5, 2, 2.5, 3, 3.5, 4, 5, 6, 8, 12, 16]
 STEPS, M, SEEDS = 500, 256, [0, 1]
-ARCHS = [(2, [256, 512]), (3, [256]), (4, [256])]
+ARCHS = [(2, [256, 512]), (3, [256]), (4, [128])]
 
 
 def linearly_separable(task):
