@@ -48,6 +48,7 @@ def test_hessian_top_at_init_m1(n):
     assert H >= lam0 - 1e-12   # the residual term adds +|f0|/sqrt(n) along a direction: H's top is above lam0
 
 
+@pytest.mark.slow
 def test_uv_phases_by_the_derived_thresholds():
     """Away from the knife edges 2 and 4 (n = 256): lazy below 2, catapult between, divergent above 4."""
     net = N.Net(2, 256, "linear")
@@ -97,6 +98,7 @@ def _cli(*argv):
     return main(list(argv), out, err), out.getvalue(), err.getvalue()
 
 
+@pytest.mark.slow
 def test_cli_net_json_and_figure(tmp_path):
     fig = tmp_path / "t.png"
     code, out, err = _cli("net", "--task", "0,1", "--width", "32", "--m", "32", "--c", "1", "--steps", "50",
@@ -107,6 +109,7 @@ def test_cli_net_json_and_figure(tmp_path):
     assert d["meta"]["m_train"] == 32 and d["meta"]["normalise"] == "|x| = sqrt(d)" and fig.stat().st_size > 0
 
 
+@pytest.mark.slow
 def test_cli_net_sweep_table(tmp_path):
     out_csv = tmp_path / "s.csv"
     code, out, err = _cli("net-sweep", "--task", "0,1", "--widths", "16", "--m", "16", "--steps", "30",
@@ -130,6 +133,7 @@ def test_cli_bad_input_one_line_exit_2(argv):
     assert code == 2 and err.count("\n") == 1 and err.startswith("catapult: error:"), err
 
 
+@pytest.mark.slow
 def test_user_npz_and_bad_labels(tmp_path):
     rng = np.random.default_rng(0)
     X = rng.standard_normal((40, 3))
