@@ -32,6 +32,7 @@ True
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 from dataclasses import dataclass
@@ -309,6 +310,7 @@ class BatchRun:
     params: object
 
 
+@functools.lru_cache(maxsize=32)
 def _chunk_fn(net, rule, ltol, length):
     """The jitted, vmapped function advancing a batch by ``length`` loss evaluations (and steps); the data are
     arguments (closed-over arrays would be constant-folded by XLA at every compilation)."""
