@@ -221,7 +221,7 @@ def net_phase(stop: Stop, loss, lam_ratio=None):
     'catapult'
     >>> net_phase(Stop.CONVERGED, [1.0, 3.0, 0.5], 0.0)[1]      # dead units: gradient zero, loss not small
     'stalled: the NTK collapsed (lam_final/lam0 = 0) at loss 0.5 = 0.5 L0 (dead units: a constant output)'
-    >>> net_phase(Stop.BUDGET, [1.0] * 8, 1.0)[0].value, net_phase(Stop.RUNAWAY, [1.0, 1e30])[0].value
+    >>> net_phase(Stop.BUDGET, [1.0] * 10, 1.0)[0].value, net_phase(Stop.RUNAWAY, [1.0, 1e30])[0].value
     ('stalled', 'divergent')
     """
     import numpy as np
