@@ -101,7 +101,7 @@ def preprocess(X, X_test, norm="sqrt-d"):
 
     >>> A, B = preprocess(np.array([[0.0, 1.0], [2.0, 1.0]]), np.array([[1.0, 5.0]]))
     >>> A.tolist(), B.tolist()
-    [[-1.4142135623730951, 0.0], [1.4142135623730951, 0.0]], [[0.0, 0.0]]
+    ([[-1.4142135623730951, 0.0], [1.4142135623730951, 0.0]], [[0.0, 0.0]])
     """
     if norm not in NORMS:
         raise DataError(f"--norm {norm!r}: give one of {', '.join(NORMS)}")
