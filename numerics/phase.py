@@ -14,6 +14,10 @@ Criteria (applied to a :class:`catapult.numerics.gd.Trajectory`; nothing derived
   (the defining signature: loss up, curvature down, then convergence).
 * ``undetermined`` -- the step budget ran out first, or a certified run lost
   its precision; the evidence says which.
+* ``stalled``      -- (networks on data, :func:`net_phase`) finite, but not at a minimum: the NTK collapsed
+  (lam_final < 1e-6 lam0 while the loss is above 1e-6 L0: dead ReLU units, a constant output; the gradient vanishes
+  there, so a gradient criterion alone would call it converged) or the loss stopped improving (its minimum over the
+  last quarter of the budget is not 0.1% below its minimum before).
 
 A verdict is only *believed* when two precisions agree: :func:`agreed_phase`
 runs both (:func:`catapult.numerics.bracket.agree`) and returns ``undetermined`` when they do not.
@@ -51,6 +55,7 @@ class Phase(enum.Enum):
     CATAPULT = "catapult"
     DIVERGENT = "divergent"
     UNDETERMINED = "undetermined"
+    STALLED = "stalled"
 
 
 @dataclass
@@ -197,3 +202,43 @@ def agreed_phase(model, loss, *, eta=None, eta_lam0=None, steps=5000, dps=50, pa
                            f"{C!r} says {b.phase.value}", b.evidence, b.trajectory)
     ag.value.evidence["agreed_dps"] = [A.dps, C.dps]
     return ag.value
+
+
+#: a collapsed NTK (lam_final / lam0 below this, with the loss above LOSS_FLOOR x L0) is a stalled run
+COLLAPSE = 1e-6
+LOSS_FLOOR = 1e-6
+
+
+def net_phase(stop: Stop, loss, lam_ratio=None):
+    """The verdict on one net run (:mod:`catapult.numerics.nets`) from its stop, its recorded losses (step 0 to
+    the last, finite) and lam_final / lam0 (None: not measured), as ``(Phase, reason)``.  Criteria: the module
+    docstring (divergent, then stalled, then catapult / lazy by the loss-rise criterion "loss ever exceeds L0",
+    else undetermined).
+
+    >>> net_phase(Stop.CONVERGED, [1.0, 0.5, 1e-3], 0.99)[0].value
+    'lazy'
+    >>> net_phase(Stop.CONVERGED, [1.0, 3.0, 1e-3], 0.4)[0].value
+    'catapult'
+    >>> net_phase(Stop.CONVERGED, [1.0, 3.0, 0.5], 0.0)[1]      # dead units: gradient zero, loss not small
+    'stalled: the NTK collapsed (lam_final/lam0 = 0) at loss 0.5 = 0.5 L0 (dead units: a constant output)'
+    >>> net_phase(Stop.BUDGET, [1.0] * 10, 1.0)[0].value, net_phase(Stop.RUNAWAY, [1.0, 1e30])[0].value
+    ('stalled', 'divergent')
+    """
+    import numpy as np
+    L = np.asarray(loss, dtype=float)
+    L0, Lf, t = L[0], L[-1], len(L) - 1
+    if stop.diverged:
+        why = "overflow to inf/nan" if stop is Stop.NONFINITE else "outputs ran away (|f| > 1e8 sqrt(n))"
+        return Phase.DIVERGENT, f"{why} at step {t}"
+    peak, at = float(L.max()), int(L.argmax())
+    rose = f"loss rose x{peak / L0:.4g} (peak at step {at})" if peak > L0 else "loss never exceeded L0"
+    if lam_ratio is not None and lam_ratio < COLLAPSE and Lf > LOSS_FLOOR * L0:
+        return Phase.STALLED, (f"stalled: the NTK collapsed (lam_final/lam0 = {lam_ratio:.3g}) at loss {Lf:.3g} = "
+                               f"{Lf / L0:.3g} L0 (dead units: a constant output)")
+    if stop is Stop.CONVERGED:
+        return (Phase.CATAPULT if peak > L0 else Phase.LAZY), f"{rose}, converged at step {t}"
+    q = max(1, (3 * t) // 4)
+    if t >= 8 and L[q:].min() >= (1 - 1e-3) * L[:q].min():
+        return Phase.STALLED, (f"stalled: finite, but the loss stopped improving (min over steps {q}-{t}: "
+                               f"{L[q:].min():.4g}, before: {L[:q].min():.4g}); {rose}")
+    return Phase.UNDETERMINED, f"no convergence within {t} steps, loss still falling ({Lf:.3g} = {Lf / L0:.3g} L0); {rose}"

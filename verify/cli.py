@@ -243,6 +243,7 @@ def build_parser():
     _sweep_parser(sub)
     _plot_parser(sub)
     _report_parser(sub)
+    _net_parsers(sub)
 
     v = sub.add_parser("verify", help="the main job: the cross-validation catalogue")
     v.add_argument("--json", action="store_true")
@@ -290,6 +291,59 @@ def _sweep_parser(sub):
     w.add_argument("--scheduler", metavar="ADDRESS", help="a Dask scheduler (tcp://host:8786): run the tasks there")
     w.add_argument("--quiet", action="store_true", help="no progress bar")
     w.add_argument("--json", action="store_true", help="the summary as JSON")
+
+
+def _net_parsers(sub):
+    n = sub.add_parser("net", help="a fully connected net on real data (digits or your arrays): lam0, the verdict, "
+                                   "eta*lam_final, train/test loss and accuracy (measured; needs catapult[nets])")
+    s = sub.add_parser("net-sweep", help="nets over a c grid x widths x depths x activations x seeds: c_crit, c_max, "
+                                         "c_blowup per architecture and seed, and a tidy table (measured)")
+    for p in (n, s):
+        p.add_argument("--data", default="digits", metavar="DATA", help="digits (sklearn's bundled) or a .npz/CSV file")
+        p.add_argument("--task", default="even-odd", help="digits: even-odd or a pair A,B (e.g. 3,5)")
+        p.add_argument("--loss", choices=["mse", "logistic"], default="mse")
+        p.add_argument("--steps", type=_int_at_least("--steps", 1, 10 ** 6), default=2000)
+        p.add_argument("--m", type=_int_at_least("--m", 1, 2000), default=256, help="training samples (default 256)")
+        p.add_argument("--split-seed", type=_int_at_least("--split-seed", 0, 2 ** 32), default=0)
+        p.add_argument("--norm", choices=["sqrt-d", "unit"], default="sqrt-d", help="each input to |x| = sqrt(d) or 1")
+        p.add_argument("--bias", action="store_true", help="biases in every layer (start at 0)")
+        p.add_argument("--json", action="store_true")
+    n.add_argument("--activation", default="relu")
+    n.add_argument("--depth", type=_int_at_least("--depth", 1, 16), default=2)
+    n.add_argument("--width", type=_int_at_least("--width", 1, 65536), default=512)
+    n.add_argument("--c", type=_positive_float("--c"), default=3.0, help="eta = c / lam0")
+    n.add_argument("--seed", type=_int_at_least("--seed", 0, 2 ** 32), default=0)
+    n.add_argument("--hessian", action="store_true", help="also the top Hessian eigenvalue of the loss at init")
+    n.add_argument("--plot", metavar="FILE", help="the trajectory figure (.png or .svg)")
+    s.add_argument("--c-grid", type=_positive_float("--c-grid"), nargs="+", required=True, metavar="C")
+    s.add_argument("--widths", type=_int_at_least("--widths", 1, 65536), nargs="+", default=[512])
+    s.add_argument("--depths", type=_int_at_least("--depths", 1, 16), nargs="+", default=[2])
+    s.add_argument("--activations", nargs="+", default=["relu"])
+    s.add_argument("--seeds", type=_int_at_least("--seeds", 0, 2 ** 32), nargs="+", default=[0])
+    s.add_argument("-o", "--out", metavar="TABLE", help="the tidy table: .csv or .parquet")
+
+
+def cmd_net(args, out):
+    from .nets import run_net
+    if args.plot is not None and not str(args.plot).lower().endswith((".png", ".svg")):
+        raise UsageError(f"--plot {args.plot}: the suffix must be .png or .svg")
+    r = run_net(args.data, args.task, activation=args.activation, depth=args.depth, width=args.width, c=args.c,
+                loss=args.loss, seed=args.seed, steps=args.steps, m=args.m, split_seed=args.split_seed,
+                norm=args.norm, bias=args.bias, hessian=args.hessian)
+    if args.plot is not None:
+        from .plots import net_figure
+        net_figure(r, args.plot)
+    print(_dumps(r.to_json(), sort_keys=False) if args.json else str(r), file=out)
+    return 0
+
+
+def cmd_net_sweep(args, out):
+    from .nets import net_sweep
+    r = net_sweep(args.data, args.task, activations=args.activations, depths=args.depths, widths=args.widths,
+                  seeds=args.seeds, c_grid=args.c_grid, loss=args.loss, steps=args.steps, m=args.m,
+                  split_seed=args.split_seed, norm=args.norm, bias=args.bias, out=args.out)
+    print(_dumps(r.to_json(), sort_keys=False) if args.json else str(r), file=out)
+    return 0
 
 
 def _report_parser(sub):
@@ -373,7 +427,7 @@ def _resolve_model(args):
     """Fill ``args.model`` (and ``args.model_spec``) from the positional name or ``--model-file``."""
     args.model_spec = None
     path = getattr(args, "model_file", None)
-    if args.cmd in ("sweep", "report"):  # sweep points name the model themselves; report takes uv or the file
+    if args.cmd in ("sweep", "report", "net", "net-sweep"):  # sweep points name the model themselves; report takes uv or the file
         return
     if args.cmd == "verify":
         if path is not None and args.only:
@@ -1153,7 +1207,7 @@ def _flatness_losses(args):
 
 
 COMMANDS = {"derive": cmd_derive, "thresholds": cmd_thresholds, "run": cmd_run, "scan": cmd_scan, "plot": cmd_plot,
-            "sweep": cmd_sweep, "report": cmd_report,
+            "sweep": cmd_sweep, "report": cmd_report, "net": cmd_net, "net-sweep": cmd_net_sweep,
             "verify": cmd_verify}
 
 

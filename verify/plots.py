@@ -45,12 +45,12 @@ OKABE_ITO = {"black": "#000000", "orange": "#E69F00", "sky": "#56B4E9", "green":
              "blue": "#0072B2", "vermillion": "#D55E00", "purple": "#CC79A7", "grey": "#999999"}
 #: colours of the measured verdicts
 VERDICT_COLOURS = {"lazy": OKABE_ITO["sky"], "catapult": OKABE_ITO["orange"], "divergent": OKABE_ITO["vermillion"],
-                   "undetermined": "#DDDDDD"}
+                   "undetermined": "#DDDDDD", "stalled": OKABE_ITO["yellow"]}
 #: colours of a run's curves by its verdict (darker than the cell colours, visible as thin lines)
 LINE_COLOURS = {"lazy": OKABE_ITO["blue"], "catapult": OKABE_ITO["orange"], "divergent": OKABE_ITO["vermillion"],
-                "undetermined": "#666666"}
-#: the verdicts in the order of their codes in phase grids (0, 1, 2, 3)
-VERDICTS = ("lazy", "catapult", "divergent", "undetermined")
+                "undetermined": "#666666", "stalled": "#8A7A00"}
+#: the verdicts in the order of their codes in phase grids (0, 1, 2, 3, 4; stalled: networks on data only)
+VERDICTS = ("lazy", "catapult", "divergent", "undetermined", "stalled")
 #: colours of a run's series (lazy, catapult, divergent, more)
 SERIES = [OKABE_ITO[c] for c in ("blue", "orange", "vermillion", "green", "purple", "sky", "yellow", "black")]
 #: the figure kinds of ``catapult plot``
@@ -1015,3 +1015,33 @@ def modes_figure(problem=None, *, width=256, seed=0, eta_lam0=3.0, dps=50, steps
              f"$\\eta\\lambda_1(\\Theta_0) = {eta_lam0:g}$",
              f"measured: parameter GD at {dps} digits (outputs and $\\Theta_t = JJ^T/m$ every step); line: derived")
     return draw_modes(df, lines, title=title)
+
+
+def net_figure(result, path=None):
+    """The trajectory figure of a net run (:class:`catapult.verify.nets.NetResult`): the training loss per step
+    (log scale) in the verdict's colour, with L0; written to ``path`` (PNG or SVG) when given.
+
+    >>> from types import SimpleNamespace as NS
+    >>> r = NS(losses=[1.0, 3.0, 0.1], verdict="catapult", c=3.0, lam0=0.2, eta_lam_final=1.5,
+    ...        net={"activation": "relu", "depth": 2, "width": 8}, meta={"task": "even-odd"})
+    >>> [ln.get_gid() for ln in net_figure(r).axes[0].lines]
+    ['loss', 'L0']
+    """
+    fig = _figure((6.4, 4.2))
+    ax = fig.subplots()
+    L = np.asarray(result.losses, float)
+    ax.plot(np.arange(len(L)), L, color=LINE_COLOURS.get(result.verdict, SERIES[0]), lw=1.6, gid="loss",
+            label=f"training loss ({result.verdict}, measured)")
+    ax.axhline(L[0], color=OKABE_ITO["black"], ls="--", lw=1.0, gid="L0", label="$L_0$")
+    ax.set_yscale("log")
+    ax.set_xlabel(r"GD step $t$")
+    ax.set_ylabel(r"loss $L$")
+    n = result.net
+    lf = "n/a" if result.eta_lam_final is None else f"{result.eta_lam_final:.3g}"
+    ax.set_title(f"{n['activation']} depth {n['depth']} width {n['width']}, task {result.meta['task']}: "
+                 f"$c = \\eta\\lambda_0$ = {result.c:g}, $\\lambda_0$ = {result.lam0:.4g}, "
+                 f"$\\eta\\lambda_{{final}}$ = {lf}", fontsize=8)
+    ax.legend(fontsize=8, frameon=False)
+    if path is not None:
+        save(fig, path)
+    return fig

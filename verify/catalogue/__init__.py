@@ -30,6 +30,8 @@ SECTIONS = [
      [("deep_limit", "catalogue", True)]),
     ("U", "user-defined models (the shipped model files)", [("user", "catalogue", True)]),
     ("P", "proven threshold brackets (ball arithmetic)", [("certified", "catalogue", True)]),
+    ("N", "networks: a 2-layer linear net on one input is the uv model (--full; needs catapult[nets])",
+     [("nets", "catalogue", True)]),
 ]
 
 #: the section keys, in order (``catapult verify --only KEY ...``)
