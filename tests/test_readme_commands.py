@@ -35,6 +35,9 @@ def test_a_readme_command_passes_its_up_front_checks(argv, monkeypatch):
     monkeypatch.chdir(README.parent)   # the model files are named relative to the checkout
     args = cli.build_parser().parse_args(argv)
     cli._resolve_model(args)
+    if args.cmd == "scan" and args.certified:
+        cli._check_certified_scan_args(args)   # what cmd_scan checks before a certified scan
+        return
     if args.cmd == "scan":
         cli._check_scan_args(args)
     if args.cmd in ("run", "scan") and getattr(args, "data", None) is None:

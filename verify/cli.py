@@ -800,12 +800,18 @@ def cmd_run_certified(args, out):
     return 0
 
 
-def cmd_scan_certified(args, out):
-    from .certified import certified_scan
+def _check_certified_scan_args(args):
+    """The up-front checks of ``scan --certified`` (its rtol range, the model and the loss); (model, depth)."""
     if not 1e-60 <= args.rtol < 1:
         raise UsageError(f"--rtol must be in [1e-60, 1) with --certified, got {args.rtol}")
     model, depth = _certified_model(args)
     _numeric_problem(_copy_args(args, steps=1, cmd="run"), args.width, args.seed)  # the loss and model, up front
+    return model, depth
+
+
+def cmd_scan_certified(args, out):
+    from .certified import certified_scan
+    model, depth = _check_certified_scan_args(args)
     r = certified_scan(model, _loss(args), width=args.width, seed=args.seed, depth=depth, rtol=args.rtol,
                        dps=args.dps, steps=max(args.steps, 5000), **({"init": args.init} if args.init else {}))
     print(_dumps(r.to_json()) if args.json else str(r), file=out)
