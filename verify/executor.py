@@ -75,6 +75,28 @@ def open_executor(jobs=None, scheduler=None, *, initializer=None):
     return Executor(cf.ProcessPoolExecutor(max_workers=jobs, initializer=initializer), "processes", jobs)
 
 
+def each_result(ex, fn, tasks):
+    """Yield ``(i, fn(*tasks[i]))`` for every task, in this process in order when ``ex`` is None, else on ``ex``
+    as the tasks finish; ``ex`` is closed when all are done, and stopped (tasks cancelled, workers ended) on an
+    error or Ctrl-C, which then propagates.
+
+    >>> sorted(each_result(None, pow, [(2, 3), (3, 2)]))
+    [(0, 8), (1, 9)]
+    """
+    if ex is None:
+        for i, args in enumerate(tasks):
+            yield i, fn(*args)
+        return
+    futures = {ex.submit(fn, *args): i for i, args in enumerate(tasks)}
+    try:
+        for f in cf.as_completed(futures):
+            yield futures[f], f.result()
+    except BaseException:
+        ex.stop(futures)
+        raise
+    ex.close()
+
+
 def _terminate(pool):
     """Cancel the tasks of a process pool not started and end its running workers now (not when they finish)."""
     terminate = getattr(pool, "terminate_workers", None)  # Python >= 3.14

@@ -360,26 +360,13 @@ def divergence_law(widths, first, width, build, rtol, dps, steps, xs=None, on_wi
             log.flush()
         if on_width is not None:
             on_width(w)
-    from .executor import open_executor
+    from .executor import each_result, open_executor
     jobs = (os.cpu_count() or 1) if jobs is None else jobs
     ex = open_executor(min(jobs, len(todo)), scheduler) if todo and (scheduler or jobs > 1) else None
     try:
-        if ex is None:
-            for w in todo:
-                took(w, width_divergence(build, w, rtol, dps, steps))
-        else:
-            import concurrent.futures as cf
-            futures = {ex.submit(width_divergence, build, w, rtol, dps, steps): w for w in todo}
-            try:
-                for f in cf.as_completed(futures):
-                    took(futures[f], f.result())
-            except BaseException:
-                ex.stop(futures)
-                ex = None
-                raise
+        for i, x in each_result(ex, width_divergence, [(build, w, rtol, dps, steps) for w in todo]):
+            took(todo[i], x)
     finally:
-        if ex is not None:
-            ex.close()
         if log is not None:
             log.close()
     ys = [xs[w] for w in widths]

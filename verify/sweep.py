@@ -26,7 +26,6 @@ row says ``agreed`` = None: not cross-checked); ``"float64+arbD"`` or ``"arbD+ar
 
 from __future__ import annotations
 
-import concurrent.futures as cf
 import hashlib
 import itertools
 import json
@@ -36,7 +35,7 @@ import sys
 import time
 from pathlib import Path
 
-from .executor import open_executor
+from .executor import each_result, open_executor
 
 #: the inputs of a point, in column order (what the key hashes)
 INPUTS = ("kind", "model", "loss", "p", "labels", "depth", "init", "width", "seed", "eta_lam0", "eta", "steps",
@@ -328,23 +327,11 @@ def sweep(points, out=None, *, jobs=None, scheduler=None, chunk=None, progress=F
         if bar is not None:
             bar.update(len(rows))
     try:
-        if ex is None:
-            for c in chunks:
-                take(run_chunk(c))
-        else:
-            futures = [ex.submit(run_chunk, c) for c in chunks]
-            try:
-                for f in cf.as_completed(futures):
-                    take(f.result())
-            except BaseException:
-                ex.stop(futures)
-                ex = None
-                raise
+        for _, rows in each_result(ex, run_chunk, [(c,) for c in chunks]):
+            take(rows)
     finally:
         if bar is not None:
             bar.close()
-        if ex is not None:
-            ex.close()
         if journal is not None:
             journal.close()
             keys = dict.fromkeys(p["key"] for p in points)  # this sweep's keys in input order, then other rows
