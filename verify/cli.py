@@ -1038,10 +1038,11 @@ def cmd_verify(args, out):
                          write=lambda text: progress.write(text, out))
     shown = set()
 
-    def show(key, rows):
-        shown.update(map(id, rows))
-        if not args.json:
-            table.rows(rows, key)
+    def show(key, rows):   # a row counts as shown once printed: a Ctrl-C mid-group leaves the rest to print
+        for r in rows:
+            if not args.json:
+                table.rows([r], key)
+            shown.add(id(r))
 
     if not args.json:
         table.start()
@@ -1056,9 +1057,10 @@ def cmd_verify(args, out):
                              on_part=lambda done, total: progress.update(1))
     except Interrupted as exc:
         rows, not_run = exc.rows, exc.not_run
-        for key, group in exc.groups:  # parts that finished out of order, held back for catalogue order
-            if not args.json and not shown.issuperset(map(id, group)):
-                table.rows(group, key)
+        for key, group in exc.groups:  # parts that finished out of order (or cut mid-print), not yet printed
+            rest = [r for r in group if id(r) not in shown]
+            if not args.json and rest:
+                table.rows(rest, key)
     finally:
         progress.close()
     wall = time.perf_counter() - t0
