@@ -41,6 +41,7 @@ import sympy as sp
 from .deep import DeepReducedMap, check_depth, derive_deep_map
 from .errors import TheoryInputError
 from .exactness import Exactness
+from .identity import vanishes
 from .loss import Loss
 from .reduce import SLOPE
 from .symbols import eta, f as F, lam, lam0, n
@@ -50,7 +51,8 @@ from .thresholds import (BASE_ASSUMPTIONS, NO_ZERO, UNSOLVED, Threshold, Thresho
 LEADING = Exactness.LEADING
 
 #: deepest L for which :func:`deep_thresholds` re-proves the Jacobian identity on the depth-L reduced map by
-#: default (the proof costs ~2.6 s at L = 4, 11 s at L = 5, 66 s at L = 6)
+#: default (the proof, :func:`catapult.theory.identity.vanishes`, costs ~0.3 s at L = 4, 0.9 s at L = 5, 8 s at L = 6;
+#: it was 2.6, 11 and 66 s with SymPy's cancel)
 PROOF_DEPTH = 4
 
 
@@ -80,8 +82,8 @@ def _identity_proved(L: int) -> bool:
     if u.has(SLOPE) or sp.expand(upd - x - SLOPE * u) != sp.zeros(len(state), 1):
         return False  # not of the form x + s u(x)
     grad = sp.Matrix([sp.diff(dm.f, v) for v in state])
-    r = sp.Symbol("r", positive=True)  # sqrt(n): the expression becomes rational, cancel() decides it
-    return sp.cancel(sp.together(((grad.T * u)[0, 0] + eta * dm.lam).subs(n, r**2))) == 0
+    r = sp.Symbol("r", positive=True)  # sqrt(n): the expression becomes rational, vanishes() decides it
+    return vanishes(((grad.T * u)[0, 0] + eta * dm.lam).subs(n, r**2))
 
 
 def deep_eta_crit(L: int, loss: Loss, dm: DeepReducedMap | None = None, *, prove: bool = True,
@@ -152,11 +154,11 @@ def induces_uv_map(dm: DeepReducedMap) -> bool:
     uv = derive_map(uv_model(), dm.loss).update_slope
     reps = {dm.symbols[k]: v for k, v in dm.update_slope.items()}
     obs = {"f": dm.f, "lam": dm.lam}
-    r = sp.Symbol("r", positive=True)  # sqrt(n): the expressions become rational, cancel() decides
+    r = sp.Symbol("r", positive=True)  # sqrt(n): the expressions become rational, vanishes() decides
     for k in ("f", "lam"):
         nxt = obs[k].subs(reps, simultaneous=True)
         want = uv[k].subs({F: dm.f, lam: dm.lam}, simultaneous=True)
-        if sp.cancel(sp.together((nxt - want).subs(n, r ** 2))) != 0:
+        if not vanishes((nxt - want).subs(n, r ** 2)):
             return False
     return True
 

@@ -63,7 +63,7 @@ class InfiniteWidth:
         import mpmath
         reps = {eta: _exact(eta_value), lam0: _exact(lam0_value)}
         reps.update(exact_params(params, floats="binary"))
-        gn = sp.lambdify(f, self.g.subs(reps), modules="mpmath")
+        gn = sp.lambdify(f, self.g.subs(reps), modules="mpmath", cse=True)
         with mpmath.workdps(dps):
             x, out = mpmath.mpf(f0), []
             out.append(x)

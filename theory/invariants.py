@@ -32,7 +32,8 @@ import sympy as sp
 from .exactness import Exactness
 from .maps import ReducedMap
 from .reduce import SLOPE, FunctionSpaceMap
-from .symbols import eta, f, lam
+from .identity import vanishes
+from .symbols import eta, f, lam, n
 
 
 @dataclass(frozen=True)
@@ -106,6 +107,21 @@ def _candidates(model, C):
     return quads, products
 
 
+_R = sp.Symbol("r", positive=True)
+
+
+def _proved(expr, mult, opaque_next, next_, slope) -> bool:
+    """True when ``expr`` maps to ``mult * expr`` under one step: first with the slope l'(f) an opaque symbol
+    (``opaque_next``: a rational identity in s, cancelled; true for every value of s, so for every loss), else
+    with the loss's own slope substituted (``next_``; transcendental gaps, e.g. logistic, go to simplify)."""
+    if opaque_next:
+        gap = sp.expand(expr.subs(opaque_next, simultaneous=True) - mult * expr)
+        if gap == 0 or vanishes(gap.subs(n, _R ** 2)):  # rational in s, f, lam, eta and sqrt(n) = r
+            return True
+    gap = expr.subs(next_, simultaneous=True).subs(SLOPE, slope) - mult.subs(SLOPE, slope) * expr
+    return bool((gap.is_rational_function() and sp.cancel(sp.expand(gap)) == 0) or sp.simplify(gap) == 0)
+
+
 def derive_invariants(fmap: ReducedMap) -> Invariants:
     """Derive and prove the multiplicative invariants of a derived map.
 
@@ -147,6 +163,7 @@ def derive_invariants(fmap: ReducedMap) -> Invariants:
     quads, products = _candidates(model, C)
     slope, sub, gram_next = fmap.loss.d1, fmap.substitution, fmap.gram_update
     state_next = {fmap.symbols[k_]: v for k_, v in fmap.update.items()}
+    opaque_next = {fmap.symbols[k_]: v for k_, v in (fmap.update_slope or {}).items()}
     found, seen = [], set()
     for Q, mult in quads + products:
         in_state = sp.expand(Q.subs(sub, simultaneous=True))
@@ -156,13 +173,8 @@ def derive_invariants(fmap: ReducedMap) -> Invariants:
         expr = _normalise(in_state if is_state else Q)
         if expr == 0 or expr in seen or -expr in seen:
             continue
-        if is_state:  # prove on the derived (f, lam) map
-            nxt, s_val = expr.subs(state_next, simultaneous=True), slope
-        else:  # prove on the exact Gram-level step, l' written through the forward function
-            nxt, s_val = expr.subs(gram_next, simultaneous=True), slope.subs(f, model.forward)
-        gap = nxt.subs(SLOPE, s_val) - mult.subs(SLOPE, s_val) * expr
-        # a rational gap is cancelled first (cheap; 0 is a proof); transcendental ones (logistic) go to simplify
-        proved = (gap.is_rational_function() and sp.cancel(sp.expand(gap)) == 0) or sp.simplify(gap) == 0
+        proved = _proved(expr, mult, opaque_next if is_state else gram_next,
+                         state_next if is_state else gram_next, slope if is_state else slope.subs(f, model.forward))
         seen.add(expr)
         found.append(Invariant(expr, mult.subs(SLOPE, slope), "state" if is_state else "gram", proved, mult))
     return Invariants(found)

@@ -39,7 +39,7 @@ def rows_exact(full=False):
     out = [Row("DB-a1", "width scaling: the depth-L map at width n (A = C = n, rho = sqrt(n) f0) is the width-1 map "
                "with rho = f0/sqrt(n) (M = sqrt(n) m, f = sqrt(n) g)", "all residuals 0",
                "; ".join(f"L={L}: {r}" for L, r in res.items()), "exact zero", ok,
-               "exact (symbolic cancel for L <= 3, exact rational points)", time.perf_counter() - t0,
+               "exact (symbolic zero for L <= 4, exact rational points)", time.perf_counter() - t0,
                short="width n map = width-1 map at f0/sqrt(n)")]
     t0 = time.perf_counter()
     cells, ok = [], True
