@@ -177,6 +177,30 @@ def _add_loss(p, numeric=False):
                     help="seeded random dyadic data X (m x d), labels Y" + ("" if numeric else " (default: symbolic data)"))
 
 
+def _scan_parser(sub):
+    """``catapult scan``: the measured thresholds of one problem (and --widths, --certified)."""
+    s = sub.add_parser("scan", help="measured thresholds, each under its criterion: loss-rise onset, linear stability "
+                                          "threshold of the minimum, divergence onset at width n")
+    s.add_argument("model", nargs="?", default=None, help="uv or deep (or give --model-file)")
+    _add_model_file(s)
+    s.add_argument("--width", type=_int_at_least("--width", 1, MAX_WIDTH, " (limit MAX_WIDTH)"), required=True)
+    s.add_argument("--dps", type=_int_at_least("--dps", MIN_SCAN_DPS, MAX_DPS // 4,
+                                               " (limit MAX_DPS/4: the ladder goes up to 4*dps)"), default=50)
+    s.add_argument("--seed", type=_int_at_least("--seed", 0, 2 ** 63), default=0)
+    s.add_argument("--rtol", type=_positive_float("--rtol"), default=1e-6)
+    s.add_argument("--steps", type=_int_at_least("--steps", 1), default=2000, help="horizon of each run")
+    s.add_argument("--widths", type=_int_at_least("--widths", 1, MAX_WIDTH, " (limit MAX_WIDTH)"), nargs="+",
+                   help="also locate the divergence threshold at these widths and fit eta_div ~ n^a")
+    s.add_argument("--jobs", "-j", type=_int_at_least("--jobs", 1, 256), default=None, metavar="N",
+                   help="--widths: local processes (default: the machine's cores)")
+    s.add_argument("--scheduler", metavar="ADDRESS", help="--widths: run the widths on this Dask scheduler")
+    s.add_argument("--journal", metavar="FILE",
+                   help="--widths: append each width's threshold to FILE (JSON lines); a rerun skips those done")
+    _add_json_certified_quiet_loss(s, "a proven divergence-threshold bracket of the derived reduced map: the lower end "
+                                      "proven convergent, the upper proven divergent (deep: the runaway bound), each "
+                                      "with its lemma")
+
+
 def build_parser():
     from importlib.metadata import version
     p = _Parser(prog="catapult", description="Derive and verify the catapult phase of gradient descent.")
@@ -209,36 +233,11 @@ def build_parser():
     r.add_argument("--trace-rows", type=_int_at_least("--trace-rows", 0), default=2000, metavar="N",
                    help="--trace FILE: downsample to at most N rows, keeping step 0, the loss peak, the lam minimum "
                         "and the end (0: every step; default 2000)")
-    r.add_argument("--json", action="store_true")
-    r.add_argument("--certified", action="store_true",
-                   help="a proven verdict of the derived reduced map (ball arithmetic from the exact eta and init; "
-                        "the lemma that proves it), plus certified parameter GD over a short horizon (radius growth)")
-    _add_quiet(r)
-    _add_loss(r, numeric=True)
+    _add_json_certified_quiet_loss(r, "a proven verdict of the derived reduced map (ball arithmetic from the exact eta "
+                                      "and init; the lemma that proves it), plus certified parameter GD over a short "
+                                      "horizon (radius growth)")
 
-    s = sub.add_parser("scan", help="measured thresholds, each under its criterion: loss-rise onset, linear stability "
-                                          "threshold of the minimum, divergence onset at width n")
-    s.add_argument("model", nargs="?", default=None, help="uv or deep (or give --model-file)")
-    _add_model_file(s)
-    s.add_argument("--width", type=_int_at_least("--width", 1, MAX_WIDTH, " (limit MAX_WIDTH)"), required=True)
-    s.add_argument("--dps", type=_int_at_least("--dps", MIN_SCAN_DPS, MAX_DPS // 4,
-                                               " (limit MAX_DPS/4: the ladder goes up to 4*dps)"), default=50)
-    s.add_argument("--seed", type=_int_at_least("--seed", 0, 2 ** 63), default=0)
-    s.add_argument("--rtol", type=_positive_float("--rtol"), default=1e-6)
-    s.add_argument("--steps", type=_int_at_least("--steps", 1), default=2000, help="horizon of each run")
-    s.add_argument("--widths", type=_int_at_least("--widths", 1, MAX_WIDTH, " (limit MAX_WIDTH)"), nargs="+",
-                   help="also locate the divergence threshold at these widths and fit eta_div ~ n^a")
-    s.add_argument("--jobs", "-j", type=_int_at_least("--jobs", 1, 256), default=None, metavar="N",
-                   help="--widths: local processes (default: the machine's cores)")
-    s.add_argument("--scheduler", metavar="ADDRESS", help="--widths: run the widths on this Dask scheduler")
-    s.add_argument("--journal", metavar="FILE",
-                   help="--widths: append each width's threshold to FILE (JSON lines); a rerun skips those done")
-    s.add_argument("--json", action="store_true")
-    s.add_argument("--certified", action="store_true",
-                   help="a proven divergence-threshold bracket of the derived reduced map: the lower end proven "
-                        "convergent, the upper proven divergent (deep: the runaway bound), each with its lemma")
-    _add_quiet(s)
-    _add_loss(s, numeric=True)
+    _scan_parser(sub)
 
     _sweep_parser(sub)
     _plot_parser(sub)
@@ -400,6 +399,14 @@ def _plot_parser(sub):
                    help="digits of the runs (default: 50 for trajectory and modes, 30 for phase and flatness)")
     c.add_argument("--seed", type=_int_at_least("--seed", 0, 2 ** 63), default=0)
     _add_loss(c, numeric=True)
+
+
+def _add_json_certified_quiet_loss(p, certified_help):
+    """The options ``run`` and ``scan`` end with: --json, --certified (its help), --quiet and the loss options."""
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--certified", action="store_true", help=certified_help)
+    _add_quiet(p)
+    _add_loss(p, numeric=True)
 
 
 def _add_quiet(p):

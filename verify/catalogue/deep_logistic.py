@@ -225,6 +225,11 @@ def reduced_divergence(dm, n, lo, hi, A=None, C=None, rho=None, rtol=1e-3, steps
 
 def rows_divergence(full=False):
     """eta_div vs n from the exact reduced map (A = C = n, f0 = 1), fitted; a full-width confirmation."""
+    return _divergence_law(full) + _divergence_full_width(full)
+
+
+def _divergence_law(full):
+    """DL-d-L*: the divergence-width law of the exact reduced map, eta_div ~ n^a with a -> 1/2."""
     out = []
     loss = logistic(P)
     G = max(abs(float(sp.limit(loss.d1, F_SYM, s))) for s in (-sp.oo, sp.oo))  # sup |l'| (monotone l')
@@ -258,6 +263,12 @@ def rows_divergence(full=False):
                        measured_value=coef[1], tolerance_value=0.02, compare="abs", dps=20, backend="mpmath",
                        why={"seed": "the reduced map at A = C = n, f0 = 1 (no random init)",
                             **several(f"n = 4^{ks[0]}..4^{ks[-1]}")}))
+    return out
+
+
+def _divergence_full_width(full):
+    """DL-d-full-*: full-width isometric GD diverges where the reduced map at its invariants does."""
+    out = []
     cases = [(3, 64, 0)] if not full else [(3, 64, 0), (4, 64, 1), (2, 64, 2), (3, 256, 1)]
     d = DegenerateData.equal(P)
     for L, n, seed in cases:
