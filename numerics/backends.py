@@ -303,3 +303,25 @@ def get_backend(name="arb", dps=50, certified=False):
         raise NumericsInputError(f"precision must be at least 5 digits, got {dps}")
     return cls(dps, certified)
 
+
+def engine_for(dps, model=None):
+    """The fastest backend at ``dps`` digits that carries ``model``'s runs: the fixed-point engine
+    (:mod:`catapult.numerics.fixed`: 7-9x faster than arb per step at n >= 1024) when ``dps`` <= 50, numba is
+    installed (the ``fast`` extra) and the model's parameters are vectors in its range; else arb.
+
+    >>> from catapult.numerics.models import UVModel
+    >>> from catapult.numerics.deep import DeepLinearModel
+    >>> engine_for(50, UVModel(64, 0)).tag, engine_for(60, UVModel(64, 0)).tag, engine_for(30, DeepLinearModel(4, 3)).tag
+    ('fixed50', 'arb60', 'arb30')
+    """
+    from .errors import MissingExtraError
+    from .fixed import MAX_DPS
+    if model is not None and int(dps) <= MAX_DPS:
+        try:
+            B = get_backend("fixed", dps)
+            with B.context():
+                model.init(B)   # refuses matrices and entries outside the fixed range
+            return B
+        except (MissingExtraError, NumericsInputError):
+            pass
+    return get_backend("arb", dps)

@@ -31,8 +31,8 @@ Examples
 >>> 1.99 < s.loss_rise_onset.eta_lam0 < 2.1 and 3.9 < s.divergence_onset_at_width.eta_lam0 < 4.1
 True
 >>> st = s.stability_threshold     # squared loss: l'' = 1, so eta * lam* = 2 at the threshold
->>> abs(st.extra["eta_h_star"] - 2) < 1e-5, st.precisions
-(True, ['float64', 'arb30'])
+>>> abs(st.extra["eta_h_star"] - 2) < 1e-5, st.precisions   # fixed30: the fixed-point engine (arb30 without numba)
+(True, ['float64', 'fixed30'])
 >>> s.loss_rise_onset.criterion
 'loss-rise onset'
 """
@@ -44,7 +44,7 @@ from dataclasses import dataclass, field
 import mpmath
 import numpy as np
 
-from .backends import get_backend
+from .backends import engine_for, get_backend
 from .bracket import Bracket, NoStraddle, bisect_ladder, first_change
 from .errors import NumericsInputError
 from .gd import gd_step, run_gd
@@ -67,9 +67,17 @@ CRITERIA = {
 ALIASES = {"eta_crit": "loss_rise_onset", "eta_max": "divergence_onset_at_width"}
 
 
-def _ladder(dps):
-    return [get_backend("float64"), get_backend("arb", dps), get_backend("arb", 2 * dps),
-            get_backend("arb", 4 * dps)]
+def _ladder(dps, model=None):
+    """The precision ladder of a threshold search: float64, then ``dps``, 2 ``dps`` and 4 ``dps`` digits.
+
+    The ``dps`` rung is :func:`catapult.numerics.backends.engine_for` (the fixed-point engine where it carries
+    ``model``'s runs, else arb); the higher rungs are arb.
+
+    >>> from catapult.numerics.deep import DeepLinearModel
+    >>> [B.tag for B in _ladder(30, DeepLinearModel(4, 3, seed=0))]   # matrices: arb
+    ['float64', 'arb30', 'arb60', 'arb120']
+    """
+    return [get_backend("float64"), engine_for(dps, model), get_backend("arb", 2 * dps), get_backend("arb", 4 * dps)]
 
 
 def rises(model, loss, x, backend, steps=2000) -> bool:
@@ -182,7 +190,7 @@ def _ladder_bisect(name, pred, model, loss, lo, hi, rtol, dps, steps, extra=None
     an escalation the threshold may sit on a bracket end, so the bracket may widen by 2^(1/4), twice)."""
     if not (0 < rtol < 1):
         raise NumericsInputError(f"rtol must be in (0, 1), got {rtol}")
-    ladder = _ladder(dps)
+    ladder = _ladder(dps, model)
     with mpmath.workdps(max(30, 4 * dps)):
         lo0, hi0 = mpmath.mpf(lo), mpmath.mpf(hi)
     try:

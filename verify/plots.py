@@ -253,7 +253,7 @@ def measured_onset(problem, width, seed=0, lo=1.0, steps=2000, dps=30, rtol=1e-4
     point below ``hi`` diverges.
 
     >>> e = measured_onset(Problem.named("uv", "mse"), 64, lo=2.0); 3.9 < e.eta_lam0 < 4.1, e.precisions
-    (True, ['float64', 'arb30'])
+    (True, ['float64', 'fixed30'])
     """
     from catapult.numerics.backends import get_backend
     from catapult.numerics.search import diverges, locate

@@ -59,6 +59,30 @@ def several(widths=None, seeds=None):
     return why
 
 
+def confirmed_at(*estimates) -> tuple:
+    """(the pairs of precisions that agreed, the row's ``backend``) of measured thresholds: which engines the
+    precision ladder used (its 50-digit rung is fixed50 where the fixed-point engine carries the model, else arb;
+    a threshold float64 cannot resolve is bisected at that rung and confirmed one rung up).
+
+    >>> from types import SimpleNamespace as E
+    >>> confirmed_at(E(precisions=["float64", "fixed50"]), E(reason="not measured"),
+    ...              E(precisions=["fixed50", "arb100"]))
+    ('float64+fixed50, fixed50+arb100', 'float64+fixed/arb')
+    """
+    pairs = list(dict.fromkeys("+".join(e.precisions) for e in estimates if getattr(e, "precisions", None)))
+    return ", ".join(pairs) or "none", engines(t for p in pairs for t in p.split("+"))
+
+
+def engines(tags) -> str:
+    """A row's ``backend``: float64 and the engines of the precision tags ``tags`` beside it.
+
+    >>> engines(["fixed50", "arb100", "float64"]), engines([])
+    ('float64+fixed/arb', 'float64')
+    """
+    names = list(dict.fromkeys(t.rstrip("0123456789") for t in tags if t != "float64"))
+    return "float64+" + "/".join(names) if names else "float64"
+
+
 def _num(x):
     """A finite float (or None): mpmath, numpy and SymPy numbers become JSON numbers."""
     if x is None:

@@ -32,7 +32,7 @@ from catapult.theory.thresholds import divergence_scale
 from ..bridge import map_step, mp_function
 from ..fit import fit as _fit
 from ..degenerate import DegenerateData
-from ..table import EXACT_MAP, Row, several
+from ..table import EXACT_MAP, Row, confirmed_at, several
 
 P = sp.Rational(7, 10)
 
@@ -251,8 +251,9 @@ def rows_meng(full=False):
     return out
 
 
-def divergence_thresholds(d, widths, seeds, dps=30, rtol=1e-3, steps=2000):
-    """Measured divergence onsets at width n (eta*lam0) per (width, seed)."""
+def divergence_thresholds(d, widths, seeds, dps=30, rtol=1e-3, steps=2000, estimates=None):
+    """Measured divergence onsets at width n (eta*lam0) per (width, seed) (``estimates``: a list that gets each
+    :class:`~catapult.numerics.search.ThresholdEstimate`)."""
     res = []
     B = get_backend("float64")
     grid = default_grid(1, 8192, 2)
@@ -263,6 +264,8 @@ def divergence_thresholds(d, widths, seeds, dps=30, rtol=1e-3, steps=2000):
             e = locate("divergence_onset_at_width", model, nl, grid[first - 1], grid[first], rtol=rtol, dps=dps,
                        steps=steps)
             res.append((w, s, float(e.eta_lam0), float(e.lam0)))
+            if estimates is not None:
+                estimates.append(e)
     return res
 
 
@@ -275,7 +278,9 @@ def rows_divergence(full=False):
     scale = divergence_scale(th.fmap)
     widths = (100, 316, 1000) if not full else (100, 316, 1000, 3162, 10000)
     seeds = (1,) if not full else (1, 2, 3)
-    res = divergence_thresholds(d, widths, seeds)
+    ests = []
+    res = divergence_thresholds(d, widths, seeds, estimates=ests)
+    at, engines = confirmed_at(*ests)
     X = [[1, math.log(w)] for w, *_ in res]
     Y = [math.log(x * q) for _, _, x, _ in res]
     coef, se = _fit(X, Y)
@@ -285,9 +290,9 @@ def rows_divergence(full=False):
     spread = several(f"n in {widths}", f"seeds {seeds}" if len(seeds) > 1 else None)
     out = [Row("L-e1", f"logistic: eta_max = {th.eta_max.value} (no width-independent bound; {th.eta_max.reason[:60]}...)",
                "the measured divergence onset at width n grows with n", f"eta*lam0*p(1-p) at divergence onset: {table}",
-               "increasing in n (medians)", _medians_increase(res), "measured: float64 bisection, arb 30 confirmed, rtol 1e-3",
+               "increasing in n (medians)", _medians_increase(res), f"measured: bisection, agreeing: {at}, rtol 1e-3",
                time.perf_counter() - t0, short="logistic: no width-independent eta_max",
-               quantity="eta*lam0*p(1-p) at the divergence onset", dps=30, backend="float64+arb", seed=one_seed,
+               quantity="eta*lam0*p(1-p) at the divergence onset", dps=30, backend=engines, seed=one_seed,
                why={"predicted_value": "qualitative: increasing in n", "measured_value": f"one value per width ({table})",
                     **spread}),
            Row("L-e2", f"divergence needs the invariant lam^2-4F^2/n to grow: eta >= {scale.value} (derived)",
@@ -295,7 +300,7 @@ def rows_divergence(full=False):
                "measured thresholds vs derived scale", 0.0, short="divergence needs eta >= the width scale",
                quantity="min eta_div / scale", measured_value=min(ratios), tolerance_value=1, compare=">=", dps=30,
                seed=one_seed,
-               backend="float64+arb", why={"predicted_value": "a bound (eta_div/scale >= 1), not a value",
+               backend=engines, why={"predicted_value": "a bound (eta_div/scale >= 1), not a value",
                                            **spread}),
            Row("L-e3", "divergence-width law eta_div ~ n^a; the derived scale sqrt(2n)/sup|L'| gives a -> 1/2 "
                "as eta_div/scale falls toward its floor", "0 < a, a -> 1/2",
@@ -303,7 +308,7 @@ def rows_divergence(full=False):
                f"eta_div/scale by n: {_ratio_trend(res, ratios)}", "0.25 <= a <= 0.75",
                0.25 <= coef[1] <= 0.75, "measured: least squares on log-log", 0.0,
                short="divergence-width law eta_div ~ n^a", quantity="exponent a", predicted_value=0.5,
-               measured_value=coef[1], compare="in", bounds=[0.25, 0.75], dps=30, backend="float64+arb", seed=one_seed,
+               measured_value=coef[1], compare="in", bounds=[0.25, 0.75], dps=30, backend=engines, seed=one_seed,
                why=spread)]
     return out
 

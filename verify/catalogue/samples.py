@@ -28,7 +28,7 @@ from catapult.theory.symbols import eta as ETA, f as F, lam as LAM, n as N
 
 from ..bridge import numeric_loss, sample_step
 from ..data import random_data
-from ..table import EXACT_MAP, Row
+from ..table import EXACT_MAP, Row, confirmed_at
 
 
 def problem(X, Y, width, seed):
@@ -191,13 +191,14 @@ def rows_thresholds(widths=(64, 256, 1024), dps=30):
         rise = s.loss_rise_onset
         meas = float(rise.eta) if getattr(rise, "lo", None) is not None else float("nan")
         err = (meas - pred) / pred
+        at, engines = confirmed_at(rise)
         out.append(Row(f"S-d-n{n}", f"eta_crit -> 2/lam_1 (leading order in 1/n) vs the measured {rise.criterion}, "
                        "m=3, d=2, y=0", f"{pred:.8g}",
                        f"{meas:.8g} (rel err {err:+.2e}, n*err={n * err:+.2f})", "|rel err| <= 8/n",
-                       abs(err) <= 8 / n, f"measured: float64 bisection, arb {dps} confirmed; n={n}, seed 0",
+                       abs(err) <= 8 / n, f"measured: bisection, agreeing: {at}; n={n}, seed 0",
                        time.perf_counter() - t0, short="m=3: eta_crit -> 2/lam_1 vs loss-rise onset", quantity="eta",
                        predicted_value=pred, measured_value=meas, tolerance_value=8 / n, compare="rel", dps=dps,
-                       width=n, seed=0, backend="float64+arb",
+                       width=n, seed=0, backend=engines,
                        why={"measured_value": f"not measured: {getattr(rise, 'reason', '')}"}))
     return out
 

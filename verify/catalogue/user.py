@@ -27,7 +27,7 @@ from catapult.theory.symbols import lam0 as LAM0
 
 from ..bridge import numeric_loss
 from ..model_files import EXAMPLES
-from ..table import EXACT_MAP, SHORT, Row
+from ..table import EXACT_MAP, SHORT, Row, confirmed_at
 from ..user_models import compare_map_gd, numeric_model
 
 #: (loss, eta*lam0, phase) cases of the map rows; the default runs the first two
@@ -95,7 +95,7 @@ def threshold_rows(spec, prefix, width=256, seed=0, rtol=1e-7, dps=50):
     s = scan(model, nl, rtol=rtol, dps=dps, steps=200)
     tr0 = run_gd(model, nl, eta_lam0=1, steps=0, backend=get_backend("arb", dps))
     lam0, f0 = tr0.lam0, tr0.f[0]
-    where = f"measured: float64 bisection, ends confirmed at arb {dps}; n={width}, seed={seed}, rtol={rtol:g}"
+    at = f"measured: bisection up the precision ladder, agreeing: {{}}; n={width}, seed={seed}, rtol={rtol:g}"
     dt = (time.perf_counter() - t0) / 2
     tol = 4 * max(1.0, float(f0) ** 2) / width
     rows = []
@@ -105,7 +105,8 @@ def threshold_rows(spec, prefix, width=256, seed=0, rtol=1e-7, dps=50):
         shown = "not measured: " + est.reason if meas is None else f"{meas:.8g} (eta*lam0 = {meas * float(lam0):.6g})"
         what = f"{spec.name}: eta_{name} vs the measured {est.criterion}"
         nums = dict(short=f"{spec.name}: eta_{name} vs {SHORT[est.criterion]}", quantity="eta", measured_value=meas,
-                    dps=dps, width=width, seed=seed, backend="float64+arb")
+                    dps=dps, width=width, seed=seed, backend=confirmed_at(est)[1])
+        where = at.format(confirmed_at(est)[0])
         not_measured = {"measured_value": "not measured: " + getattr(est, "reason", "")}
         if thr.value is None:
             rows.append(Row(f"{prefix}-{name}", what, thr.reason[:100] if thr.reason.startswith("not derived") else f"not derived: {thr.reason[:90]}", shown,

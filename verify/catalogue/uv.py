@@ -27,7 +27,7 @@ import time
 import mpmath
 import sympy as sp
 
-from catapult.numerics.backends import get_backend
+from catapult.numerics.backends import engine_for, get_backend
 from catapult.numerics.gd import run_gd
 from catapult.numerics.models import UVModel
 from catapult.numerics.phase import Phase, agreed_phase
@@ -38,7 +38,7 @@ from catapult.theory.thresholds import first_step_onset
 
 from ..bridge import numeric_loss
 from ..fit import fit as _fit
-from ..table import EXACT_MAP, SHORT, Row, several
+from ..table import EXACT_MAP, SHORT, Row, confirmed_at, engines, several
 from ..user_models import compare_f_lam
 
 PHASE_RANGES = {"lazy": (0.3, 1.95), "catapult": (2.1, 3.9), "divergent": (4.1, 6.0)}
@@ -107,7 +107,7 @@ def check_thresholds(widths=(64, 256, 1024, 4096), labels=(0, sp.Rational(1, 2))
             tr0 = run_gd(model, numeric_loss(loss), eta_lam0=1, steps=0, backend=get_backend("arb", dps))
             lam0, f0 = tr0.lam0, tr0.f[0]
             tol = 4 * _scale(f0, float(y)) / n
-            where = f"measured: float64 bisection, ends confirmed at arb {dps}; n={n}, seed={seed}, rtol={rtol:g}"
+            where = f"measured: bisection up the precision ladder, agreeing: {{}}; n={n}, seed={seed}, rtol={rtol:g}"
             dt = (time.perf_counter() - t0) / 3
             pairs = (("eta_crit", th.eta_crit, s.stability_threshold), ("eta_max", th.eta_max, s.divergence_onset_at_width))
             for name, thr, est in pairs:
@@ -115,10 +115,10 @@ def check_thresholds(widths=(64, 256, 1024, 4096), labels=(0, sp.Rational(1, 2))
                 what = f"{name}(n) -> {thr.value} (y={y}) vs the measured {est.criterion}"
                 nums = dict(short=f"{name} = {thr.value}, y={y}: {SHORT[est.criterion]}", quantity="eta",
                             predicted_value=pred, tolerance_value=tol, compare="rel", dps=dps, width=n, seed=seed,
-                            backend="float64+arb")
+                            backend=confirmed_at(est)[1])
                 if getattr(est, "lo", None) is None:
                     rows.append(Row(f"b-{name}-y{y}-n{n}", what, f"{pred:.8g}", "not measured: " + est.reason,
-                                    "|rel err| <= 4 max(1,f0^2,(f0-y)^2)/n", False, where, dt,
+                                    "|rel err| <= 4 max(1,f0^2,(f0-y)^2)/n", False, where.format("none"), dt,
                                     why={"measured_value": "not measured: " + est.reason}, **nums))
                     continue
                 meas = float(est.eta)
@@ -131,7 +131,8 @@ def check_thresholds(widths=(64, 256, 1024, 4096), labels=(0, sp.Rational(1, 2))
                 rows.append(Row(f"b-{name}-y{y}-n{n}", f"{what}, {thr.label}", f"{pred:.8g}",
                                 f"{meas:.8g} (rel err {err:+.2e}, n*err={err * n:+.3f}){extra}",
                                 f"|rel err| <= {tol:.2e} [4 max(1,f0^2,(f0-y)^2)/n]"
-                                + ("; |eta lam* l'' - 2| <= 4 rtol" if name == "eta_crit" else ""), ok, where, dt,
+                                + ("; |eta lam* l'' - 2| <= 4 rtol" if name == "eta_crit" else ""), ok,
+                                where.format(confirmed_at(est)[0]), dt,
                                 measured_value=meas, **nums))
             onset = first_step_onset(th.fmap, sp.Float(f0, 40), sp.Float(lam0, 40), n, y=y)
             pred = float(onset)
@@ -141,9 +142,10 @@ def check_thresholds(widths=(64, 256, 1024, 4096), labels=(0, sp.Rational(1, 2))
             rows.append(Row(f"b-onset-y{y}-n{n}", f"loss-rise onset: the loss rises at step 1 iff eta > root of "
                             f"l(f'(eta)) = l(f0) (exact, n={n})",
                             f"{pred:.10g}", f"{meas:.10g} (rel err {err:+.1e})", f"|rel err| <= {2 * rtol:g} (search)",
-                            abs(err) <= 2 * rtol, where, 0.0, short=f"loss-rise onset = step-1 root, y={y}",
+                            abs(err) <= 2 * rtol, where.format(confirmed_at(rise)[0]), 0.0,
+                            short=f"loss-rise onset = step-1 root, y={y}",
                             quantity="eta", predicted_value=pred, measured_value=meas, tolerance_value=2 * rtol,
-                            compare="rel", dps=dps, width=n, seed=seed, backend="float64+arb",
+                            compare="rel", dps=dps, width=n, seed=seed, backend=confirmed_at(rise)[1],
                             why={"measured_value": f"not measured: {getattr(rise, 'reason', '')}"}))
     return rows
 
@@ -168,11 +170,13 @@ def theorem1_lazy(full=False, dps=50):
     """c1: lazy phase, |lam_inf - lam0| = O(1/n): slope in log n (f0^2 regressed out)."""
     rows, nl = [], numeric_loss(mse())
     t0 = time.perf_counter()
-    X, Y, disagree = [], [], 0
+    X, Y, disagree, tags = [], [], 0, set()
     ks = range(6, 15) if not full else range(6, 17)
     for k in ks:
         for s in range(8):
-            tr = run_gd(UVModel(2**k, s), nl, eta_lam0=1, steps=500, backend=get_backend("arb", dps), record=False)
+            B = engine_for(dps, UVModel(2**k, s))
+            tags.add(B.tag)
+            tr = run_gd(UVModel(2**k, s), nl, eta_lam0=1, steps=500, backend=B, record=False)
             tr64 = run_gd(UVModel(2**k, s), nl, eta_lam0=1, steps=500, backend=get_backend("float64"), record=False)
             d = abs(tr.lam[-1] - tr.lam0)
             disagree += abs(float(abs(tr64.lam[-1] - tr64.lam0)) / float(d) - 1) > 1e-3
@@ -180,12 +184,12 @@ def theorem1_lazy(full=False, dps=50):
             Y.append(float(mpmath.log(d)))
     coef, se = _fit(X, Y)
     rows.append(Row("c1", "lazy (eta*lam0=1): |lam_inf - lam0| = O(1/n)", "slope -1 in log n",
-                    f"slope {coef[1]:+.4f} +/- {se[1]:.4f} (f0^2 exponent {coef[2]:.3f}); float64 vs arb{dps} "
+                    f"slope {coef[1]:+.4f} +/- {se[1]:.4f} (f0^2 exponent {coef[2]:.3f}); float64 vs {'/'.join(sorted(tags))} "
                     f"disagree in {disagree}/{len(Y)} runs", "|slope + 1| <= 0.05", abs(coef[1] + 1) <= 0.05 and disagree == 0,
-                    f"measured: arb {dps} + float64, n=2^{ks[0]}..2^{ks[-1]}, seeds 0-7", time.perf_counter() - t0,
+                    f"measured: {'/'.join(sorted(tags))} + float64, n=2^{ks[0]}..2^{ks[-1]}, seeds 0-7", time.perf_counter() - t0,
                     short="lazy: |lam_inf - lam0| = O(1/n)", quantity="slope of log|lam_inf - lam0| in log n",
                     predicted_value=-1, measured_value=coef[1], tolerance_value=0.05, compare="abs", dps=dps,
-                    backend="float64+arb", why=several(f"n = 2^{ks[0]}..2^{ks[-1]}", "seeds 0-7")))
+                    backend=engines(tags), why=several(f"n = 2^{ks[0]}..2^{ks[-1]}", "seeds 0-7")))
     return rows
 
 
@@ -193,22 +197,23 @@ def theorem1_catapult(full=False, dps=50):
     """c2: the catapult ends with lam_inf <= 2/eta (two precisions agree on the phase)."""
     rows, nl = [], numeric_loss(mse())
     t0 = time.perf_counter()
-    worst, phases = 0.0, set()
+    worst, phases, tags = 0.0, set(), set()
     xs = (2.2, 2.6, 3.0, 3.4, 3.8)
     widths = (256, 1024) if not full else (256, 1024, 4096)
     for n in widths:
+        B = engine_for(dps, UVModel(n, 1))
+        tags.add(B.tag)
         for x in xs:
-            r = agreed_phase(UVModel(n, 1), nl, eta_lam0=x, steps=20000,
-                             pair=(get_backend("float64"), get_backend("arb", dps)))
+            r = agreed_phase(UVModel(n, 1), nl, eta_lam0=x, steps=20000, pair=(get_backend("float64"), B))
             phases.add(r.phase)
             worst = max(worst, float(r.evidence["eta_lam_final"]))
     ok = phases == {Phase.CATAPULT} and worst <= 2
     rows.append(Row("c2", "catapult (2 < eta*lam0 < 4): converges with lam_inf <= 2/eta", "eta*lam_inf <= 2",
                     f"phases {sorted(p.value for p in phases)}, max eta*lam_inf = {worst:.4f}", "<= 2", ok,
-                    f"measured: float64 + arb {dps} agree; eta*lam0 in {xs}, n in {widths}, seed 1",
+                    f"measured: float64 + {'/'.join(sorted(tags))} agree; eta*lam0 in {xs}, n in {widths}, seed 1",
                     time.perf_counter() - t0, short="catapult: converges with eta*lam_inf <= 2",
                     quantity="max eta*lam_inf", measured_value=worst, tolerance_value=2, compare="<=", dps=dps,
-                    seed=1, backend="float64+arb",
+                    seed=1, backend=engines(tags),
                     why={"predicted_value": "a bound (eta*lam_inf <= 2), not a value", **several(f"n in {widths}")}))
     return rows
 
@@ -255,17 +260,19 @@ def theorem1_divergence(full=False, dps=50):
     th = derive_thresholds(uv_model(), mse())
     t0 = time.perf_counter()
     emax = th.eta_max.value
-    verdicts = []
+    verdicts, tags = [], set()
     for n in (64, 1024):
+        B = engine_for(dps, UVModel(n, 2))
+        tags.add(B.tag)
         for x in (4.05, 4.5, 6.0, 10.0):
-            r = agreed_phase(UVModel(n, 2), nl, eta_lam0=x, steps=5000,
-                             pair=(get_backend("float64"), get_backend("arb", dps)))
+            r = agreed_phase(UVModel(n, 2), nl, eta_lam0=x, steps=5000, pair=(get_backend("float64"), B))
             verdicts.append(r.phase)
     ok = all(v == Phase.DIVERGENT for v in verdicts)
     rows.append(Row("c5", f"eta > eta_max = {emax}: no convergence", "divergent",
                     f"{sum(v == Phase.DIVERGENT for v in verdicts)}/{len(verdicts)} divergent", "all", ok,
-                    f"measured: float64 + arb {dps} agree; eta*lam0 in (4.05, 4.5, 6, 10), n in (64, 1024), seed 2",
+                    f"measured: float64 + {'/'.join(sorted(tags))} agree; eta*lam0 in (4.05, 4.5, 6, 10), n in (64, 1024), "
+                    "seed 2",
                     time.perf_counter() - t0, short=f"eta > eta_max = {emax}: divergent", quantity="divergent runs",
                     predicted_value=len(verdicts), measured_value=sum(v == Phase.DIVERGENT for v in verdicts),
-                    compare="==", dps=dps, seed=2, backend="float64+arb", why=several("n in (64, 1024)")))
+                    compare="==", dps=dps, seed=2, backend=engines(tags), why=several("n in (64, 1024)")))
     return rows
