@@ -166,3 +166,27 @@ def test_deep_linear_net_is_the_deep_model(n, L, seed, x):
     f1 = float(N.forward(net, N.unstack(r.params, 0), ONE[0])[0])
     assert f1 == pytest.approx(float(tr.f[1]), rel=1e-12)
     assert f1 != pytest.approx(float(tr.f[0]), rel=1e-3)   # the step moved f: the comparison is not of the init twice
+
+
+def _deep_rows(cell):
+    import importlib
+    rows = importlib.import_module("catapult.verify.catalogue.nets").rows_deep(cells=[cell])
+    assert [r.id for r in rows] == [f"N-c-L{cell[0]}-n{cell[1]}", f"N-d-L{cell[0]}-n{cell[1]}"]
+    for r in rows:
+        d = r.to_json()
+        assert r.passed, (r.id, r.predicted, r.measured, r.tolerance)
+        assert d["measured_value"] is not None and "jax float64" in r.label and "reduced map" in r.label
+    c = rows[0]
+    # the JAX first divergence sits within the bracket widths of the derived map's mp-confirmed first edge
+    assert abs(c.measured_value - c.predicted_value) <= c.tolerance_value < 1e-7
+
+
+def test_deep_rows_pass_n16():
+    """Rows N-c / N-d at L = 3, n = 16: the JAX net's first divergent c is the derived reduced map's first edge
+    from the same init (to the search's resolution), and the catapult at c = 4 ends with eta lam_final <= 2."""
+    _deep_rows((3, 16))
+
+
+@pytest.mark.slow
+def test_deep_rows_pass_n64():
+    _deep_rows((3, 64))

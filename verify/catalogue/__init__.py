@@ -30,7 +30,8 @@ SECTIONS = [
      [("deep_limit", "catalogue", True)]),
     ("U", "user-defined models (the shipped model files)", [("user", "catalogue", True)]),
     ("P", "proven threshold brackets (ball arithmetic)", [("certified", "catalogue", True)]),
-    ("N", "networks: a 2-layer linear net on one input is the uv model (--full; needs catapult[nets])",
+    ("N", "networks: linear nets on one input are the uv model (2 layers) and the deep model (L layers) "
+           "(--full; needs catapult[nets])",
      [("nets", "catalogue", True)]),
 ]
 
