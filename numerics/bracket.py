@@ -5,6 +5,7 @@ undecided -- changes from False (at ``lo``) to True (at ``hi``).  Every threshol
 returns a :class:`Bracket`:
 
 * :func:`first_change` -- the first change of the verdict on a grid;
+* :func:`first_change_batched` -- the same for a vectorised verdict (batches of points), refined by sectioning;
 * :func:`straddle` -- widen [lo, hi] until it straddles the change (a threshold on a bracket end has a
   rounding-dependent verdict there);
 * :func:`bisect` -- halve it to a relative width ``rtol`` at one precision;
@@ -26,6 +27,8 @@ Examples
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
+import numpy as np
 
 
 class NoStraddle(ValueError):
@@ -122,6 +125,48 @@ def first_change(pred, grid):
     """
     verdicts = [pred(x) for x in grid]
     return next((i for i, v in enumerate(verdicts) if v), None), verdicts
+
+
+def first_change_batched(verdicts, start, step, stop, *, batch=64, rounds=3, criterion="",
+                         precision=None) -> Bracket:
+    """The first True from below of a *vectorised* verdict ``verdicts(xs) -> bool array`` (one batch of points
+    per call, e.g. vmapped GD runs): the grid ``start + step k`` (up to ``stop``) scanned ``batch`` points at a
+    time until a batch holds a True, then ``rounds`` times the bracket [last False, first True] cut into
+    ``batch + 1`` equal cells and replaced by the cell of the first True among its ``batch`` interior points
+    (the bracket's width falls by ``batch + 1`` per round).  Every verdict is taken from below, so on a verdict
+    whose True set is not an interval it is the first change on these points, not an arbitrary one.  Raises
+    ValueError when the grid has no True or starts with one.  ``extra``: ``grid_first`` (the first True grid
+    point), ``calls`` (batches evaluated).
+
+    >>> b = first_change_batched(lambda xs: xs * xs > 2, 1.0, 0.1, 2.0, batch=4, rounds=3)
+    >>> b.lo < 2 ** 0.5 <= b.hi, round(b.width, 12) == round(0.1 / 5 ** 3, 12), b.extra["grid_first"]
+    (True, True, 1.5)
+    >>> first_change_batched(lambda xs: (xs > 1.2) & (xs < 1.21) | (xs > 1.5), 1.0, 0.05, 2.0).extra["grid_first"]
+    1.55
+    """
+    calls, k0, n_pts = 0, 0, int(np.floor((stop - start) / step + 1e-9)) + 1
+    while True:
+        if k0 >= n_pts:
+            raise ValueError(f"no True verdict on the grid {start} + {step} k up to {stop}")
+        xs = np.round(start + step * np.arange(k0, min(k0 + batch, n_pts)), 12)
+        v = np.asarray(verdicts(xs), dtype=bool)
+        calls += 1
+        if v.any():
+            i = int(np.argmax(v))
+            if k0 + i == 0:
+                raise ValueError(f"the verdict is already True at the grid's start {start}")
+            lo = float(xs[i - 1]) if i else float(np.round(start + step * (k0 - 1), 12))
+            hi = first = float(xs[i])
+            break
+        k0 += batch
+    for _ in range(int(rounds)):
+        xs = lo + (hi - lo) * np.arange(1, batch + 1) / (batch + 1)
+        v = np.asarray(verdicts(xs), dtype=bool)
+        calls += 1
+        i = int(np.argmax(v)) if v.any() else batch
+        lo, hi = (float(xs[i - 1]) if i else lo), (float(xs[i]) if i < batch else hi)
+    return Bracket(lo, hi, False, True, criterion, [precision] if precision is not None else [], calls * batch,
+                   extra={"grid_first": first, "calls": calls})
 
 
 def bisect(pred, lo, hi, rtol, *, criterion="", precision=None) -> Bracket:

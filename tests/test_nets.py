@@ -144,3 +144,49 @@ def test_user_npz_and_bad_labels(tmp_path):
     assert code == 0, err and json.loads(out)["meta"]["task"] == "user"
     code, _, err = _cli("net", "--data", str(bad), "--m", "20")
     assert code == 2 and "exactly two values" in err
+
+
+@pytest.mark.parametrize("n,L,seed,x", [(16, 3, 0, 3.0), (64, 3, 1, 5.0), (64, 4, 2, 2.5)])
+def test_deep_linear_net_is_the_deep_model(n, L, seed, x):
+    """The JAX linear net built from a DeepLinearModel's weights computes the same f, the same lam0 (its NTK) and
+    the same f after one GD step as the model's own float64 GD (catapult.numerics.gd), to rounding."""
+    from catapult.numerics.backends import get_backend
+    from catapult.numerics.deep import DeepLinearModel
+    from catapult.numerics.gd import run_gd
+    from catapult.numerics.losses import squared
+    from catapult.numerics.stop import StopRule
+    m = DeepLinearModel(n, L, seed=seed, init="isometric")
+    tr = run_gd(m, squared(), eta_lam0=x, steps=1, backend=get_backend("float64"), gtol=0)
+    net, p = N.from_deep_linear(m)
+    lam0 = N.ntk_top(net, p, ONE[0])
+    assert float(N.forward(net, p, ONE[0])[0]) == pytest.approx(float(tr.f[0]), rel=1e-12)
+    assert lam0 == pytest.approx(float(tr.lam[0]), rel=1e-12)
+    r = N.run_gd(net, N.stack([p]), *ONE, np.array([x / lam0]), steps=1, rule=StopRule(gtol=0), ltol=0)
+    assert r.steps[0] == 1
+    f1 = float(N.forward(net, N.unstack(r.params, 0), ONE[0])[0])
+    assert f1 == pytest.approx(float(tr.f[1]), rel=1e-12)
+    assert f1 != pytest.approx(float(tr.f[0]), rel=1e-3)   # the step moved f: the comparison is not of the init twice
+
+
+def _deep_rows(cell):
+    import importlib
+    rows = importlib.import_module("catapult.verify.catalogue.nets").rows_deep(cells=[cell])
+    assert [r.id for r in rows] == [f"N-c-L{cell[0]}-n{cell[1]}", f"N-d-L{cell[0]}-n{cell[1]}"]
+    for r in rows:
+        d = r.to_json()
+        assert r.passed, (r.id, r.predicted, r.measured, r.tolerance)
+        assert d["measured_value"] is not None and "jax float64" in r.label and "reduced map" in r.label
+    c = rows[0]
+    # the JAX first divergence sits within the bracket widths of the derived map's mp-confirmed first edge
+    assert abs(c.measured_value - c.predicted_value) <= c.tolerance_value < 1e-7
+
+
+def test_deep_rows_pass_n16():
+    """Rows N-c / N-d at L = 3, n = 16: the JAX net's first divergent c is the derived reduced map's first edge
+    from the same init (to the search's resolution), and the catapult at c = 4 ends with eta lam_final <= 2."""
+    _deep_rows((3, 16))
+
+
+@pytest.mark.slow
+def test_deep_rows_pass_n64():
+    _deep_rows((3, 64))

@@ -32,7 +32,8 @@ SECTIONS = [
      [("deep_limit", f, True) for f in ("rows_exact", "rows_drift", "rows_phase", "rows_band", "rows_losses")]),
     ("U", "user-defined models (the shipped model files)", [("user", "catalogue", True)]),
     ("P", "proven threshold brackets (ball arithmetic)", [("certified", "catalogue", True)]),
-    ("N", "networks: a 2-layer linear net on one input is the uv model (--full; needs catapult[nets])",
+    ("N", "networks: linear nets on one input are the uv model (2 layers) and the deep model (L layers) "
+           "(--full; needs catapult[nets])",
      [("nets", "catalogue", True)]),
 ]
 
