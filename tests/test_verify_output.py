@@ -278,3 +278,15 @@ def test_scan_json_interrupted_keeps_the_measured_thresholds(monkeypatch):
     assert abs(d["divergence_onset_at_width"]["eta_lam0"] - 4) < 0.2 and d["loss_rise_onset"]["eta"] > 0
     assert d["stability_threshold"]["eta"] is None and "interrupted" in d["stability_threshold"]["reason"]
     assert isinstance(d["lam0"], float)
+
+
+def test_full_verify_says_when_section_N_cannot_run(monkeypatch, capsys):
+    """Without jax the networks section has no rows: --full says so on stderr instead of dropping it silently."""
+    import importlib.util
+    from catapult.verify.cli import main
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "jax" else real(name, *a))
+    out = io.StringIO()
+    assert main(["verify", "--full", "--only", "N", "--json"], out=out) == 0
+    assert json.loads(out.getvalue())["rows"] == []
+    assert "section N (networks) not run: jax is not installed" in capsys.readouterr().err

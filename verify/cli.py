@@ -1082,6 +1082,11 @@ def cmd_verify(args, out):
     if not_run:
         print(f"catapult: interrupted ({len(not_run)} part(s) not run)", file=sys.stderr)
         return 130
+    if args.full and args.model_file is None and (only is None or "N" in only):
+        import importlib.util
+        if importlib.util.find_spec("jax") is None:   # section N has no rows then: say so, not silently
+            print("catapult: section N (networks) not run: jax is not installed (pip install 'catapult[nets]')",
+                  file=sys.stderr)
     return 1 if failed else 0
 
 
