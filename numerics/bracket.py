@@ -28,7 +28,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import math
+
+import mpmath
 import numpy as np
+
+
+def _exact(op, rtol, *xs):
+    """``op(*xs)`` for bracket arithmetic: with mpmath ends, at enough digits that a bracket of relative width
+    ``rtol`` keeps its ends distinct (mpmath numbers keep their mantissa; only the operation is rounded), so a
+    search to 30 digits is not cut at the global 15-digit context; floats as they are."""
+    if any(isinstance(x, mpmath.mpf) for x in xs):
+        with mpmath.workdps(max(mpmath.mp.dps, int(-math.log10(max(rtol, 1e-300))) + 10)):
+            return op(*(mpmath.mpf(x) for x in xs))
+    return op(*xs)
 
 
 class NoStraddle(ValueError):
@@ -180,7 +193,7 @@ def bisect(pred, lo, hi, rtol, *, criterion="", precision=None) -> Bracket:
     """
     evals, notes, converged = 0, [], True
     while hi - lo > rtol * abs(hi):
-        mid = (lo + hi) / 2
+        mid = _exact(lambda a, b: (a + b) / 2, rtol, lo, hi)
         if mid == lo or mid == hi:
             notes.append(f"bracket [{lo!r}, {hi!r}] cannot be halved at this precision")
             break
@@ -258,7 +271,7 @@ def bisect_ladder(pred, lo, hi, rtol, rungs, *, tag=str, confirm=1, criterion=""
         notes += b.notes
         last = b
         above = rungs[r + 1:r + 1 + confirm]
-        ends = [(b.lo, b.hi)] + ([(b.lo - b.width, b.hi + b.width)] if edge_slack else [])
+        ends = [(b.lo, b.hi)] + ([_exact(lambda a, c: (2 * a - c, 2 * c - a), rtol, b.lo, b.hi)] if edge_slack else [])
         for a2, b2 in ends:
             ok, k = _confirmed(pred, a2, b2, above, tag, notes)
             evals += k

@@ -178,3 +178,17 @@ def test_run_map_counts_an_arithmetic_error_as_nonfinite():
     r = run_map(lambda s, c: ([s[0] ** 2], s[0], 1.0), [10.0], [], steps=100, slope=lambda f: f, scale=1e300)
     # f_t = 10^(2^t): the step from f_8 = 10^256 overflows a float's ** (OverflowError), decided at t = 8
     assert r.stop is Stop.NONFINITE and r.steps == 8
+
+
+def test_bisection_with_mpmath_ends_goes_below_float64_resolution():
+    """A 30-digit threshold: mpmath ends are halved exactly whatever the global context's precision (15 digits
+    here), so the bracket reaches rtol 1e-30 and holds sqrt(2) (it stalled at ~1e-16 when the midpoints were
+    rounded to the global context)."""
+    with mpmath.workdps(60):
+        root = mpmath.sqrt(2)
+    b = bisect(lambda x: x > root, mpmath.mpf(1), mpmath.mpf(2), 1e-30)
+    assert b.converged and not b.notes
+    assert b.lo < root < b.hi and (b.hi - b.lo) / b.hi <= 1e-30
+    with mpmath.workdps(60):   # an edge-slack widening keeps sub-ulp widths too
+        r = bisect_ladder(lambda x, d: x >= root, mpmath.mpf(1), mpmath.mpf(2), 1e-30, ["a", "b"], edge_slack=True)
+    assert r.converged and r.lo < root <= r.hi and r.hi - r.lo < 1e-29

@@ -227,7 +227,8 @@ def reduced_first_edge(L, n, consts, steps=2000, rtol=1e-9, grid_step=0.01, sliv
     if csl[k] != 1 or k == 0:
         raise RuntimeError(f"L={L}, n={n}: sliver scan found no convergent-to-divergent transition")
     start = (float(xsl[k - 1]), float(xsl[k]))
-    e = bisect_ladder(_reduced_pred(L, n, consts, steps), *start, rtol, [None] + list(ladder), tag=precision_tag, confirm=2,
+    # mpmath ends: the bisection's midpoints are exact below float64's resolution (rtol < 1e-16 at the mp rungs)
+    e = bisect_ladder(_reduced_pred(L, n, consts, steps), mpmath.mpf(start[0]), mpmath.mpf(start[1]), rtol, [None] + list(ladder), tag=precision_tag, confirm=2,
                       criterion="first divergent eta*lam0 above 2 (run_gd's stop rule), reduced map",
                       tries=(2, 2), step=sliver, edge_slack=True, strict=False)
     if not e.converged:
