@@ -233,6 +233,8 @@ def reduced_first_edge(L, n, consts, steps=2000, rtol=1e-9, grid_step=0.01, sliv
                       tries=(2, 2), step=sliver, edge_slack=True, strict=False)
     if not e.converged:
         e = Bracket(*start, criterion=e.criterion, iterations=e.iterations, converged=False, notes=e.notes)
+    elif rtol >= 1e-15:   # the ends are exact in float64 (a float bracket halved ~50 times at most): floats, as before
+        e.lo, e.hi = float(e.lo), float(e.hi)
     e.extra.update(grid_first=float(xs[i1]), windows=int((code[i1:] == 0).sum()), start=start,
                    seconds=time.perf_counter() - t0)
     return e
