@@ -17,6 +17,7 @@ catapult: error: argument --eta: --eta must be a finite number > 0, got -1
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import json
 import math
@@ -1032,6 +1033,22 @@ def cmd_sweep(args, out):
     return 130 if interrupted else 0
 
 
+@contextlib.contextmanager
+def _sigint_deferred():
+    """Ctrl-C held back while the block runs (delivered, as KeyboardInterrupt, right after it): POSIX signal mask
+    in the main thread; elsewhere the block runs unprotected."""
+    import signal
+    import threading
+    if not hasattr(signal, "pthread_sigmask") or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
 def cmd_verify(args, out):
     """The table streams (rows in catalogue order as soon as they and the rows before them are done), a bar on
     stderr; Ctrl-C prints the rows done so far and exits 130."""
@@ -1047,9 +1064,10 @@ def cmd_verify(args, out):
 
     def show(key, rows):   # a row counts as shown once printed: a Ctrl-C mid-group leaves the rest to print
         for r in rows:
-            if not args.json:
-                table.rows([r], key)
-            shown.add(id(r))
+            with _sigint_deferred():   # printed and marked shown together: never twice, never dropped
+                if not args.json:
+                    table.rows([r], key)
+                shown.add(id(r))
 
     if not args.json:
         table.start()
