@@ -1,7 +1,8 @@
 """Study: catapult thresholds of ReLU / tanh nets on digits (Lewkowycz et al. 2020's ~12 and ~4), test accuracy vs
 c, and Huang et al. 2020's separable vs non-separable claim with the logistic loss.
 
-Run:  python studies/nets/nets_study.py   (writes runs.csv, thresholds.csv, logistic.csv and results.md here)
+Run:  python studies/nets/nets_study.py   (writes runs.csv, thresholds.csv, logistic.csv here;
+      results.md is written by hand from them)
 """
 
 import subprocess
