@@ -37,6 +37,23 @@ def test_local_processes_run_the_task_and_one_job_means_this_process():
         ex.close()
 
 
+def _blas_threads():
+    from threadpoolctl import threadpool_info
+    return [d["num_threads"] for d in threadpool_info()]
+
+
+def test_local_workers_share_the_cores_with_their_blas_threads():
+    """jobs workers x BLAS threads <= cores: a worker's own BLAS threads would compete with the other workers."""
+    import os
+    import numpy  # noqa: F401  (so that its BLAS is loaded in the workers too)
+    ex = open_executor(jobs=2)
+    try:
+        threads = ex.submit(_blas_threads).result()
+    finally:
+        ex.close()
+    assert threads and all(1 <= t <= max(1, (os.cpu_count() or 1) // 2) for t in threads)
+
+
 def test_an_unreachable_scheduler_is_one_line_and_exit_2(capsys):
     pytest.importorskip("distributed")
     assert main(["verify", "--only", "a", "--scheduler", "tcp://127.0.0.1:9"]) == 2
