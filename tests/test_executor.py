@@ -45,7 +45,6 @@ def _blas_threads():
 def test_local_workers_share_the_cores_with_their_blas_threads():
     """jobs workers x BLAS threads <= cores: a worker's own BLAS threads would compete with the other workers."""
     import os
-    import numpy  # noqa: F401  (so that its BLAS is loaded in the workers too)
     ex = open_executor(jobs=2)
     try:
         threads = ex.submit(_blas_threads).result()

@@ -123,10 +123,45 @@ def test_cli_net_sweep_table(tmp_path):
     assert {"split_seed", "standardise", "normalise", "verdict", "c"} <= set(df.columns)
 
 
+def test_float32_rerun_checks_the_verdicts_and_a_disagreement_is_undetermined(monkeypatch):
+    """The float32 rerun of a batch gives the same verdicts away from the edges (a linear net on 8 digits at
+    c = 1, 3, 30: lazy, catapult, divergent); where a precision says otherwise (here: the float32 runs made to
+    diverge), the verdict is undetermined and names both."""
+    from catapult.numerics.stop import DIVERGED
+    from catapult.verify.nets import net_sweep
+    kw = dict(task="0,1", activations=["linear"], widths=[64], m=8, c_grid=[1.0, 3.0, 30.0], steps=400)
+    r = net_sweep(**kw)
+    assert r.table["verdict"].tolist() == ["lazy", "catapult", "divergent"]
+    assert r.table["agreed"].tolist() == [True] * 3
+    assert r.table["verdict_float32"].tolist() == r.table["verdict"].tolist()
+    real = N.run_gd
+
+    def float32_diverges(*a, dtype="float64", **k):
+        b = real(*a, dtype=dtype, **k)
+        if dtype == "float32":
+            b.code[:] = DIVERGED
+            b.loss[:, 1] = np.inf
+        return b
+    monkeypatch.setattr(N, "run_gd", float32_diverges)
+    t = net_sweep(**kw).table
+    assert t["verdict"].tolist() == ["undetermined", "undetermined", "divergent"]
+    assert t["agreed"].tolist() == [False, False, True] and "float32 divergent" in t["reason"][0]
+    assert net_sweep(**kw, check=None).table["agreed"].isna().all()
+
+
+@pytest.mark.slow
+def test_net_sweep_on_two_local_processes_equals_the_sweep_here():
+    """The architectures are the executor's tasks: two fresh processes give the table computed here."""
+    from catapult.verify.nets import net_sweep
+    kw = dict(task="0,1", activations=["relu", "tanh"], widths=[16], m=16, c_grid=[1.0, 3.0], steps=60)
+    here, there = net_sweep(**kw).table, net_sweep(**kw, jobs=2).table
+    assert there.equals(here)
+
+
 @pytest.mark.parametrize("argv", [
     ["net", "--activation", "eval"], ["net", "--task", "3,3"], ["net", "--task", "even"], ["net", "--c", "-1"],
     ["net", "--width", "0"], ["net", "--data", "/nonexistent.npz"], ["net", "--plot", "x.gif"],
-    ["net", "--m", "5000"], ["net", "--width", "65536", "--depth", "8"],
+    ["net", "--m", "5000"], ["net", "--task", "0,1", "--m", "1", "--width", "8"], ["net", "--width", "65536", "--depth", "8"],
     ["net-sweep", "--c-grid", "1", "-o", "t.txt"], ["net-sweep", "--c-grid", "nan"]])
 def test_cli_bad_input_one_line_exit_2(argv):
     code, out, err = _cli(*argv)

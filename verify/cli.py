@@ -308,6 +308,8 @@ def _net_parsers(sub):
         p.add_argument("--norm", choices=["sqrt-d", "unit"], default="sqrt-d", help="each input to |x| = sqrt(d) or 1")
         p.add_argument("--bias", action="store_true", help="biases in every layer (start at 0)")
         p.add_argument("--json", action="store_true")
+        p.add_argument("--one-precision", action="store_true",
+                       help="skip the float32 rerun that checks each float64 verdict (then agreed = null)")
     n.add_argument("--activation", default="relu")
     n.add_argument("--depth", type=_int_at_least("--depth", 1, 16), default=2)
     n.add_argument("--width", type=_int_at_least("--width", 1, 65536), default=512)
@@ -321,6 +323,9 @@ def _net_parsers(sub):
     s.add_argument("--activations", nargs="+", default=["relu"])
     s.add_argument("--seeds", type=_int_at_least("--seeds", 0, 2 ** 32), nargs="+", default=[0])
     s.add_argument("-o", "--out", metavar="TABLE", help="the tidy table: .csv or .parquet")
+    s.add_argument("--jobs", "-j", type=_int_at_least("--jobs", 1, 256), default=1, metavar="N",
+                   help="run the architectures in N local processes (default 1: here, XLA uses every core)")
+    s.add_argument("--scheduler", metavar="ADDRESS", help="a Dask scheduler (tcp://host:8786): run the architectures there")
 
 
 def cmd_net(args, out):
@@ -329,7 +334,7 @@ def cmd_net(args, out):
         raise UsageError(f"--plot {args.plot}: the suffix must be .png or .svg")
     r = run_net(args.data, args.task, activation=args.activation, depth=args.depth, width=args.width, c=args.c,
                 loss=args.loss, seed=args.seed, steps=args.steps, m=args.m, split_seed=args.split_seed,
-                norm=args.norm, bias=args.bias, hessian=args.hessian)
+                norm=args.norm, bias=args.bias, hessian=args.hessian, check=None if args.one_precision else "float32")
     if args.plot is not None:
         from .plots import net_figure
         net_figure(r, args.plot)
@@ -341,7 +346,8 @@ def cmd_net_sweep(args, out):
     from .nets import net_sweep
     r = net_sweep(args.data, args.task, activations=args.activations, depths=args.depths, widths=args.widths,
                   seeds=args.seeds, c_grid=args.c_grid, loss=args.loss, steps=args.steps, m=args.m,
-                  split_seed=args.split_seed, norm=args.norm, bias=args.bias, out=args.out)
+                  split_seed=args.split_seed, norm=args.norm, bias=args.bias, out=args.out,
+                  check=None if args.one_precision else "float32", jobs=args.jobs, scheduler=args.scheduler)
     print(_dumps(r.to_json(), sort_keys=False) if args.json else str(r), file=out)
     return 0
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import functools
+import multiprocessing
 import os
 from dataclasses import dataclass
 
@@ -55,10 +56,12 @@ class Executor:
             self.client.close()
 
 
-def open_executor(jobs=None, scheduler=None, *, initializer=None):
+def open_executor(jobs=None, scheduler=None, *, initializer=None, context=None):
     """The executor for ``jobs`` local processes (default: all cores; ``jobs <= 1``: ``None``, run in this
     process) or for the Dask scheduler ``scheduler`` (an address, or a ``distributed.Client``, which then stays
-    the caller's to close).  ``initializer`` runs in each local worker (e.g. to leave Ctrl-C to the parent)."""
+    the caller's to close).  ``initializer`` runs in each local worker (e.g. to leave Ctrl-C to the parent);
+    ``context``: how local workers start (``"spawn"`` for a parent running threads, e.g. JAX's; default: the
+    platform's)."""
     if scheduler is not None:
         try:
             from distributed import Client
@@ -75,7 +78,8 @@ def open_executor(jobs=None, scheduler=None, *, initializer=None):
         return None
     threads = max(1, (os.cpu_count() or 1) // jobs)
     init = functools.partial(_worker_init, threads, initializer)
-    return Executor(cf.ProcessPoolExecutor(max_workers=jobs, initializer=init), "processes", jobs)
+    ctx = None if context is None else multiprocessing.get_context(context)
+    return Executor(cf.ProcessPoolExecutor(max_workers=jobs, initializer=init, mp_context=ctx), "processes", jobs)
 
 
 def _worker_init(threads, initializer):

@@ -1,17 +1,19 @@
 """Networks on real data: one run (``catapult net``) and a sweep with its measured thresholds (``catapult net-sweep``).
 
-Everything here is **measured** (JAX float64 on CPU, one precision: not cross-checked, ``agreed`` = None as in
-:mod:`catapult.verify.sweep`).  GD runs at eta = c / lam0, lam0 = lam_max(Theta0), Theta = J J^T / m
-(:mod:`catapult.numerics.nets` for the conventions).  Thresholds of a sweep, per (activation, depth, width, seed),
-each under its named criterion on the c grid:
+Everything here is **measured** (JAX on CPU): each run at float64, and its verdict checked by the same run at
+float32 (:func:`cross_check`; a verdict the two precisions do not share is ``undetermined``, ``agreed`` False, as
+in :mod:`catapult.verify.sweep`; ``check=None``: one precision, ``agreed`` None).  GD runs at eta = c / lam0,
+lam0 = lam_max(Theta0), Theta = J J^T / m (:mod:`catapult.numerics.nets` for the conventions).  Thresholds of a
+sweep, per (activation, depth, width, seed), each under its named criterion on the c grid:
 
 * ``c_crit``  -- the smallest c whose training loss ever exceeded L0 (criterion "loss exceeds L0");
 * ``c_max``   -- the largest c whose run converged (lazy or catapult);
 * ``c_blowup`` -- the smallest c whose run diverged (runaway or overflow).
 
-The sweep is vmapped over (c, seed) in one batch per architecture: the engine of :mod:`catapult.verify.sweep`
-runs one point per task, which would forgo the batching, so the table is written here (same CSV / Parquet
-choice by suffix) and carries the preprocessing and the split in its columns.
+The sweep is vmapped over (c, seed) in one batch per architecture, and the architectures are the tasks of the
+sweep engine's executor (:mod:`catapult.verify.executor`: local processes or a Dask cluster); a point of
+:mod:`catapult.verify.sweep` is one run, which would forgo the batching, so the table is written here (same
+CSV / Parquet choice by suffix) and carries the preprocessing and the split in its columns.
 
 >>> r = run_net(task="0,1", activation="relu", depth=2, width=64, c=1.0, m=32, steps=200)
 >>> r.verdict, r.meta["normalise"]
@@ -79,12 +81,15 @@ class NetResult:
     hessian_top0: float | None
     meta: dict
     losses: list = field(default_factory=list, repr=False)
+    agreed: bool | None = None
+    verdict_check: str | None = None
+    check: str | None = None
 
     def to_json(self) -> dict:
         """Plain JSON (non-finite numbers as strings); ``losses`` are left out."""
         d = {k: v for k, v in self.__dict__.items() if k != "losses"}
         return {k: (str(v) if isinstance(v, float) and not math.isfinite(v) else v) for k, v in d.items()} | {
-            "exactness": "measured (jax float64, cpu; one precision)"}
+            "exactness": _exactness(self.check, self.agreed)}
 
     def __str__(self):
         n = self.net
@@ -100,42 +105,95 @@ class NetResult:
                  f"test loss {_fmt(self.test_loss)}, accuracy {self.test_accuracy:.4f}"]
         if self.hessian_top0 is not None:
             lines.append(f"  top Hessian eigenvalue of the loss at init: {self.hessian_top0:.6g}")
-        return "\n".join(lines) + "\n  (measured: jax float64 on cpu, one precision)"
+        return "\n".join(lines) + f"\n  ({_exactness(self.check, self.agreed)})"
+
+
+def _exactness(check, agreed):
+    """The label of a net result: measured, at which precisions, and whether the verdicts agreed.
+
+    >>> _exactness("float32", False)
+    'measured: jax float64 on cpu; verdict checked at float32: the precisions disagree (undetermined)'
+    """
+    if check is None:
+        return "measured: jax float64 on cpu, one precision (verdict not cross-checked)"
+    said = {True: "agreed", False: "the precisions disagree (undetermined)", None: "some agreed"}[agreed]
+    return f"measured: jax float64 on cpu; verdict checked at {check}: {said}"
 
 
 def _fmt(v):
     return "n/a" if v is None else f"{v:.4g}"
 
 
+def _lam0(nets, net, p, X):
+    """lam0 = lam_max(Theta0), refused when it is not a positive number (then eta = c / lam0 is undefined)."""
+    lam0 = nets.ntk_top(net, p, X)
+    if not (math.isfinite(lam0) and lam0 > 0):
+        raise ProblemError(f"the initial NTK's top eigenvalue is {lam0:.3g}, so eta = c / lam0 is undefined "
+                           "(e.g. with m = 1 every standardised feature is 0: give --m >= 2)")
+    return lam0
+
+
 def _method(nets, net, m, d):
     return "exact eigvalsh" if m * net.size(d) <= nets.EXACT_LIMIT else "Lanczos (eigsh) on JVP/VJP products"
 
 
-def evaluate_runs(nets, net, ds, lam0s, cs, batch, final_params):
-    """Verdicts and metrics of a finished batch (lists in batch order): eigsh for lam_final of every finite run."""
+def _verdicts(nets, net, ds, lam0s, batch, final_params):
+    """``(Phase, reason, Stop, lam_final)`` of every run of a finished batch (eigsh for lam_final of a finite run)."""
     from catapult.numerics.phase import net_phase
     from catapult.numerics.stop import CONVERGED, DIVERGED, Stop
     out = []
-    for i, c in enumerate(cs):
+    for i in range(len(lam0s)):
         L = batch.loss[i, :batch.steps[i] + 1]
         code = int(batch.code[i])
         stop = Stop.CONVERGED if code == CONVERGED else Stop.BUDGET
         if code == DIVERGED:
             stop = Stop.NONFINITE if not np.all(np.isfinite(L)) else Stop.RUNAWAY
+        lam_f = None if stop.diverged else nets.ntk_top(net, nets.unstack(final_params, i), ds.X)
+        phase, reason = net_phase(stop, L, None if lam_f is None else lam_f / lam0s[i])
+        out.append((phase, reason, stop, lam_f))
+    return out
+
+
+def evaluate_runs(nets, net, ds, lam0s, cs, batch, final_params):
+    """Verdicts and metrics of a finished batch (lists in batch order): eigsh for lam_final of every finite run."""
+    out = []
+    for i, (c, (phase, reason, stop, lam_f)) in enumerate(zip(cs, _verdicts(nets, net, ds, lam0s, batch,
+                                                                             final_params))):
+        L = batch.loss[i, :batch.steps[i] + 1]
         p = nets.unstack(final_params, i)
-        lam_f = None
-        if not stop.diverged:
-            lam_f = nets.ntk_top(net, p, ds.X)
-        ratio = None if lam_f is None else lam_f / lam0s[i]
-        phase, reason = net_phase(stop, L, ratio)
         row = {"c": float(c), "lam0": float(lam0s[i]), "verdict": phase.value, "reason": reason, "stop": stop.value,
                "steps": int(batch.steps[i]), "loss0": float(L[0]), "loss_peak": float(np.nanmax(L)),
-               "eta_lam_final": None if lam_f is None else float(c * ratio)}
+               "eta_lam_final": None if lam_f is None else float(c * lam_f / lam0s[i])}
         row.update(_metrics(nets, net, p, ds) if not stop.diverged else
                    {"train_loss": float("inf"), "train_accuracy": float("nan"), "test_loss": float("inf"),
                     "test_accuracy": float("nan")})
         out.append(row)
     return out
+
+
+#: the precisions of a net verdict: the run at float64, and the same runs again at CHECK_DTYPE (None: not checked)
+CHECK_DTYPE = "float32"
+
+
+def cross_check(nets, net, ds, params_batch, etas, lam0s, steps, rows, check=CHECK_DTYPE):
+    """Run the batch again at ``check`` precision and compare verdicts, in place on ``rows`` (those of
+    :func:`evaluate_runs`): ``verdict_<check>`` and ``agreed``; a verdict the two precisions do not share becomes
+    ``undetermined`` (the reason names both), as in :mod:`catapult.verify.sweep`.  ``check=None``: ``agreed`` is
+    None (one precision, not cross-checked)."""
+    if check is None:
+        for r in rows:
+            r.update(agreed=None)
+        return rows
+    batch = nets.run_gd(net, params_batch, ds.X, ds.y, etas, steps=steps, dtype=check)
+    for r, (phase, reason, _, _) in zip(rows, _verdicts(nets, net, ds, lam0s, batch, batch.params)):
+        agreed = phase.value == r["verdict"]
+        r[f"verdict_{check}"] = phase.value
+        if not agreed:
+            r["reason"] = (f"precisions disagree: float64 {r['verdict']} ({r['reason']}); "
+                           f"{check} {phase.value} ({reason})")
+            r["verdict"] = "undetermined"
+        r["agreed"] = agreed
+    return rows
 
 
 def _metrics(nets, net, p, ds):
@@ -146,8 +204,10 @@ def _metrics(nets, net, p, ds):
 
 
 def run_net(data="digits", task="even-odd", *, activation="relu", depth=2, width=512, c=3.0, loss="mse", seed=0,
-            steps=2000, m=256, test=None, split_seed=0, norm="sqrt-d", bias=False, hessian=False) -> NetResult:
-    """One full-batch GD run of a net on a task at eta = c / lam0 (see the module docstring)."""
+            steps=2000, m=256, test=None, split_seed=0, norm="sqrt-d", bias=False, hessian=False,
+            check=CHECK_DTYPE) -> NetResult:
+    """One full-batch GD run of a net on a task at eta = c / lam0 (see the module docstring; ``check``: the
+    second precision of the verdict, None for none)."""
     nets = _nets()
     if not (isinstance(c, (int, float)) and math.isfinite(c) and c > 0):
         raise ProblemError(f"--c must be a finite number > 0, got {c!r}")
@@ -156,17 +216,19 @@ def run_net(data="digits", task="even-odd", *, activation="relu", depth=2, width
     d = ds.X.shape[1]
     check_net_cost(_FLOPS * m * net.size(d), int(steps))
     p = nets.init(net, d, seed)
-    lam0 = nets.ntk_top(net, p, ds.X)
+    lam0 = _lam0(nets, net, p, ds.X)
     H = nets.hessian_top(net, p, ds.X, ds.y) if hessian else None
     batch = nets.run_gd(net, nets.stack([p]), ds.X, ds.y, np.array([c / lam0]), steps=steps)
     row = evaluate_runs(nets, net, ds, [lam0], [c], batch, batch.params)[0]
+    cross_check(nets, net, ds, nets.stack([p]), np.array([c / lam0]), [lam0], steps, [row], check)
     spec = {"activation": activation, "depth": int(depth), "width": int(width), "loss": loss, "bias": bool(bias),
             "seed": int(seed), "parametrisation": "NTK: f = W_L phi(... phi(W_1 x/sqrt(d)) ...)/sqrt(n)",
             "loss_convention": "mse: 1/(2m) sum (f-y)^2; logistic: (1/m) sum log(1+exp(-y f))"}
     return NetResult(spec, float(c), lam0, _method(nets, net, m, d), row["verdict"], row["reason"], row["stop"],
                      row["steps"], row["eta_lam_final"], row["loss0"], row["loss_peak"], row["train_loss"],
                      row["train_accuracy"], row["test_loss"], row["test_accuracy"], H, ds.meta,
-                     [float(v) for v in batch.loss[0, :batch.steps[0] + 1]])
+                     [float(v) for v in batch.loss[0, :batch.steps[0] + 1]], row["agreed"],
+                     row.get(f"verdict_{check}"), check)
 
 
 def thresholds(df):
@@ -208,12 +270,21 @@ class NetSweep:
         """The thresholds and the run rows as plain JSON."""
         clean = lambda df: json.loads(df.to_json(orient="records"))  # noqa: E731 (NaN -> null)
         return {"criteria": CRITERIA, "meta": self.meta, "thresholds": clean(self.thresholds),
-                "runs": clean(self.table), "exactness": "measured (jax float64, cpu; one precision)"}
+                "runs": clean(self.table), "exactness": self.exactness}
+
+    @property
+    def exactness(self):
+        """measured, the precisions, and how many verdicts the two precisions shared."""
+        check = self.meta.get("check")
+        if check is None or "agreed" not in self.table:
+            return _exactness(None, None)
+        n, ok = len(self.table), int(self.table["agreed"].sum())
+        return _exactness(check, True if ok == n else None) + f" ({ok} of {n} verdicts agreed)"
 
     def __str__(self):
         head = [f"net-sweep: {len(self.table)} runs on {self.meta['data']} task {self.meta['task']} "
                 f"(m = {self.meta['m_train']}, {self.meta['normalise']}, split seed {self.meta['split_seed']})",
-                "criteria: " + "; ".join(f"{k} = {v}" for k, v in CRITERIA.items())]
+                "criteria: " + "; ".join(f"{k} = {v}" for k, v in CRITERIA.items()), self.exactness]
         return "\n".join(head + [self.thresholds.to_string(index=False)])
 
 
@@ -223,9 +294,15 @@ CRITERIA = {"c_crit": "smallest c whose loss ever exceeded L0", "c_max": "larges
 
 def net_sweep(data="digits", task="even-odd", *, activations=("relu",), depths=(2,), widths=(512,), seeds=(0,),
               c_grid=(1.0, 2.0, 3.0, 4.0), loss="mse", steps=1000, m=256, test=None, split_seed=0, norm="sqrt-d",
-              bias=False, out=None) -> NetSweep:
-    """Runs of every (activation, depth, width) over the c grid x seeds (one vmapped batch each), their tidy table
-    (written to ``out``: .csv or .parquet) and the thresholds of :func:`thresholds`."""
+              bias=False, out=None, check=CHECK_DTYPE, jobs=1, scheduler=None) -> NetSweep:
+    """Runs of every (activation, depth, width) over the c grid x seeds (one vmapped batch each; ``check``: the
+    verdicts' second precision, :func:`cross_check`), their tidy table (written to ``out``: .csv or .parquet) and
+    the thresholds of :func:`thresholds`.
+
+    Each architecture is one task of the sweep engine's executor (:func:`catapult.verify.executor.open_executor`):
+    ``jobs`` local processes (started fresh, not forked: JAX is multithreaded) or the Dask ``scheduler``; the
+    default ``jobs=1`` runs them here, where XLA already uses every core for a batch.
+    """
     import pandas as pd
     nets = _nets()
     cs = [float(c) for c in c_grid]
@@ -233,23 +310,42 @@ def net_sweep(data="digits", task="even-odd", *, activations=("relu",), depths=(
         raise ProblemError("--c-grid: give finite numbers > 0")
     if out is not None and not str(out).endswith((".csv", ".parquet")):
         raise ProblemError(f"-o {out}: the table must be .csv or .parquet")
-    ds = load_task(data, task, m=m, test=test, split_seed=split_seed, norm=norm)
+    task_args = dict(data=data, task=task, m=m, test=test, split_seed=split_seed, norm=norm)
+    ds = load_task(**task_args)
     d = ds.X.shape[1]
-    archs = [nets.Net(int(L), int(n), a, bias, loss) for a in activations for L in depths for n in widths]
-    check_net_cost(sum(_FLOPS * m * a.size(d) for a in archs), int(steps), runs=len(cs) * len(seeds))
-    rows = []
-    for net in archs:
-        ps = [nets.init(net, d, s) for s in seeds]
-        lam0 = [nets.ntk_top(net, p, ds.X) for p in ps]
-        lam_b = [lam0[j] for j in range(len(seeds)) for _ in cs]
-        c_b = [c for _ in seeds for c in cs]
-        batch = nets.run_gd(net, nets.stack([p for p in ps for _ in cs]), ds.X, ds.y,
-                            np.array(c_b) / np.array(lam_b), steps=steps)
-        for k, r in enumerate(evaluate_runs(nets, net, ds, lam_b, c_b, batch, batch.params)):
-            rows.append({"activation": net.activation, "depth": net.depth, "width": net.width, "loss": loss,
-                         "bias": bias, "seed": int(seeds[k // len(cs)]), **r,
-                         "loss_peak_ratio": r["loss_peak"] / r["loss0"], **ds.meta})
-    df = pd.DataFrame(rows)
+    archs = [(a, int(L), int(n)) for a in activations for L in depths for n in widths]
+    for a, L, n in archs:
+        nets.Net(L, n, a, bias, loss)   # an unknown activation or a bad size: refused before any run
+    check_net_cost(sum(_FLOPS * m * nets.Net(L, n, a, bias, loss).size(d) for a, L, n in archs), int(steps),
+                   runs=len(cs) * len(seeds))
+    from .executor import each_result, open_executor
+    ex = open_executor(jobs, scheduler, context="spawn") if scheduler is not None or (jobs or 1) > 1 else None
+    tasks = [(task_args, arch, bias, loss, tuple(int(s) for s in seeds), tuple(cs), int(steps), check)
+             for arch in archs]
+    done = dict(each_result(ex, architecture_rows, tasks))
+    df = pd.DataFrame([r for i in range(len(tasks)) for r in done[i]])
     if out is not None:
         df.to_parquet(out, index=False) if str(out).endswith(".parquet") else df.to_csv(out, index=False)
-    return NetSweep(df, thresholds(df), ds.meta)
+    return NetSweep(df, thresholds(df), ds.meta | {"check": check})
+
+
+def architecture_rows(task_args, arch, bias, loss, seeds, cs, steps, check):
+    """The table rows of one architecture ``(activation, depth, width)`` over the c grid x seeds: one vmapped
+    batch at float64, its verdicts cross-checked at ``check`` (a task of :func:`net_sweep`; plain arguments, so it
+    pickles)."""
+    nets = _nets()
+    ds = load_task(**task_args)
+    activation, depth, width = arch
+    net = nets.Net(depth, width, activation, bias, loss)
+    d = ds.X.shape[1]
+    ps = [nets.init(net, d, s) for s in seeds]
+    lam0 = [_lam0(nets, net, p, ds.X) for p in ps]
+    lam_b = [lam0[j] for j in range(len(seeds)) for _ in cs]
+    c_b = [c for _ in seeds for c in cs]
+    start, etas = nets.stack([p for p in ps for _ in cs]), np.array(c_b) / np.array(lam_b)
+    batch = nets.run_gd(net, start, ds.X, ds.y, etas, steps=steps)
+    runs = cross_check(nets, net, ds, start, etas, lam_b, steps,
+                       evaluate_runs(nets, net, ds, lam_b, c_b, batch, batch.params), check)
+    return [{"activation": activation, "depth": depth, "width": width, "loss": loss, "bias": bias,
+             "seed": int(seeds[k // len(cs)]), **r, "loss_peak_ratio": r["loss_peak"] / r["loss0"], **ds.meta}
+            for k, r in enumerate(runs)]
