@@ -107,14 +107,30 @@ GOING, CONVERGED, DIVERGED = -1, 0, 1
 UNDECIDED = GOING
 
 
+#: mpmath's non-finite values (inf, -inf, nan) as raw mpf tuples
+_MPF_SPECIAL = (mpmath.libmp.finf, mpmath.libmp.fninf, mpmath.libmp.fnan)
+
+
 def finite(*values) -> bool:
     """True when every value (python float, numpy float or mpmath number) is finite.
 
     >>> import mpmath
-    >>> finite(1.0, mpmath.mpf(2)), finite(1.0, mpmath.inf), finite(float("nan"))
+    >>> finite(1.0, mpmath.mpf(2)), finite(1.0, mpmath.inf), finite(float("nan")), finite(-mpmath.inf, 1.0)
+    (True, False, False, False)
+    >>> import numpy as np, flint
+    >>> finite(mpmath.mpf("1e400"), np.float64(1), flint.arb(2)), finite(np.nan), finite(mpmath.nan)
     (True, False, False)
     """
-    return all(abs(v) < math.inf for v in values)
+    for v in values:  # the common types first (7x faster than abs(v) < inf on mpmath numbers: every step asks)
+        if type(v) is float:
+            if not math.isfinite(v):
+                return False
+        elif hasattr(v, "_mpf_"):
+            if v._mpf_ in _MPF_SPECIAL:
+                return False
+        elif not abs(v) < math.inf:
+            return False
+    return True
 
 
 def rounding_level(dps):
