@@ -104,12 +104,26 @@ class MapRun:
     lam0: object = None
 
 
+def _sqrt(x):
+    """sqrt in x's own arithmetic: python float, mpmath, or gmpy2 (MPFR) at its context's precision."""
+    if isinstance(x, float):
+        return math.sqrt(x)
+    if isinstance(x, mpmath.mpf):
+        return mpmath.sqrt(x)
+    return x.sqrt() if hasattr(x, "sqrt") else _gmpy2_sqrt(x)
+
+
+def _gmpy2_sqrt(x):
+    import gmpy2
+    return gmpy2.sqrt(x) if isinstance(x, type(gmpy2.mpfr(0))) else math.sqrt(x)
+
+
 def _grad_norm(slope, f, lam):
     """|slope(f)| sqrt(|lam|), inf when f or lam is not finite or the slope overflows (python floats)."""
     if not finite(f, lam):
         return math.inf
     try:
-        return abs(slope(f)) * (mpmath.sqrt(abs(lam)) if isinstance(lam, mpmath.mpf) else math.sqrt(abs(lam)))
+        return abs(slope(f)) * _sqrt(abs(lam))
     except ARITHMETIC_ERRORS:
         return math.inf
 

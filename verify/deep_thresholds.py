@@ -33,7 +33,7 @@ from catapult.numerics.stop import DIVERGED, StopRule
 
 from catapult.theory.deep import derive_deep_map
 
-from .bridge import compile_deep_map
+from .bridge import compile_deep_map, to_mpmath
 
 #: the stop rule of the reduced-map verdicts: run_gd's defaults (catapult.numerics.gd.run_gd)
 RULE = StopRule()
@@ -90,13 +90,19 @@ def reduced_run(dm, n, consts, x, *, dps=None, steps=2000, rule=RULE, curv=1, re
     'runaway'
     """
     if dps is None:
-        return _run(dm, n, consts, x, "math", float, math.sqrt, steps, rule, curv, record)
-    with mpmath.workdps(dps):
-        return _run(dm, n, consts, x, "mpmath", mpmath.mpf, mpmath.sqrt, steps, rule, curv, record)
+        return _run(dm, n, consts, x, "math", math.sqrt, steps, rule, curv, record)
+    import gmpy2   # MPFR at mpmath's precision for dps digits: the same numbers, bit for bit, ~10x faster
+    with mpmath.workdps(dps), gmpy2.context(gmpy2.get_context(), precision=mpmath.mp.prec):
+        r = _run(dm, n, consts, x, "gmpy2", gmpy2.sqrt, steps, rule, curv, record)
+        r.lam0 = to_mpmath(r.lam0)
+        if r.history is not None:
+            r.history = [(to_mpmath(fv), to_mpmath(lv)) for fv, lv in r.history]
+        return r
 
 
-def _run(dm, n, consts, x, modules, num, sqrt, steps, rule, curv, record):
+def _run(dm, n, consts, x, modules, sqrt, steps, rule, curv, record):
     cm = compile_deep_map(dm, modules)
+    num = cm._num
     n = num(n)
     c = [num(1), n] + ([n, n, sqrt(n)] if consts is None else [num(v) for v in consts])
     s = cm.init(n)
