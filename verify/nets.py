@@ -111,8 +111,10 @@ def _method(nets, net, m, d):
     return "exact eigvalsh" if m * net.size(d) <= nets.EXACT_LIMIT else "Lanczos (eigsh) on JVP/VJP products"
 
 
-def evaluate_runs(nets, net, ds, lam0s, cs, batch, final_params):
-    """Verdicts and metrics of a finished batch (lists in batch order): eigsh for lam_final of every finite run."""
+def evaluate_runs(nets, net, ds, lam0s, cs, batch, final_params, hessian=False):
+    """Verdicts and metrics of a finished batch (lists in batch order): eigsh for lam_final of every finite run
+    (and, with ``hessian``, ``hessian_top_final``: the top eigenvalue of the training loss's Hessian at the end,
+    Lanczos on Hessian-vector products; None for a divergent run)."""
     from catapult.numerics.phase import net_phase
     from catapult.numerics.stop import CONVERGED, DIVERGED, Stop
     out = []
@@ -131,6 +133,8 @@ def evaluate_runs(nets, net, ds, lam0s, cs, batch, final_params):
         row = {"c": float(c), "lam0": float(lam0s[i]), "verdict": phase.value, "reason": reason, "stop": stop.value,
                "steps": int(batch.steps[i]), "loss0": float(L[0]), "loss_peak": float(np.nanmax(L)),
                "eta_lam_final": None if lam_f is None else float(c * ratio)}
+        if hessian:
+            row["hessian_top_final"] = None if stop.diverged else float(nets.hessian_top(net, p, ds.X, ds.y))
         row.update(_metrics(nets, net, p, ds) if not stop.diverged else
                    {"train_loss": float("inf"), "train_accuracy": float("nan"), "test_loss": float("inf"),
                     "test_accuracy": float("nan")})
@@ -223,9 +227,11 @@ CRITERIA = {"c_crit": "smallest c whose loss ever exceeded L0", "c_max": "larges
 
 def net_sweep(data="digits", task="even-odd", *, activations=("relu",), depths=(2,), widths=(512,), seeds=(0,),
               c_grid=(1.0, 2.0, 3.0, 4.0), loss="mse", steps=1000, m=256, test=None, split_seed=0, norm="sqrt-d",
-              bias=False, out=None) -> NetSweep:
+              bias=False, out=None, label_noise=0.0, noise_seed=0, hessian=False) -> NetSweep:
     """Runs of every (activation, depth, width) over the c grid x seeds (one vmapped batch each), their tidy table
-    (written to ``out``: .csv or .parquet) and the thresholds of :func:`thresholds`."""
+    (written to ``out``: .csv or .parquet) and the thresholds of :func:`thresholds`.  ``label_noise``,
+    ``noise_seed``: :func:`catapult.verify.net_data.load_task`'s; ``hessian``: a ``hessian_top_final`` column
+    (:func:`evaluate_runs`)."""
     import pandas as pd
     nets = _nets()
     cs = [float(c) for c in c_grid]
@@ -233,7 +239,8 @@ def net_sweep(data="digits", task="even-odd", *, activations=("relu",), depths=(
         raise ProblemError("--c-grid: give finite numbers > 0")
     if out is not None and not str(out).endswith((".csv", ".parquet")):
         raise ProblemError(f"-o {out}: the table must be .csv or .parquet")
-    ds = load_task(data, task, m=m, test=test, split_seed=split_seed, norm=norm)
+    ds = load_task(data, task, m=m, test=test, split_seed=split_seed, norm=norm, label_noise=label_noise,
+                   noise_seed=noise_seed)
     d = ds.X.shape[1]
     archs = [nets.Net(int(L), int(n), a, bias, loss) for a in activations for L in depths for n in widths]
     check_net_cost(sum(_FLOPS * m * a.size(d) for a in archs), int(steps), runs=len(cs) * len(seeds))
@@ -245,7 +252,7 @@ def net_sweep(data="digits", task="even-odd", *, activations=("relu",), depths=(
         c_b = [c for _ in seeds for c in cs]
         batch = nets.run_gd(net, nets.stack([p for p in ps for _ in cs]), ds.X, ds.y,
                             np.array(c_b) / np.array(lam_b), steps=steps)
-        for k, r in enumerate(evaluate_runs(nets, net, ds, lam_b, c_b, batch, batch.params)):
+        for k, r in enumerate(evaluate_runs(nets, net, ds, lam_b, c_b, batch, batch.params, hessian)):
             rows.append({"activation": net.activation, "depth": net.depth, "width": net.width, "loss": loss,
                          "bias": bias, "seed": int(seeds[k // len(cs)]), **r,
                          "loss_peak_ratio": r["loss_peak"] / r["loss0"], **ds.meta})
