@@ -6,8 +6,10 @@ with y_i (w.x_i + b) >= 1 for every i; feasible (status 0) <=> linearly separabl
 Then a logistic-loss sweep (ReLU, depth 2, NTK parametrisation, full-batch GD at eta = c/lam0) through
 ``catapult.verify.nets.net_sweep`` with the final Hessian's top eigenvalue.
 
-Run:  nice -n 19 python studies/nets/huang_study.py [--steps N] [--width N]
-      (writes huang.csv and huang_lp.csv here; results.md is written by hand from them)
+Run:  nice -n 19 python studies/nets/huang_study.py [--activation relu|linear] [--steps N] [--width N]
+      (writes huang_<activation>.csv and huang_lp.csv here; results.md is written by hand from them).
+      ``linear`` is Huang et al.'s own setting (deep linear nets: the function class is linear in x, so the LP's
+      verdict is the net's); a ReLU net can separate what the LP cannot.
 """
 
 import argparse
@@ -51,6 +53,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser()
     ap.add_argument("--steps", type=int, default=2000)
     ap.add_argument("--width", type=int, default=256)
+    ap.add_argument("--activation", default="relu", choices=["relu", "linear"])
     ap.add_argument("--tasks", nargs="*", default=[t[0] for t in TASKS])
     a = ap.parse_args(argv)
     t0 = time.time()
@@ -64,8 +67,8 @@ def main(argv=None):
                     "flipped": ds.meta["flipped_train_labels"], "lp_status": status, "lp_message": msg,
                     "linearly_separable": sep})
         print(lps[-1], flush=True)
-        net = N.Net(2, a.width, "relu", loss="logistic")
-        r = net_sweep("digits", task, activations=["relu"], depths=[2], widths=[a.width], seeds=SEEDS, c_grid=C_GRID,
+        net = N.Net(2, a.width, a.activation, loss="logistic")
+        r = net_sweep("digits", task, activations=[a.activation], depths=[2], widths=[a.width], seeds=SEEDS, c_grid=C_GRID,
                       loss="logistic", steps=a.steps, m=m, label_noise=q, hessian=True)
         t = r.table.assign(name=name, linearly_separable=sep, lp_status=status, steps_budget=a.steps)
         t["eta_hessian_final"] = t["c"] / t["lam0"] * t["hessian_top_final"]
@@ -78,7 +81,7 @@ def main(argv=None):
         print(t[["name", "seed", "c", "verdict", "steps", "loss_peak_ratio", "final_over_L0", "eta_lam_final",
                  "eta_hessian0", "eta_hessian_final", "train_accuracy", "test_accuracy", "test_loss"]].to_string(index=False),
               f"[{time.time() - t0:.0f} s]", flush=True)
-        pd.concat(rows).to_csv(HERE / "huang.csv", index=False)
+        pd.concat(rows).to_csv(HERE / f"huang_{a.activation}.csv", index=False)
     pd.DataFrame(lps).to_csv(HERE / "huang_lp.csv", index=False)
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
                             cwd=HERE).stdout.strip()
