@@ -49,13 +49,40 @@ def lp_separable(X, y):
     return int(r.status), str(r.message), sep
 
 
+def _pair(g, col, fmt):
+    v = [g.loc[g["seed"] == s, col] for s in SEEDS]
+    return " / ".join("-" if x.empty or not np.isfinite(float(x.iloc[0])) else format(float(x.iloc[0]), fmt)
+                      for x in v)
+
+
+def summarise(activation):
+    """The markdown table of results.md from huang_<activation>.csv (values: seed 0 / seed 1)."""
+    df = pd.read_csv(HERE / f"huang_{activation}.csv")
+    out = ["| task | c | verdict | steps | peak L/L0 | final L/L0 | eta lam_final | eta H0 | eta H_final | "
+           "H_final/H0 | train acc | test acc | test loss |", "|" + "---|" * 13]
+    for name in [t[0] for t in TASKS]:
+        for c, g in df[df["name"] == name].groupby("c", sort=True):
+            g = g.assign(h_ratio=g["hessian_top_final"] / g["hessian_top0"])
+            verd = " / ".join(g.sort_values("seed")["verdict"].str.replace("undetermined", "undet."))
+            out.append(f"| {name} | {c:g} | {verd} | {_pair(g, 'steps', '.0f')} | {_pair(g, 'loss_peak_ratio', '.3g')} "
+                       f"| {_pair(g, 'final_over_L0', '.2g')} | {_pair(g, 'eta_lam_final', '.3g')} "
+                       f"| {_pair(g, 'eta_hessian0', '.3g')} | {_pair(g, 'eta_hessian_final', '.3g')} "
+                       f"| {_pair(g, 'h_ratio', '.3g')} | {_pair(g, 'train_accuracy', '.3f')} "
+                       f"| {_pair(g, 'test_accuracy', '.4f')} | {_pair(g, 'test_loss', '.3f')} |")
+    return "\n".join(out)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser()
     ap.add_argument("--steps", type=int, default=2000)
     ap.add_argument("--width", type=int, default=256)
     ap.add_argument("--activation", default="relu", choices=["relu", "linear"])
+    ap.add_argument("--table", action="store_true", help="only print results.md's table from the CSV")
     ap.add_argument("--tasks", nargs="*", default=[t[0] for t in TASKS])
     a = ap.parse_args(argv)
+    if a.table:
+        print(summarise(a.activation))
+        return
     t0 = time.time()
     lps, rows = [], []
     for name, task, m, q in TASKS:
