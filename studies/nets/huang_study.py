@@ -72,6 +72,15 @@ def summarise(activation):
     return "\n".join(out)
 
 
+def _merge(df, path):
+    """Write ``df``, keeping the rows of the CSV already there whose task (``name``) was not rerun."""
+    if path.exists():
+        old = pd.read_csv(path)
+        df = pd.concat([old[~old["name"].isin(df["name"])], df])
+    order = {t[0]: i for i, t in enumerate(TASKS)}
+    df.sort_values("name", key=lambda s: s.map(order), kind="stable").to_csv(path, index=False)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser()
     ap.add_argument("--steps", type=int, default=2000)
@@ -108,8 +117,8 @@ def main(argv=None):
         print(t[["name", "seed", "c", "verdict", "steps", "loss_peak_ratio", "final_over_L0", "eta_lam_final",
                  "eta_hessian0", "eta_hessian_final", "train_accuracy", "test_accuracy", "test_loss"]].to_string(index=False),
               f"[{time.time() - t0:.0f} s]", flush=True)
-        pd.concat(rows).to_csv(HERE / f"huang_{a.activation}.csv", index=False)
-    pd.DataFrame(lps).to_csv(HERE / "huang_lp.csv", index=False)
+        _merge(pd.concat(rows), HERE / f"huang_{a.activation}.csv")
+    _merge(pd.DataFrame(lps), HERE / "huang_lp.csv")
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
                             cwd=HERE).stdout.strip()
     print(f"done in {time.time() - t0:.0f} s at commit {commit}", file=sys.stderr)
