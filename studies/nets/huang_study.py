@@ -65,7 +65,7 @@ def summarise(activation):
             g = g.assign(h_ratio=g["hessian_top_final"] / g["hessian_top0"])
             verd = " / ".join(g.sort_values("seed")["verdict"].str.replace("undetermined", "undet."))
             out.append(f"| {name} | {c:g} | {verd} | {_pair(g, 'steps', '.0f')} | {_pair(g, 'loss_peak_ratio', '.3g')} "
-                       f"| {_pair(g, 'final_over_L0', '.2g')} | {_pair(g, 'eta_lam_final', '.3g')} "
+                       f"| {_pair(g, 'final_over_L0', '.4g')} | {_pair(g, 'eta_lam_final', '.3g')} "
                        f"| {_pair(g, 'eta_hessian0', '.3g')} | {_pair(g, 'eta_hessian_final', '.3g')} "
                        f"| {_pair(g, 'h_ratio', '.3g')} | {_pair(g, 'train_accuracy', '.3f')} "
                        f"| {_pair(g, 'test_accuracy', '.4f')} | {_pair(g, 'test_loss', '.3f')} |")
