@@ -225,3 +225,31 @@ def test_deep_rows_pass_n16():
 @pytest.mark.slow
 def test_deep_rows_pass_n64():
     _deep_rows((3, 64))
+
+
+def test_label_noise_flips_exactly_the_recorded_training_labels():
+    from catapult.verify.net_data import load_task
+    clean = load_task("digits", "even-odd", m=200, test=50)
+    noisy = load_task("digits", "even-odd", m=200, test=50, label_noise=0.07, noise_seed=5)
+    flipped = np.flatnonzero(noisy.y != clean.y)
+    assert len(flipped) == 14 == noisy.meta["flipped_train_labels"] and noisy.meta["label_noise"] == 0.07
+    assert np.array_equal(noisy.y[flipped], -clean.y[flipped])
+    assert np.array_equal(noisy.y_test, clean.y_test) and np.array_equal(noisy.X, clean.X)   # test labels clean
+    expect = np.sort(np.random.default_rng(5).choice(200, 14, replace=False))
+    assert np.array_equal(flipped, expect) and clean.meta["noise"] == "none"
+
+
+def test_sweep_hessian_top_final_is_the_final_nets_hessian():
+    """hessian_top_final of a sweep row is hessian_top of that run's final parameters (rerun singly)."""
+    from catapult.verify.net_data import load_task
+    from catapult.verify.nets import net_sweep
+    r = net_sweep("digits", "0,1", widths=[16], seeds=[0], c_grid=[1.0], loss="logistic", steps=20, m=24,
+                  label_noise=0.125, hessian=True)
+    row = r.table.iloc[0]
+    assert row["flipped_train_labels"] == 3
+    ds = load_task("digits", "0,1", m=24, label_noise=0.125)
+    net = N.Net(2, 16, "relu", loss="logistic")
+    p = N.init(net, 64, 0)
+    b = N.run_gd(net, N.stack([p]), ds.X, ds.y, np.array([1.0 / N.ntk_top(net, p, ds.X)]), steps=20)
+    assert row["hessian_top_final"] == pytest.approx(N.hessian_top(net, N.unstack(b.params, 0), ds.X, ds.y),
+                                                     rel=1e-8)

@@ -9,7 +9,9 @@ Preprocessing, recorded in :attr:`Dataset.meta`: a seeded split (a permutation o
 ``numpy.random.default_rng(split_seed)``: the first ``m`` train, the next ``test`` test), every feature standardised
 with the *training* mean and standard deviation (constant features set to 0), then every input normalised to
 |x| = sqrt(d) (``norm="sqrt-d"``: entries O(1), the scale the NTK parametrisation's 1/sqrt(d) expects) or |x| = 1
-(``norm="unit"``).
+(``norm="unit"``).  Optional training-label noise (``label_noise`` = q): exactly round(q m) training labels,
+chosen by ``numpy.random.default_rng(noise_seed).choice(m, k, replace=False)``, are flipped (the test labels are
+kept clean); the fraction, the count and the seed are in ``meta``.
 
 >>> ds = load_task("digits", "even-odd", m=64, test=32)
 >>> ds.X.shape, ds.X_test.shape, sorted(set(ds.y.tolist())), bool(np.allclose(np.linalg.norm(ds.X, axis=1), 8.0))
@@ -118,9 +120,14 @@ def _rows(Z, target):
     return np.where(r > 0, Z * target / np.where(r > 0, r, 1.0), 0.0)
 
 
-def load_task(data="digits", task="even-odd", *, m=256, test=None, split_seed=0, norm="sqrt-d") -> Dataset:
+def load_task(data="digits", task="even-odd", *, m=256, test=None, split_seed=0, norm="sqrt-d", label_noise=0.0,
+              noise_seed=0) -> Dataset:
     """The task's seeded split, preprocessed (see the module docstring); ``test`` defaults to every sample not in
-    training (at most :data:`MAX_TEST`).
+    training (at most :data:`MAX_TEST`); ``label_noise``: the fraction of training labels flipped.
+
+    >>> ds = load_task("digits", "0,1", m=100, label_noise=0.1, noise_seed=3)
+    >>> ds.meta["flipped_train_labels"], int(np.sum(ds.y != load_task("digits", "0,1", m=100).y))
+    (10, 10)
 
     >>> load_task("digits", "0,1", m=10 ** 4)     # doctest: +ELLIPSIS
     Traceback (most recent call last):
@@ -139,12 +146,22 @@ def load_task(data="digits", task="even-odd", *, m=256, test=None, split_seed=0,
     k = min(rest, MAX_TEST) if test is None else int(test)
     if not 1 <= k <= rest:
         raise DataError(f"--test {test}: give 1 <= test <= {rest} (the samples not in training)")
+    if not (isinstance(label_noise, (int, float)) and 0 <= label_noise <= 0.5):
+        raise DataError(f"--label-noise {label_noise!r}: give a fraction in [0, 0.5]")
     tr, te = perm[:m], perm[m:m + k]
     A, B = preprocess(X[tr], X[te], norm)
+    y_tr = y[tr].copy()
+    flip = int(round(label_noise * m))
+    if flip:
+        y_tr[np.random.default_rng(noise_seed).choice(m, flip, replace=False)] *= -1
     meta = {"data": str(data), "task": task, "labels": labels, "m_train": int(m), "m_test": int(k),
             "d": int(X.shape[1]), "split": f"numpy default_rng({split_seed}).permutation: first m train, next test",
             "split_seed": int(split_seed),
             "standardise": "per feature, training mean and std (constant features -> 0)",
             "normalise": "|x| = sqrt(d)" if norm == "sqrt-d" else "|x| = 1",
-            "train_positive_fraction": float(np.mean(y[tr] > 0))}
-    return Dataset(A, y[tr], B, y[te], meta)
+            "train_positive_fraction": float(np.mean(y_tr > 0)),
+            "label_noise": float(label_noise), "flipped_train_labels": flip,
+            "noise": (f"{flip} training labels flipped: numpy default_rng({noise_seed}).choice(m, {flip}, "
+                      "replace=False); test labels clean") if flip else "none",
+            "noise_seed": int(noise_seed)}
+    return Dataset(A, y_tr, B, y[te], meta)

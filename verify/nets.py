@@ -154,8 +154,10 @@ def _verdicts(nets, net, ds, lam0s, batch, final_params):
     return out
 
 
-def evaluate_runs(nets, net, ds, lam0s, cs, batch, final_params):
-    """Verdicts and metrics of a finished batch (lists in batch order): eigsh for lam_final of every finite run."""
+def evaluate_runs(nets, net, ds, lam0s, cs, batch, final_params, hessian=False):
+    """Verdicts and metrics of a finished batch (lists in batch order): eigsh for lam_final of every finite run
+    (and, with ``hessian``, ``hessian_top_final``: the top eigenvalue of the training loss's Hessian at the end,
+    Lanczos on Hessian-vector products; None for a divergent run)."""
     out = []
     for i, (c, (phase, reason, stop, lam_f)) in enumerate(zip(cs, _verdicts(nets, net, ds, lam0s, batch,
                                                                              final_params))):
@@ -164,6 +166,8 @@ def evaluate_runs(nets, net, ds, lam0s, cs, batch, final_params):
         row = {"c": float(c), "lam0": float(lam0s[i]), "verdict": phase.value, "reason": reason, "stop": stop.value,
                "steps": int(batch.steps[i]), "loss0": float(L[0]), "loss_peak": float(np.nanmax(L)),
                "eta_lam_final": None if lam_f is None else float(c * lam_f / lam0s[i])}
+        if hessian:
+            row["hessian_top_final"] = None if stop.diverged else float(nets.hessian_top(net, p, ds.X, ds.y))
         row.update(_metrics(nets, net, p, ds) if not stop.diverged else
                    {"train_loss": float("inf"), "train_accuracy": float("nan"), "test_loss": float("inf"),
                     "test_accuracy": float("nan")})
@@ -294,10 +298,13 @@ CRITERIA = {"c_crit": "smallest c whose loss ever exceeded L0", "c_max": "larges
 
 def net_sweep(data="digits", task="even-odd", *, activations=("relu",), depths=(2,), widths=(512,), seeds=(0,),
               c_grid=(1.0, 2.0, 3.0, 4.0), loss="mse", steps=1000, m=256, test=None, split_seed=0, norm="sqrt-d",
-              bias=False, out=None, check=CHECK_DTYPE, jobs=1, scheduler=None) -> NetSweep:
+              bias=False, out=None, label_noise=0.0, noise_seed=0, hessian=False, check=CHECK_DTYPE, jobs=1,
+              scheduler=None) -> NetSweep:
     """Runs of every (activation, depth, width) over the c grid x seeds (one vmapped batch each; ``check``: the
     verdicts' second precision, :func:`cross_check`), their tidy table (written to ``out``: .csv or .parquet) and
-    the thresholds of :func:`thresholds`.
+    the thresholds of :func:`thresholds`.  ``label_noise``, ``noise_seed``:
+    :func:`catapult.verify.net_data.load_task`'s; ``hessian``: a ``hessian_top_final`` column
+    (:func:`evaluate_runs`).
 
     Each architecture is one task of the sweep engine's executor (:func:`catapult.verify.executor.open_executor`):
     ``jobs`` local processes (started fresh, not forked: JAX is multithreaded) or the Dask ``scheduler``; the
@@ -310,7 +317,8 @@ def net_sweep(data="digits", task="even-odd", *, activations=("relu",), depths=(
         raise ProblemError("--c-grid: give finite numbers > 0")
     if out is not None and not str(out).endswith((".csv", ".parquet")):
         raise ProblemError(f"-o {out}: the table must be .csv or .parquet")
-    task_args = dict(data=data, task=task, m=m, test=test, split_seed=split_seed, norm=norm)
+    task_args = dict(data=data, task=task, m=m, test=test, split_seed=split_seed, norm=norm, label_noise=label_noise,
+                     noise_seed=noise_seed)
     ds = load_task(**task_args)
     d = ds.X.shape[1]
     archs = [(a, int(L), int(n)) for a in activations for L in depths for n in widths]
@@ -320,7 +328,7 @@ def net_sweep(data="digits", task="even-odd", *, activations=("relu",), depths=(
                    runs=len(cs) * len(seeds))
     from .executor import each_result, open_executor
     ex = open_executor(jobs, scheduler, context="spawn") if scheduler is not None or (jobs or 1) > 1 else None
-    tasks = [(task_args, arch, bias, loss, tuple(int(s) for s in seeds), tuple(cs), int(steps), check)
+    tasks = [(task_args, arch, bias, loss, tuple(int(s) for s in seeds), tuple(cs), int(steps), check, hessian)
              for arch in archs]
     done = dict(each_result(ex, architecture_rows, tasks))
     df = pd.DataFrame([r for i in range(len(tasks)) for r in done[i]])
@@ -329,7 +337,7 @@ def net_sweep(data="digits", task="even-odd", *, activations=("relu",), depths=(
     return NetSweep(df, thresholds(df), ds.meta | {"check": check})
 
 
-def architecture_rows(task_args, arch, bias, loss, seeds, cs, steps, check):
+def architecture_rows(task_args, arch, bias, loss, seeds, cs, steps, check, hessian=False):
     """The table rows of one architecture ``(activation, depth, width)`` over the c grid x seeds: one vmapped
     batch at float64, its verdicts cross-checked at ``check`` (a task of :func:`net_sweep`; plain arguments, so it
     pickles)."""
@@ -345,7 +353,7 @@ def architecture_rows(task_args, arch, bias, loss, seeds, cs, steps, check):
     start, etas = nets.stack([p for p in ps for _ in cs]), np.array(c_b) / np.array(lam_b)
     batch = nets.run_gd(net, start, ds.X, ds.y, etas, steps=steps)
     runs = cross_check(nets, net, ds, start, etas, lam_b, steps,
-                       evaluate_runs(nets, net, ds, lam_b, c_b, batch, batch.params), check)
+                       evaluate_runs(nets, net, ds, lam_b, c_b, batch, batch.params, hessian), check)
     return [{"activation": activation, "depth": depth, "width": width, "loss": loss, "bias": bias,
              "seed": int(seeds[k // len(cs)]), **r, "loss_peak_ratio": r["loss_peak"] / r["loss0"], **ds.meta}
             for k, r in enumerate(runs)]
