@@ -91,12 +91,18 @@ class UVModel:
         return f, [v * inv, u * inv]
 
     def evaluate(self, theta, B, bound):
-        """One-sample loss l(f): grad_theta L = l'(f) grad_theta f."""
+        """One-sample loss l(f): grad_u L = (l'(f)/sqrt(n)) v, grad_v L = (l'(f)/sqrt(n)) u, lam = (|u|^2 + |v|^2)/n.
+
+        The moves are the parameter vectors themselves with the scalar l'(f)/sqrt(n) (no scaled copy of u and v:
+        two vector operations less a step, and lam from the exact squared norms of the fixed backend)."""
         value, slope = bound
-        f, grads = self.output_and_grads(theta, B)
-        lam = B.dot(grads[0], grads[0]) + B.dot(grads[1], grads[1])
+        u, v = theta
+        inv = 1 / B.sqrt(B.scalar(self.width))
+        f = B.dot(u, v) * inv
+        lam = (B.dot(u, u) + B.dot(v, v)) / B.scalar(self.width)
         s = slope(f)
-        return Evaluation(f, lam, value(f), [(s, g) for g in grads], s * s * lam)
+        c = s * inv
+        return Evaluation(f, lam, value(f), [(c, v), (c, u)], s * s * lam)
 
 
 class UVDataModel:

@@ -49,6 +49,12 @@ def test_vectors_are_exact_and_dot_is_exact_then_rounded_once(pair):
         exact = mpmath.fsum(p * q for p, q in zip(_exact(x), _exact(y)))
     with mpmath.workprec(B.bits):
         assert got == +exact   # the exact sum, rounded once at the backend's precision
+    with B.context():
+        square = B.dot(a, a)    # the symmetric kernel (28 limb products an element)
+    with mpmath.workprec(2000):
+        exact_square = mpmath.fsum(p * p for p in _exact(x))
+    with mpmath.workprec(B.bits):
+        assert square == +exact_square
 
 
 @settings(max_examples=60, **SETTINGS)

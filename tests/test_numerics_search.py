@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import mpmath
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import example, HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from catapult.numerics.backends import get_backend
@@ -50,9 +50,11 @@ def _check_scan(width, seed):
     rise, div = s.loss_rise_onset, s.divergence_onset_at_width
     assert not isinstance(rise, NotMeasured) and not isinstance(div, NotMeasured), s.notes
     x_max = div.eta_lam0
-    assert 4 <= x_max <= 4 * (1 + mpmath.mpf("1e-5"))
-    # the bracket itself straddles 4 (up to its width) and is rtol-narrow
+    # the bracket straddles the exact threshold 4 (up to its width) and is rtol-narrow; its midpoint may lie on
+    # either side of 4 (a float64 rung that sees 4 - 2e-15 diverge -- rounding at the knife edge -- is overruled
+    # by the 30- and 60-digit rungs, whose bracket then straddles 4 from below: n = 370, seed 0)
     assert div.lo <= 4 <= div.hi * (1 + mpmath.mpf("1e-12"))
+    assert abs(x_max - 4) <= 4 * mpmath.mpf("1e-6")
     xc = _exact_onset_x(UVModel(width, seed))
     assert xc is not None
     with mpmath.workdps(40):
@@ -74,6 +76,7 @@ def test_scan_thresholds_match_literature_and_exact_onset(width, seed):
 
 @settings(max_examples=12, **SETTINGS)
 @given(width=st.integers(16, 512), seed=st.integers(0, 2**32 - 1))
+@example(width=370, seed=0)   # float64 may see 4 - 2e-15 diverge: the higher rungs' bracket holds 4
 def test_scan_thresholds_property(width, seed):
     assume(_exact_onset_x(UVModel(width, seed)) is not None)
     _check_scan(width, seed)
