@@ -113,14 +113,16 @@ def test_cli_net_json_and_figure(tmp_path):
 def test_cli_net_sweep_table(tmp_path):
     out_csv = tmp_path / "s.csv"
     code, out, err = _cli("net-sweep", "--task", "0,1", "--widths", "16", "--m", "16", "--steps", "30",
-                          "--c-grid", "1", "3", "30", "--seeds", "0", "1", "-o", str(out_csv), "--json")
+                          "--c-grid", "1", "3", "30", "--seeds", "0", "1", "-o", str(out_csv), "--json",
+                          "--plot", str(tmp_path / "s.svg"))
     assert code == 0, err
     d = json.loads(out)
     assert len(d["thresholds"]) == 2 and len(d["runs"]) == 6
     assert all(t["c_blowup"] == 30 for t in d["thresholds"])   # c = 30 >> 4: every seed blows up
     import pandas as pd
     df = pd.read_csv(out_csv)
-    assert {"split_seed", "standardise", "normalise", "verdict", "c"} <= set(df.columns)
+    assert {"split_seed", "standardise", "normalise", "verdict", "c", "agreed", "verdict_float32"} <= set(df.columns)
+    assert (tmp_path / "s.svg").read_text().lstrip().startswith("<?xml")
 
 
 def test_float32_rerun_checks_the_verdicts_and_a_disagreement_is_undetermined(monkeypatch):

@@ -323,6 +323,8 @@ def _net_parsers(sub):
     s.add_argument("--activations", nargs="+", default=["relu"])
     s.add_argument("--seeds", type=_int_at_least("--seeds", 0, 2 ** 32), nargs="+", default=[0])
     s.add_argument("-o", "--out", metavar="TABLE", help="the tidy table: .csv or .parquet")
+    s.add_argument("--plot", metavar="FILE", help="the sweep figure (.png or .svg): loss peak, eta*lam_final and "
+                                                  "test accuracy against c, coloured by verdict")
     s.add_argument("--jobs", "-j", type=_int_at_least("--jobs", 1, 256), default=1, metavar="N",
                    help="run the architectures in N local processes (default 1: here, XLA uses every core)")
     s.add_argument("--scheduler", metavar="ADDRESS", help="a Dask scheduler (tcp://host:8786): run the architectures there")
@@ -344,10 +346,15 @@ def cmd_net(args, out):
 
 def cmd_net_sweep(args, out):
     from .nets import net_sweep
+    if args.plot is not None and not str(args.plot).lower().endswith((".png", ".svg")):
+        raise UsageError(f"--plot {args.plot}: the suffix must be .png or .svg")
     r = net_sweep(args.data, args.task, activations=args.activations, depths=args.depths, widths=args.widths,
                   seeds=args.seeds, c_grid=args.c_grid, loss=args.loss, steps=args.steps, m=args.m,
                   split_seed=args.split_seed, norm=args.norm, bias=args.bias, out=args.out,
                   check=None if args.one_precision else "float32", jobs=args.jobs, scheduler=args.scheduler)
+    if args.plot is not None:
+        from .plots import net_sweep_figure
+        net_sweep_figure(r, args.plot)
     print(_dumps(r.to_json(), sort_keys=False) if args.json else str(r), file=out)
     return 0
 
@@ -363,6 +370,8 @@ def _report_parser(sub):
     c.add_argument("--p", metavar="P", default="7/10", help="with --loss logistic: the fraction of margins +1")
     c.add_argument("--only", nargs="+", choices=KEYS, help="catalogue sections of the verification table")
     c.add_argument("--no-figures", action="store_true")
+    c.add_argument("--nets", metavar="TABLE", help="a net-sweep table (.csv or .parquet, from catapult net-sweep -o): "
+                                                   "its thresholds table and sweep figure in the report")
     c.add_argument("--jobs", "-j", type=_int_at_least("--jobs", 1, 64), default=None, metavar="N")
 
 
@@ -375,7 +384,7 @@ def cmd_report(args, out):
     loss = as_loss(args.loss, args.p if args.loss == "logistic" else None)
     try:
         path = report(args.output, loss=loss, model_file=args.model_file, only=set(args.only) if args.only else None,
-                      figures=not args.no_figures, jobs=args.jobs or os.cpu_count() or 1)
+                      figures=not args.no_figures, jobs=args.jobs or os.cpu_count() or 1, nets=args.nets)
     except OSError as exc:
         raise UsageError(f"cannot write -o {args.output}: {exc.strerror or exc}") from None
     print(f"wrote {path / 'index.html'} and {path / 'report.md'}", file=out)

@@ -1045,3 +1045,63 @@ def net_figure(result, path=None):
     if path is not None:
         save(fig, path)
     return fig
+
+
+def net_sweep_figure(sweep, path=None):
+    """The figure of a net sweep (:class:`catapult.verify.nets.NetSweep`, or its table as a DataFrame): against
+    c = eta lam0, per architecture and seed, the loss peak over L0 (log; a divergent run's peak, astronomically
+    large, is drawn at the top of the axis: 10 x the largest finite run's), eta lam_final (the catapult's flatness)
+    and the test accuracy; markers coloured by the verdict.  Grey lines at c = 2 and 4 and at eta lam = 2 are the
+    derived thresholds of the linear uv model (a 2-layer linear net on one input), for reference only: these nets
+    are not that model.  Written to ``path`` (PNG or SVG) when given.
+
+    >>> import pandas as pd
+    >>> t = pd.DataFrame({"activation": "relu", "depth": 2, "width": 8, "seed": 0, "c": [1.0, 3.0, 5.0],
+    ...                   "verdict": ["lazy", "catapult", "divergent"], "loss_peak_ratio": [1.0, 9.0, 1e9],
+    ...                   "eta_lam_final": [0.9, 1.8, None], "test_accuracy": [0.8, 0.9, float("nan")]})
+    >>> ax = net_sweep_figure(t).axes[0]
+    >>> [ln.get_gid() for ln in ax.lines][0], ax.lines[0].get_ydata().tolist()     # the divergent peak at the top
+    ('relu-L2-n8-s0', [1.0, 9.0, 100.0])
+    """
+    df = getattr(sweep, "table", sweep)
+    from matplotlib.ticker import FixedLocator, NullFormatter, ScalarFormatter
+    fig = _figure((12.0, 3.9))
+    axes = fig.subplots(1, 3, sharex=True)
+    cs = df["c"].astype(float)
+    ticks = [2.0 ** k for k in range(int(np.floor(np.log2(cs.min()))), int(np.ceil(np.log2(cs.max()))) + 1)]
+    panels = (("loss_peak_ratio", r"loss peak / $L_0$", True), ("eta_lam_final", r"$\eta\lambda_{final}$", False),
+              ("test_accuracy", "test accuracy", False))
+    groups = list(df.groupby(["activation", "depth", "width", "seed"], sort=True))
+    finite = df.loc[df["verdict"] != "divergent", "loss_peak_ratio"].astype(float)
+    top = 10 * max(10.0, float(finite.max()) if len(finite) else 10.0)
+    for ax, (col, label, log) in zip(axes, panels):
+        for k, ((act, L, n, s), g) in enumerate(groups):
+            g = g.sort_values("c")
+            y = np.asarray([np.nan if v is None else float(v) for v in g[col]], float)
+            if col == "loss_peak_ratio":
+                y = np.where(g["verdict"].to_numpy() == "divergent", top, y)
+            ax.plot(g["c"].to_numpy(float), y, color=SERIES[k % len(SERIES)], lw=1.0, alpha=0.8,
+                    gid=f"{act}-L{L}-n{n}-s{s}", label=f"{act} L={L} n={n} seed {s}")
+            ax.scatter(g["c"].to_numpy(float), y, c=[VERDICT_COLOURS.get(v, "grey") for v in g["verdict"]], s=18,
+                       zorder=3, edgecolors="none")
+        for c in (2, 4):
+            ax.axvline(c, color="0.6", ls=":", lw=0.9, gid=f"uv-c{c}")
+        if col == "eta_lam_final":
+            ax.axhline(2, color="0.6", ls="--", lw=0.9, gid="uv-eta-lam-2")
+        if log:
+            ax.set_yscale("log")
+        ax.set_xscale("log")
+        ax.xaxis.set_major_locator(FixedLocator(ticks))
+        ax.xaxis.set_major_formatter(ScalarFormatter())
+        ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.set_xlabel(r"$c = \eta\lambda_0$")
+        ax.set_ylabel(label)
+    axes[0].set_ylim(top=top * 3)
+    handles = [axes[0].scatter([], [], c=VERDICT_COLOURS[v], s=18, label=v) for v in VERDICTS if v in set(df["verdict"])]
+    axes[0].legend(handles=handles, fontsize=7, frameon=False, title="verdict (measured)", title_fontsize=7)
+    axes[2].legend(fontsize=6, frameon=False)
+    fig.suptitle("net sweep (measured); dotted: c = 2, 4 and dashed: eta lam = 2, derived for the linear uv model "
+                 "(reference only)", fontsize=8)
+    if path is not None:
+        save(fig, path)
+    return fig

@@ -28,15 +28,17 @@ def _png(fig) -> bytes:
     return buf.getvalue()
 
 
-def report(out, *, model="uv", loss="mse", model_file=None, only=None, figures=True, jobs=1) -> Path:
+def report(out, *, model="uv", loss="mse", model_file=None, only=None, figures=True, jobs=1, nets=None) -> Path:
     """Write ``index.html`` and ``report.md`` (and the figures' PNGs) into the folder ``out``; returns it.
 
     ``model``/``loss`` name the derived objects and figures (``model_file``: a user model file, whose rows are the
     verification table); ``only``: catalogue section keys (default: every default section); ``figures=False``
-    skips the figures (their section then says so).
+    skips the figures (their section then says so); ``nets``: a net-sweep table (a path to the CSV / Parquet of
+    ``catapult net-sweep -o``, or a DataFrame): a "networks" section with its thresholds, and its sweep figure.
     """
     from catapult.theory import derive, thresholds
     from .catalogue import catalogue, model_file_rows
+    net_table = None if nets is None else _net_thresholds(nets)   # a bad table is refused before any work
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
@@ -54,16 +56,54 @@ def report(out, *, model="uv", loss="mse", model_file=None, only=None, figures=T
                               "loss and eta*lam vs step: lazy, catapult, divergent (measured), derived lines")
         figs["phase"] = (_png(plots.phase_figure(problem, points=16, steps=2000)),
                          "phase diagram: verdicts of parameter GD (measured) with the derived boundaries")
+    if nets is not None and figures:
+        from . import plots
+        figs["nets"] = (_png(plots.net_sweep_figure(net_table[0])),
+                        "networks (measured): loss peak, eta*lam_final and test accuracy against c = eta*lam0")
     name = getattr(spec, "name", spec)
     passed = sum(r.passed for r in rows)
     head = (f"catapult report: model {name}, loss {fmap.loss.expr}; {passed}/{len(rows)} checks pass; "
             f"written in {time.perf_counter() - t0:.0f} s")
-    _write_html(out, head, fmap, th, rows, figs)
-    _write_md(out, head, fmap, th, rows, figs)
+    _write_html(out, head, fmap, th, rows, figs, net_table)
+    _write_md(out, head, fmap, th, rows, figs, net_table)
     return out
 
 
-def _write_html(out, head, fmap, th, rows, figs):
+def _net_thresholds(nets):
+    """(the run table, its thresholds table) of a net sweep given as a DataFrame or a .csv / .parquet path."""
+    import pandas as pd
+    from .nets import thresholds
+    from .problems import ProblemError
+    if isinstance(nets, pd.DataFrame):
+        df = nets
+    else:
+        path = Path(nets)
+        if path.suffix not in (".csv", ".parquet"):
+            raise ProblemError(f"--nets {nets}: a net-sweep table must be .csv or .parquet")
+        try:
+            df = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
+        except (OSError, ValueError) as exc:
+            raise ProblemError(f"--nets {nets}: cannot read the table ({exc})") from None
+    need = {"activation", "depth", "width", "seed", "c", "verdict", "loss_peak_ratio", "test_accuracy",
+            "eta_lam_final"}
+    if not need <= set(df.columns):
+        raise ProblemError(f"--nets {nets}: not a net-sweep table (missing {', '.join(sorted(need - set(df.columns)))})")
+    return df, thresholds(df)
+
+
+def _net_section_html(net_table):
+    if net_table is None:
+        return ""
+    e = html.escape
+    t = net_table[1]
+    head = "".join(f"<th>{e(c)}</th>" for c in t.columns)
+    body = "".join("<tr>" + "".join(f"<td>{e(str(v))}</td>" for v in row) + "</tr>" for row in t.itertuples(index=False))
+    return (f"<section id='networks'><h2>Networks (measured)</h2><p>{len(net_table[0])} runs; criteria: c_crit = "
+            f"smallest c whose loss exceeded L0, c_max = largest convergent c, c_blowup = smallest divergent c</p>"
+            f"<table><tr>{head}</tr>{body}</table></section>")
+
+
+def _write_html(out, head, fmap, th, rows, figs, net_table=None):
     e = html.escape
     trs = "".join(f"<tr><td>{e(r.id)}</td><td class='{r.status}'>{r.status}</td><td>{e(r.claim)}</td>"
                   f"<td>{e(r.predicted)}</td><td>{e(r.measured)}</td><td>{e(r.label)}</td></tr>" for r in rows)
@@ -85,13 +125,14 @@ pre{{background:#f6f6f6;padding:6px;overflow-x:auto}} img{{max-width:100%}}</sty
 <th>reason / derivation</th></tr>{ths}</table><p>assumptions: {e('; '.join(th.assumptions))}</p></section>
 <section id="verification"><h2>Verification</h2><table><tr><th>id</th><th>ok</th><th>claim</th><th>predicted</th>
 <th>measured</th><th>label</th></tr>{trs}</table></section>
+{_net_section_html(net_table)}
 <section id="figures"><h2>Figures</h2>{imgs}</section>
 </body></html>
 """
     (out / "index.html").write_text(page)
 
 
-def _write_md(out, head, fmap, th, rows, figs):
+def _write_md(out, head, fmap, th, rows, figs, net_table=None):
     def cell(s):
         return str(s).replace("|", "\\|").replace("\n", " ")
     md = [f"# {head}", "", f"## Derived map ({fmap.exactness})", "", "```", str(fmap), "```", "", "## Thresholds", "",
@@ -101,6 +142,12 @@ def _write_md(out, head, fmap, th, rows, figs):
     md += ["", "## Verification", "", "| id | ok | claim | predicted | measured | label |", "|---|---|---|---|---|---|"]
     md += [f"| {r.id} | {r.status} | {cell(r.claim)} | {cell(r.predicted)} | {cell(r.measured)} | {cell(r.label)} |"
            for r in rows]
+    if net_table is not None:
+        t = net_table[1]
+        md += ["", "## Networks (measured)", "", f"{len(net_table[0])} runs; c_crit = smallest c whose loss exceeded "
+               "L0, c_max = largest convergent c, c_blowup = smallest divergent c", "",
+               "| " + " | ".join(t.columns) + " |", "|" + "---|" * len(t.columns)]
+        md += ["| " + " | ".join(cell(v) for v in row) + " |" for row in t.itertuples(index=False)]
     md += ["", "## Figures", ""]
     for k, (png, cap) in figs.items():
         (out / f"{k}.png").write_bytes(png)
