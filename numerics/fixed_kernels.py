@@ -178,62 +178,6 @@ def dot(a, b, acc):
     acc[1, 7], acc[1, 8], acc[1, 9], acc[1, 10], acc[1, 11], acc[1, 12] = l7, l8, l9, l10, l11, l12
 
 
-@nb.njit(cache=True, nogil=True)
-def dot_self(a, acc):
-    """:func:`dot` of a vector with itself, by symmetry: column c is 2 sum_{i<j, i+j=c} a_i a_j (+ a_{c/2}^2), 28
-    limb products an element instead of 49; the same column values, so the same bounds and the same exact result.
-    (Over 60 lines: the products are written out, as in :func:`dot`.)"""
-    n = a.shape[1]
-    h0 = h1 = h2 = h3 = h4 = h5 = h6 = h7 = h8 = h9 = h10 = h11 = h12 = np.int64(0)
-    l0 = l1 = l2 = l3 = l4 = l5 = l6 = l7 = l8 = l9 = l10 = l11 = l12 = np.int64(0)
-    for e in range(n):
-        a0, a1, a2, a3 = np.int64(a[0, e]), np.int64(a[1, e]), np.int64(a[2, e]), np.int64(a[3, e])
-        a4, a5, a6 = np.int64(a[4, e]), np.int64(a[5, e]), np.int64(a[6, e])
-        c = a0 * a0
-        h0 += c >> K
-        l0 += c & M
-        c = 2 * a0 * a1
-        h1 += c >> K
-        l1 += c & M
-        c = 2 * a0 * a2 + a1 * a1
-        h2 += c >> K
-        l2 += c & M
-        c = 2 * (a0 * a3 + a1 * a2)
-        h3 += c >> K
-        l3 += c & M
-        c = 2 * (a0 * a4 + a1 * a3) + a2 * a2
-        h4 += c >> K
-        l4 += c & M
-        c = 2 * (a0 * a5 + a1 * a4 + a2 * a3)
-        h5 += c >> K
-        l5 += c & M
-        c = 2 * (a0 * a6 + a1 * a5 + a2 * a4) + a3 * a3
-        h6 += c >> K
-        l6 += c & M
-        c = 2 * (a1 * a6 + a2 * a5 + a3 * a4)
-        h7 += c >> K
-        l7 += c & M
-        c = 2 * (a2 * a6 + a3 * a5) + a4 * a4
-        h8 += c >> K
-        l8 += c & M
-        c = 2 * (a3 * a6 + a4 * a5)
-        h9 += c >> K
-        l9 += c & M
-        c = 2 * a4 * a6 + a5 * a5
-        h10 += c >> K
-        l10 += c & M
-        c = 2 * a5 * a6
-        h11 += c >> K
-        l11 += c & M
-        c = a6 * a6
-        h12 += c >> K
-        l12 += c & M
-    acc[0, 0], acc[0, 1], acc[0, 2], acc[0, 3], acc[0, 4], acc[0, 5], acc[0, 6] = h0, h1, h2, h3, h4, h5, h6
-    acc[0, 7], acc[0, 8], acc[0, 9], acc[0, 10], acc[0, 11], acc[0, 12] = h7, h8, h9, h10, h11, h12
-    acc[1, 0], acc[1, 1], acc[1, 2], acc[1, 3], acc[1, 4], acc[1, 5], acc[1, 6] = l0, l1, l2, l3, l4, l5, l6
-    acc[1, 7], acc[1, 8], acc[1, 9], acc[1, 10], acc[1, 11], acc[1, 12] = l7, l8, l9, l10, l11, l12
-
-
 @nb.njit(cache=True, nogil=True, inline="always")
 def _negate(digits):
     """Two's complement negation in base 2^30, in place: -d = (R - 1 - d) + 1 at the bottom, carried up."""

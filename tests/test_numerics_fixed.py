@@ -50,7 +50,7 @@ def test_vectors_are_exact_and_dot_is_exact_then_rounded_once(pair):
     with mpmath.workprec(B.bits):
         assert got == +exact   # the exact sum, rounded once at the backend's precision
     with B.context():
-        square = B.dot(a, a)    # the symmetric kernel (28 limb products an element)
+        square = B.dot(a, a)    # a vector with itself (the uv model's |u|^2)
     with mpmath.workprec(2000):
         exact_square = mpmath.fsum(p * p for p in _exact(x))
     with mpmath.workprec(B.bits):
