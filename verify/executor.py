@@ -17,6 +17,7 @@ import concurrent.futures as cf
 import functools
 import multiprocessing
 import os
+import sys
 from dataclasses import dataclass
 
 
@@ -61,7 +62,7 @@ def open_executor(jobs=None, scheduler=None, *, initializer=None, context=None):
     process) or for the Dask scheduler ``scheduler`` (an address, or a ``distributed.Client``, which then stays
     the caller's to close).  ``initializer`` runs in each local worker (e.g. to leave Ctrl-C to the parent);
     ``context``: how local workers start (``"spawn"`` for a parent running threads, e.g. JAX's; default: the
-    platform's)."""
+    platform's, or ``"forkserver"`` once JAX has been imported here)."""
     if scheduler is not None:
         try:
             from distributed import Client
@@ -78,6 +79,8 @@ def open_executor(jobs=None, scheduler=None, *, initializer=None, context=None):
         return None
     threads = max(1, (os.cpu_count() or 1) // jobs)
     init = functools.partial(_worker_init, threads, initializer)
+    if context is None and "jax" in sys.modules:   # JAX runs threads here: a forked worker may deadlock
+        context = "forkserver"
     ctx = None if context is None else multiprocessing.get_context(context)
     return Executor(cf.ProcessPoolExecutor(max_workers=jobs, initializer=init, mp_context=ctx), "processes", jobs)
 
