@@ -437,6 +437,28 @@ def run_gd(net: Net, params_batch, X, y, etas, *, steps=1000, rule=NET_RULE, lto
     return BatchRun(losses, code, taken, g0, final)
 
 
+def run_many(net: Net, params_batch, X, y, etas, *, vmap=False, **kw) -> BatchRun:
+    """:func:`run_gd` for a stacked batch, as one vmapped batch (``vmap=True``) or as one batch-1 run per entry,
+    stacked into one :class:`BatchRun` (the default: on CPU it is the faster, measured 2026-12-03 for a 2-layer
+    ReLU net, n = 2048, m = 256: 6.0 ms a step alone against 8.3-8.8 ms a run-step in batches of 8-32, and every
+    new batch size of the compaction compiles again, ~8 s; a 34 c x 3 seeds sweep took 61 s as a loop against
+    107 s vmapped).  The verdicts are the same either way (the runs are independent).
+
+    >>> net = Net(2, 16, "linear"); X, y = np.ones((1, 1)), np.zeros(1); p = init(net, 1, seed=0)
+    >>> etas = np.array([1.0, 5.0]) / ntk_top(net, p, X)
+    >>> a, b = (run_many(net, stack([p, p]), X, y, etas, steps=300, vmap=v) for v in (False, True))
+    >>> a.code.tolist() == b.code.tolist() == [0, 1], bool(np.allclose(a.loss, b.loss, equal_nan=True))
+    (True, True)
+    """
+    if vmap:
+        return run_gd(net, params_batch, X, y, etas, **kw)
+    etas = np.asarray(etas, dtype=np.float64).ravel()
+    runs = [run_gd(net, stack([unstack(params_batch, i)]), X, y, etas[i:i + 1], **kw) for i in range(etas.size)]
+    cat = lambda name: np.concatenate([getattr(r, name) for r in runs])  # noqa: E731
+    return BatchRun(cat("loss"), cat("code"), cat("steps"), cat("grad0"),
+                    jax.tree_util.tree_map(lambda *a: jnp.concatenate(a), *[r.params for r in runs]))
+
+
 def _scatter(final, th, idx):
     """The batch ``final`` with the runs ``idx`` (slots with idx >= 0) replaced by the rows of ``th``."""
     real = np.flatnonzero(idx >= 0)

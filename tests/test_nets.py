@@ -164,7 +164,8 @@ def test_net_sweep_on_two_local_processes_equals_the_sweep_here():
     ["net", "--activation", "eval"], ["net", "--task", "3,3"], ["net", "--task", "even"], ["net", "--c", "-1"],
     ["net", "--width", "0"], ["net", "--data", "/nonexistent.npz"], ["net", "--plot", "x.gif"],
     ["net", "--m", "5000"], ["net", "--task", "0,1", "--m", "1", "--width", "8"], ["net", "--width", "65536", "--depth", "8"],
-    ["net-sweep", "--c-grid", "1", "-o", "t.txt"], ["net-sweep", "--c-grid", "nan"]])
+    ["net-sweep", "--c-grid", "1", "-o", "t.txt"], ["net-sweep", "--c-grid", "nan"], ["net", "--label-noise", "0.7"],
+    ["net", "--label-noise", "nan"]])
 def test_cli_bad_input_one_line_exit_2(argv):
     code, out, err = _cli(*argv)
     assert code == 2 and err.count("\n") == 1 and err.startswith("catapult: error:"), err

@@ -307,6 +307,9 @@ def _net_parsers(sub):
         p.add_argument("--split-seed", type=_int_at_least("--split-seed", 0, 2 ** 32), default=0)
         p.add_argument("--norm", choices=["sqrt-d", "unit"], default="sqrt-d", help="each input to |x| = sqrt(d) or 1")
         p.add_argument("--bias", action="store_true", help="biases in every layer (start at 0)")
+        p.add_argument("--label-noise", type=float, default=0.0, metavar="Q",
+                       help="flip this fraction of the training labels (seeded by --noise-seed; test labels clean)")
+        p.add_argument("--noise-seed", type=_int_at_least("--noise-seed", 0, 2 ** 32), default=0)
         p.add_argument("--json", action="store_true")
         p.add_argument("--one-precision", action="store_true",
                        help="skip the float32 rerun that checks each float64 verdict (then agreed = null)")
@@ -327,6 +330,8 @@ def _net_parsers(sub):
                                                   "test accuracy against c, coloured by verdict")
     s.add_argument("--jobs", "-j", type=_int_at_least("--jobs", 1, 256), default=1, metavar="N",
                    help="run the architectures in N local processes (default 1: here, XLA uses every core)")
+    s.add_argument("--vmap", action="store_true",
+                   help="one vmapped batch per architecture instead of one run at a time (slower on CPU)")
     s.add_argument("--scheduler", metavar="ADDRESS", help="a Dask scheduler (tcp://host:8786): run the architectures there")
 
 
@@ -336,7 +341,8 @@ def cmd_net(args, out):
         raise UsageError(f"--plot {args.plot}: the suffix must be .png or .svg")
     r = run_net(args.data, args.task, activation=args.activation, depth=args.depth, width=args.width, c=args.c,
                 loss=args.loss, seed=args.seed, steps=args.steps, m=args.m, split_seed=args.split_seed,
-                norm=args.norm, bias=args.bias, hessian=args.hessian, check=None if args.one_precision else "float32")
+                norm=args.norm, bias=args.bias, hessian=args.hessian, check=None if args.one_precision else "float32",
+                label_noise=args.label_noise, noise_seed=args.noise_seed)
     if args.plot is not None:
         from .plots import net_figure
         net_figure(r, args.plot)
@@ -351,7 +357,8 @@ def cmd_net_sweep(args, out):
     r = net_sweep(args.data, args.task, activations=args.activations, depths=args.depths, widths=args.widths,
                   seeds=args.seeds, c_grid=args.c_grid, loss=args.loss, steps=args.steps, m=args.m,
                   split_seed=args.split_seed, norm=args.norm, bias=args.bias, out=args.out,
-                  check=None if args.one_precision else "float32", jobs=args.jobs, scheduler=args.scheduler)
+                  check=None if args.one_precision else "float32", jobs=args.jobs, scheduler=args.scheduler,
+                  label_noise=args.label_noise, noise_seed=args.noise_seed, vmap=args.vmap)
     if args.plot is not None:
         from .plots import net_sweep_figure
         net_sweep_figure(r, args.plot)

@@ -10,10 +10,11 @@ sweep, per (activation, depth, width, seed), each under its named criterion on t
 * ``c_max``   -- the largest c whose run converged (lazy or catapult);
 * ``c_blowup`` -- the smallest c whose run diverged (runaway or overflow).
 
-The sweep is vmapped over (c, seed) in one batch per architecture, and the architectures are the tasks of the
-sweep engine's executor (:mod:`catapult.verify.executor`: local processes or a Dask cluster); a point of
-:mod:`catapult.verify.sweep` is one run, which would forgo the batching, so the table is written here (same
-CSV / Parquet choice by suffix) and carries the preprocessing and the split in its columns.
+The runs of an architecture go one at a time (or vmapped over (c, seed) in one batch: ``vmap=True``, slower on
+CPU, see :func:`catapult.numerics.nets.run_many`), and the architectures are the tasks of the
+sweep engine's executor (:mod:`catapult.verify.executor`: local processes or a Dask cluster); the table is
+written here (the same CSV / Parquet choice by suffix as :mod:`catapult.verify.sweep`) and carries the
+preprocessing and the split in its columns.
 
 >>> r = run_net(task="0,1", activation="relu", depth=2, width=64, c=1.0, m=32, steps=200)
 >>> r.verdict, r.meta["normalise"]
@@ -179,7 +180,7 @@ def evaluate_runs(nets, net, ds, lam0s, cs, batch, final_params, hessian=False):
 CHECK_DTYPE = "float32"
 
 
-def cross_check(nets, net, ds, params_batch, etas, lam0s, steps, rows, check=CHECK_DTYPE):
+def cross_check(nets, net, ds, params_batch, etas, lam0s, steps, rows, check=CHECK_DTYPE, vmap=False):
     """Run the batch again at ``check`` precision and compare verdicts, in place on ``rows`` (those of
     :func:`evaluate_runs`): ``verdict_<check>`` and ``agreed``; a verdict the two precisions do not share becomes
     ``undetermined`` (the reason names both), as in :mod:`catapult.verify.sweep`.  ``check=None``: ``agreed`` is
@@ -188,7 +189,7 @@ def cross_check(nets, net, ds, params_batch, etas, lam0s, steps, rows, check=CHE
         for r in rows:
             r.update(agreed=None)
         return rows
-    batch = nets.run_gd(net, params_batch, ds.X, ds.y, etas, steps=steps, dtype=check)
+    batch = nets.run_many(net, params_batch, ds.X, ds.y, etas, steps=steps, dtype=check, vmap=vmap)
     for r, (phase, reason, _, _) in zip(rows, _verdicts(nets, net, ds, lam0s, batch, batch.params)):
         agreed = phase.value == r["verdict"]
         r[f"verdict_{check}"] = phase.value
@@ -209,14 +210,16 @@ def _metrics(nets, net, p, ds):
 
 def run_net(data="digits", task="even-odd", *, activation="relu", depth=2, width=512, c=3.0, loss="mse", seed=0,
             steps=2000, m=256, test=None, split_seed=0, norm="sqrt-d", bias=False, hessian=False,
-            check=CHECK_DTYPE) -> NetResult:
+            check=CHECK_DTYPE, label_noise=0.0, noise_seed=0) -> NetResult:
     """One full-batch GD run of a net on a task at eta = c / lam0 (see the module docstring; ``check``: the
-    second precision of the verdict, None for none)."""
+    second precision of the verdict, None for none; ``label_noise``, ``noise_seed``: those of
+    :func:`catapult.verify.net_data.load_task`)."""
     nets = _nets()
     if not (isinstance(c, (int, float)) and math.isfinite(c) and c > 0):
         raise ProblemError(f"--c must be a finite number > 0, got {c!r}")
     net = nets.Net(int(depth), int(width), activation, bias, loss)
-    ds = load_task(data, task, m=m, test=test, split_seed=split_seed, norm=norm)
+    ds = load_task(data, task, m=m, test=test, split_seed=split_seed, norm=norm, label_noise=label_noise,
+                   noise_seed=noise_seed)
     d = ds.X.shape[1]
     check_net_cost(_FLOPS * m * net.size(d), int(steps))
     p = nets.init(net, d, seed)
@@ -299,7 +302,7 @@ CRITERIA = {"c_crit": "smallest c whose loss ever exceeded L0", "c_max": "larges
 def net_sweep(data="digits", task="even-odd", *, activations=("relu",), depths=(2,), widths=(512,), seeds=(0,),
               c_grid=(1.0, 2.0, 3.0, 4.0), loss="mse", steps=1000, m=256, test=None, split_seed=0, norm="sqrt-d",
               bias=False, out=None, label_noise=0.0, noise_seed=0, hessian=False, check=CHECK_DTYPE, jobs=1,
-              scheduler=None) -> NetSweep:
+              scheduler=None, vmap=False) -> NetSweep:
     """Runs of every (activation, depth, width) over the c grid x seeds (one vmapped batch each; ``check``: the
     verdicts' second precision, :func:`cross_check`), their tidy table (written to ``out``: .csv or .parquet) and
     the thresholds of :func:`thresholds`.  ``label_noise``, ``noise_seed``:
@@ -308,7 +311,9 @@ def net_sweep(data="digits", task="even-odd", *, activations=("relu",), depths=(
 
     Each architecture is one task of the sweep engine's executor (:func:`catapult.verify.executor.open_executor`):
     ``jobs`` local processes (started fresh, not forked: JAX is multithreaded) or the Dask ``scheduler``; the
-    default ``jobs=1`` runs them here, where XLA already uses every core for a batch.
+    default ``jobs=1`` runs them here, where XLA already uses every core for a batch.  ``vmap``: one vmapped batch
+    per architecture instead of one run at a time (:func:`catapult.numerics.nets.run_many`: on CPU the loop is
+    the faster).
     """
     import pandas as pd
     nets = _nets()
@@ -328,8 +333,8 @@ def net_sweep(data="digits", task="even-odd", *, activations=("relu",), depths=(
                    runs=len(cs) * len(seeds))
     from .executor import each_result, open_executor
     ex = open_executor(jobs, scheduler, context="spawn") if scheduler is not None or (jobs or 1) > 1 else None
-    tasks = [(task_args, arch, bias, loss, tuple(int(s) for s in seeds), tuple(cs), int(steps), check, hessian)
-             for arch in archs]
+    tasks = [(task_args, arch, bias, loss, tuple(int(s) for s in seeds), tuple(cs), int(steps), check, hessian,
+              bool(vmap)) for arch in archs]
     done = dict(each_result(ex, architecture_rows, tasks))
     df = pd.DataFrame([r for i in range(len(tasks)) for r in done[i]])
     if out is not None:
@@ -337,10 +342,10 @@ def net_sweep(data="digits", task="even-odd", *, activations=("relu",), depths=(
     return NetSweep(df, thresholds(df), ds.meta | {"check": check})
 
 
-def architecture_rows(task_args, arch, bias, loss, seeds, cs, steps, check, hessian=False):
-    """The table rows of one architecture ``(activation, depth, width)`` over the c grid x seeds: one vmapped
-    batch at float64, its verdicts cross-checked at ``check`` (a task of :func:`net_sweep`; plain arguments, so it
-    pickles)."""
+def architecture_rows(task_args, arch, bias, loss, seeds, cs, steps, check, hessian=False, vmap=False):
+    """The table rows of one architecture ``(activation, depth, width)`` over the c grid x seeds: the runs at
+    float64 (one vmapped batch with ``vmap``, else one at a time), their verdicts cross-checked at ``check`` (a
+    task of :func:`net_sweep`; plain arguments, so it pickles)."""
     nets = _nets()
     ds = load_task(**task_args)
     activation, depth, width = arch
@@ -351,9 +356,9 @@ def architecture_rows(task_args, arch, bias, loss, seeds, cs, steps, check, hess
     lam_b = [lam0[j] for j in range(len(seeds)) for _ in cs]
     c_b = [c for _ in seeds for c in cs]
     start, etas = nets.stack([p for p in ps for _ in cs]), np.array(c_b) / np.array(lam_b)
-    batch = nets.run_gd(net, start, ds.X, ds.y, etas, steps=steps)
+    batch = nets.run_many(net, start, ds.X, ds.y, etas, steps=steps, vmap=vmap)
     runs = cross_check(nets, net, ds, start, etas, lam_b, steps,
-                       evaluate_runs(nets, net, ds, lam_b, c_b, batch, batch.params, hessian), check)
+                       evaluate_runs(nets, net, ds, lam_b, c_b, batch, batch.params, hessian), check, vmap)
     return [{"activation": activation, "depth": depth, "width": width, "loss": loss, "bias": bias,
              "seed": int(seeds[k // len(cs)]), **r, "loss_peak_ratio": r["loss_peak"] / r["loss0"], **ds.meta}
             for k, r in enumerate(runs)]
