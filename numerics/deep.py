@@ -78,17 +78,17 @@ class DeepLinearModel:
         for W in reversed(Ws):
             bs.append(B.matvec(W, bs[-1], transpose=True) * inv)
         bs = bs[::-1]  # bs[i] = df/dh_{i+1}
-        grads = [bs[0]]
+        s = slope(f)
+        moves = [(s, bs[0])]
         lam = B.dot(bs[0], bs[0])
-        for l, W in enumerate(Ws):  # layer l+2: df/dW = b_{l+2} h_{l+1}^T / sqrt(n)
+        for l, W in enumerate(Ws):  # layer l+2: df/dW = b_{l+2} h_{l+1}^T / sqrt(n), its 1/sqrt(n) in the scalar
             b, h = bs[l + 1], hs[l]
-            grads.append(B.outer(b, h) * inv)
+            moves.append((s * inv, B.outer(b, h)))   # (no scaled copy of the n x n outer product)
             lam = lam + B.dot(b, b) * B.dot(h, h) * inv * inv
         gL = hs[-1] * inv
-        grads.append(gL)
+        moves.append((s, gL))
         lam = lam + B.dot(gL, gL)
-        s = slope(f)
-        return Evaluation(f, lam, value(f), [(s, g) for g in grads], s * s * lam)
+        return Evaluation(f, lam, value(f), moves, s * s * lam)
 
     def invariants(self, B):
         """|w_1|^2, |w_L|^2 and sqrt(n) f0 at initialisation, at the backend's precision (for reduced maps)."""

@@ -175,7 +175,8 @@ def test_ntk_and_gradients_equal_product_formula(L, nn, seed, init, backend):
             assert abs(lm - to_mpf(lam)) <= tol * to_mpf(lam)
             fscale = mpmath.sqrt(to_mpf(lam)) * max(mpmath.sqrt(to_mpf(w1.dot(w1))), 1)
             assert abs(fm - to_mpf(f)) <= tol * fscale
-        # the moves are (l'(f), grad f) with l'(f) = f: check every gradient entry
+        # the moves are (c, G) with c G = l'(f) grad f, l'(f) = f (vectors: c = l'(f); matrices: c = l'(f)/sqrt(n),
+        # G the outer product): check every gradient entry
         (c1, G1), *mids, (cL, GL) = ev.moves
         gscale = mpmath.sqrt(to_mpf(lam))
         with mpmath.workdps(80):
@@ -184,9 +185,10 @@ def test_ntk_and_gradients_equal_product_formula(L, nn, seed, init, backend):
                 assert abs(entry(B, G1, i) - to_mpf(g1[i])) <= tol * gscale
                 assert abs(entry(B, GL, i) - to_mpf(gL[i])) <= tol * gscale
             for (c, G), gw in zip(mids, gW):
+                cm = B.to_mpf(c)
                 for i in range(nn):
                     for j in range(nn):
-                        assert abs(entry(B, G, i, j) - to_mpf(gw[i, j])) <= tol * gscale
+                        assert abs(cm * entry(B, G, i, j) - fm * to_mpf(gw[i, j])) <= tol * gscale * abs(fm)
 
 
 @pytest.mark.parametrize("L,nn,init", [(3, 4, "gaussian"), (3, 16, "isometric"), (4, 16, "isometric"), (2, 9, "gaussian")])
