@@ -402,3 +402,20 @@ def test_vectors_take_float64_draws_exactly():
             with mpmath.workdps(80):
                 assert abs(B.to_mpf(B.dot(vec, vec)) - mpmath.mpf(exact.numerator) / exact.denominator) \
                     <= mpmath.mpf("1e-29") * float(exact)
+
+
+@pytest.mark.parametrize("n", [4096, 10000, 10001, 32768])
+def test_float64_dot_does_not_depend_on_the_blas_thread_count(n):
+    """A float64 run must give the same numbers in a 1-thread Dask worker and in a 2-thread process: the dot is
+    BLAS only where BLAS runs on one thread anyway (OpenBLAS ddot threads above n = 10000), numpy's loop above."""
+    from threadpoolctl import threadpool_limits
+    B = get_backend("float64")
+    rng = np.random.default_rng(n)
+    pairs = [(rng.standard_normal(n), rng.standard_normal(n)) for _ in range(20)]
+    with threadpool_limits(1):
+        one = [B.dot(a, b) for a, b in pairs]
+    with threadpool_limits(2):
+        two = [B.dot(a, b) for a, b in pairs]
+    assert one == two
+    exact = [math.fsum(a * b) for a, b in pairs[:3]]   # the products are not exact: a loose sanity bound
+    assert all(abs(x - e) <= 1e-10 * n for x, e in zip(one, exact))
