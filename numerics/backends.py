@@ -166,6 +166,8 @@ class Float64(Backend):
         thread count, or a run would differ between a Dask worker (1 thread) and this process: OpenBLAS splits
         ``ddot`` over its threads above n = 10000 (measured with OpenBLAS 0.3.31: 0 of 200 random pairs differ
         between 1 and 2 threads at n = 10000, 193 of 200 at n = 10001), and other BLAS libraries are not trusted.
+        (Across machines float64 sums may round differently anyway: both BLAS and numpy's loop pick SIMD kernels
+        by CPU; results are the same on one machine whatever its thread count.)
 
         >>> Float64().dot(np.array([1.0, 2.0]), np.array([3.0, 4.0]))
         11.0

@@ -117,15 +117,17 @@ def finite(*values) -> bool:
     >>> import mpmath
     >>> finite(1.0, mpmath.mpf(2)), finite(1.0, mpmath.inf), finite(float("nan")), finite(-mpmath.inf, 1.0)
     (True, False, False, False)
-    >>> import numpy as np, flint
+    >>> import numpy as np, flint, gmpy2
     >>> finite(mpmath.mpf("1e400"), np.float64(1), flint.arb(2)), finite(np.nan), finite(mpmath.nan)
+    (True, False, False)
+    >>> finite(gmpy2.mpfr(2)), finite(gmpy2.mpfr("nan")), finite(gmpy2.mpfr("-inf"))
     (True, False, False)
     """
     for v in values:  # the common types first (7x faster than abs(v) < inf on mpmath numbers: every step asks)
         if type(v) is float:
             if not math.isfinite(v):
                 return False
-        elif hasattr(v, "_mpf_"):
+        elif isinstance(v, mpmath.mpf):   # (gmpy2's mpfr has an _mpf_ too, with other special values)
             if v._mpf_ in _MPF_SPECIAL:
                 return False
         elif not abs(v) < math.inf:

@@ -470,3 +470,37 @@ def test_isometric_width_must_be_a_power_of_four(width):
     from catapult.numerics.errors import NumericsInputError
     with pytest.raises(NumericsInputError, match="power of 4"):
         DeepLinearModel(width, 3, init="isometric")
+
+
+# ----------------------------------------------------------------- the gmpy2 (MPFR) arithmetic of reduced runs
+
+@pytest.mark.parametrize("loss_text,L,n,x", [(None, 2, 64, 3.7), (None, 3, 1024, 5.2), ("pi*f**2/2", 2, 64, 1.0)])
+def test_reduced_runs_in_mpfr_equal_mpmath_bit_for_bit(loss_text, L, n, x):
+    """reduced_run at D digits runs in gmpy2: for maps of + - x / and sqrt (and the constant pi, built at each
+    precision) its history is mpmath's, bit for bit, at 30 and then 80 digits (a compile at one precision must not
+    leak its constants into the other)."""
+    import mpmath
+    from catapult.numerics.reduced import run_map
+    from catapult.theory import Loss
+    from catapult.theory.deep import derive_deep_map
+    from catapult.verify.bridge import compile_deep_map
+    from catapult.verify.deep_thresholds import reduced_run
+    dm = derive_deep_map(L, None if loss_text is None else Loss.parse(loss_text))
+    for dps in (30, 80):
+        got = reduced_run(dm, n, None, x, dps=dps, steps=60, record=True, rule=None)
+        with mpmath.workdps(dps):
+            cm = compile_deep_map(dm, "mpmath")
+            nn = mpmath.mpf(n)
+            c = [mpmath.mpf(1), nn, nn, nn, mpmath.sqrt(nn)]
+            s = cm.init(nn)
+            c[0] = mpmath.mpf(x) / cm.step(s, c)[2]
+            want = run_map(cm.step, s, c, steps=60, rule=None, record=True).history
+        assert got.history == want, dps
+
+
+def test_a_nonfinite_mpfr_state_is_a_nonfinite_verdict():
+    import gmpy2
+    from catapult.numerics.stop import Stop, StopRule
+    nan, inf = gmpy2.mpfr("nan"), gmpy2.mpfr("inf")
+    assert StopRule().check(nan, gmpy2.mpfr(1), nan, lam0=1.0, scale=1.0) is Stop.NONFINITE
+    assert StopRule().check(gmpy2.mpfr(1), inf, gmpy2.mpfr(1), lam0=1.0, scale=1.0) is Stop.NONFINITE

@@ -212,3 +212,39 @@ def test_loss_with_overflowing_exponential_default_bounds():
     m = UVModel(4, u0=np.ones(4), v0=-np.ones(4))
     tr = run_gd(m, L, eta_lam0=50.0, steps=100, backend=get_backend("float64"))
     assert tr.stop in ("runaway", "nonfinite")
+
+
+@pytest.mark.parametrize("backend", [("float64",), ("mpmath", 40), ("arb", 60), ("fixed", 50)])
+@pytest.mark.parametrize("width,seed,y", [(16, 0, 0.0), (257, 3, 0.5)])
+def test_uv_moves_are_the_loss_gradient(backend, width, seed, y):
+    """The uv model's moves (c, g) have c g = grad L = l'(f) (v, u)/sqrt(n), and lam = (|u|^2 + |v|^2)/n: against
+    a 60-digit computation from the float64 draws (taken as exact), entry by entry."""
+    if backend[0] == "fixed":
+        pytest.importorskip("numba")
+    m = UVModel(width, seed=seed)
+    B = get_backend(*backend)
+    with mpmath.workdps(60):
+        u, v = [mpmath.mpf(float(x)) for x in m.u0], [mpmath.mpf(float(x)) for x in m.v0]
+        rn = mpmath.sqrt(width)
+        f = mpmath.fsum(a * b for a, b in zip(u, v)) / rn
+        lam = (mpmath.fsum(a * a for a in u) + mpmath.fsum(b * b for b in v)) / width
+        grads = [[(f - y) * b / rn for b in v], [(f - y) * a / rn for a in u]]
+    tol = mpmath.mpf(10) ** -(12 if backend[0] == "float64" else 35)
+    with B.context():
+        ev = m.evaluate(m.init(B), B, squared(y).bind(B))
+        with mpmath.workdps(60):
+            assert abs(B.to_mpf(ev.lam) - lam) <= tol * lam
+            scale = mpmath.sqrt(lam) * max(abs(f - y), 1)
+            for (c, g), want in zip(ev.moves, grads):
+                cm = B.to_mpf(c)
+                got = [cm * mpmath.mpf(x) for x in _entries(B, g)]
+                assert max(abs(a - b) for a, b in zip(got, want)) <= tol * scale
+
+
+def _entries(B, g):
+    """A backend vector's entries as exact mpmath numbers (midpoints for balls)."""
+    if hasattr(g, "to_mpf"):
+        return g.to_mpf()
+    if B.name == "arb":
+        return [B.to_mpf(g[i, 0]) for i in range(g.nrows())]
+    return [mpmath.mpf(x) if not isinstance(x, mpmath.mpf) else x for x in (g.tolist() if hasattr(g, "tolist") else g)]

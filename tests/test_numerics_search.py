@@ -54,7 +54,7 @@ def _check_scan(width, seed):
     # either side of 4 (a float64 rung that sees 4 - 2e-15 diverge -- rounding at the knife edge -- is overruled
     # by the 30- and 60-digit rungs, whose bracket then straddles 4 from below: n = 370, seed 0)
     assert div.lo <= 4 <= div.hi * (1 + mpmath.mpf("1e-12"))
-    assert abs(x_max - 4) <= 4 * mpmath.mpf("1e-6")
+    assert abs(x_max - 4) <= div.hi - div.lo
     xc = _exact_onset_x(UVModel(width, seed))
     assert xc is not None
     with mpmath.workdps(40):

@@ -109,10 +109,13 @@ def _compile(expr, backend):
 
 
 def _gmpy2_namespace():
-    """The names SymPy's mpmath printer uses, as gmpy2 (MPFR) functions: a compiled map then runs in MPFR numbers
-    at the context's precision, every operation correctly rounded as mpmath's are (so at the same precision in
-    bits the results are mpmath's, bit for bit, ~10x faster: 0.16 us a multiply-add at 136 bits against 1.7 us,
-    measured 2026-12-03).  Sympy Floats arrive as mpf tuples (sign, man, exp, bc) and are built exactly.
+    """The names SymPy's mpmath printer uses, as gmpy2 (MPFR) functions, for the context's precision: a compiled
+    map then runs in MPFR numbers, ~10x faster than mpmath (0.16 us a multiply-add at 136 bits against 1.7 us,
+    measured 2026-12-03).  + - x / and sqrt are correctly rounded in both, so at the same precision in bits a
+    map of those operations gives mpmath's numbers bit for bit; MPFR's exp, log, tanh, ... are correctly
+    rounded too, mpmath's only to within an ulp or so (measured: 1-3 of 3000 random exp, tanh, cosh differ in the
+    last bit).  Sympy Floats arrive as mpf tuples (sign, man, exp, bc) and are built exactly; pi and e at the
+    context's precision (so a namespace serves one precision).
 
     >>> import gmpy2
     >>> ns = _gmpy2_namespace()
@@ -316,7 +319,11 @@ def compile_deep_map(dm, modules="mpmath") -> CompiledMap:
     >>> cm.step(s, [0.5, 100.0, 100.0, 100.0, 10.0])[1:]     # f0 = 1, lam0 = L at the invariant init
     (1.0, 3.0)
     """
-    key = (id(dm), modules)
+    if modules == "gmpy2":   # its constants (pi, e) are built at the context's precision
+        import gmpy2
+        key = (id(dm), modules, gmpy2.get_context().precision)
+    else:
+        key = (id(dm), modules)
     if key not in _COMPILED or _COMPILED[key].dm is not dm:
         if len(_COMPILED) >= 64:  # a few maps are in use at a time; the oldest compiled one goes
             del _COMPILED[next(iter(_COMPILED))]

@@ -91,8 +91,9 @@ def reduced_run(dm, n, consts, x, *, dps=None, steps=2000, rule=RULE, curv=1, re
     """
     if dps is None:
         return _run(dm, n, consts, x, "math", math.sqrt, steps, rule, curv, record)
-    import gmpy2   # MPFR at mpmath's precision for dps digits: the same numbers, bit for bit, ~10x faster
-    with mpmath.workdps(dps), gmpy2.context(gmpy2.get_context(), precision=mpmath.mp.prec):
+    import gmpy2   # MPFR at mpmath's precision for dps digits (see catapult.verify.bridge._gmpy2_namespace)
+    with mpmath.workdps(dps), gmpy2.context(gmpy2.get_context(), precision=mpmath.mp.prec,
+                                            emax=gmpy2.get_emax_max(), emin=gmpy2.get_emin_min()):
         r = _run(dm, n, consts, x, "gmpy2", gmpy2.sqrt, steps, rule, curv, record)
         r.lam0 = to_mpmath(r.lam0)
         if r.history is not None:

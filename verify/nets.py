@@ -117,7 +117,7 @@ def _exactness(check, agreed):
     """
     if check is None:
         return "measured: jax float64 on cpu, one precision (verdict not cross-checked)"
-    said = {True: "agreed", False: "the precisions disagree (undetermined)", None: "some agreed"}[agreed]
+    said = {True: "agreed", False: "the precisions disagree (undetermined)"}.get(agreed, "see the count")
     return f"measured: jax float64 on cpu; verdict checked at {check}: {said}"
 
 
@@ -221,7 +221,7 @@ def run_net(data="digits", task="even-odd", *, activation="relu", depth=2, width
     ds = load_task(data, task, m=m, test=test, split_seed=split_seed, norm=norm, label_noise=label_noise,
                    noise_seed=noise_seed)
     d = ds.X.shape[1]
-    check_net_cost(_FLOPS * m * net.size(d), int(steps))
+    check_net_cost(_FLOPS * m * net.size(d), int(steps), runs=1 if check is None else 2)
     p = nets.init(net, d, seed)
     lam0 = _lam0(nets, net, p, ds.X)
     H = nets.hessian_top(net, p, ds.X, ds.y) if hessian else None
@@ -286,7 +286,8 @@ class NetSweep:
         if check is None or "agreed" not in self.table:
             return _exactness(None, None)
         n, ok = len(self.table), int(self.table["agreed"].sum())
-        return _exactness(check, True if ok == n else None) + f" ({ok} of {n} verdicts agreed)"
+        return (f"measured: jax float64 on cpu; verdicts checked at {check}: {ok} of {n} agreed (the others are "
+                "undetermined)" if ok < n else _exactness(check, True) + f" ({n} of {n} verdicts)")
 
     def __str__(self):
         head = [f"net-sweep: {len(self.table)} runs on {self.meta['data']} task {self.meta['task']} "
@@ -303,8 +304,8 @@ def net_sweep(data="digits", task="even-odd", *, activations=("relu",), depths=(
               c_grid=(1.0, 2.0, 3.0, 4.0), loss="mse", steps=1000, m=256, test=None, split_seed=0, norm="sqrt-d",
               bias=False, out=None, label_noise=0.0, noise_seed=0, hessian=False, check=CHECK_DTYPE, jobs=1,
               scheduler=None, vmap=False) -> NetSweep:
-    """Runs of every (activation, depth, width) over the c grid x seeds (one vmapped batch each; ``check``: the
-    verdicts' second precision, :func:`cross_check`), their tidy table (written to ``out``: .csv or .parquet) and
+    """Runs of every (activation, depth, width) over the c grid x seeds (one at a time, or one vmapped batch per
+    architecture with ``vmap``; ``check``: the verdicts' second precision, :func:`cross_check`), their tidy table (written to ``out``: .csv or .parquet) and
     the thresholds of :func:`thresholds`.  ``label_noise``, ``noise_seed``:
     :func:`catapult.verify.net_data.load_task`'s; ``hessian``: a ``hessian_top_final`` column
     (:func:`evaluate_runs`).
@@ -330,7 +331,7 @@ def net_sweep(data="digits", task="even-odd", *, activations=("relu",), depths=(
     for a, L, n in archs:
         nets.Net(L, n, a, bias, loss)   # an unknown activation or a bad size: refused before any run
     check_net_cost(sum(_FLOPS * m * nets.Net(L, n, a, bias, loss).size(d) for a, L, n in archs), int(steps),
-                   runs=len(cs) * len(seeds))
+                   runs=len(cs) * len(seeds) * (1 if check is None else 2))   # the rerun at `check` counts too
     from .executor import each_result, open_executor
     ex = open_executor(jobs, scheduler, context="spawn") if scheduler is not None or (jobs or 1) > 1 else None
     tasks = [(task_args, arch, bias, loss, tuple(int(s) for s in seeds), tuple(cs), int(steps), check, hessian,

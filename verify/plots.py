@@ -1050,7 +1050,7 @@ def net_figure(result, path=None):
 def net_sweep_figure(sweep, path=None):
     """The figure of a net sweep (:class:`catapult.verify.nets.NetSweep`, or its table as a DataFrame): against
     c = eta lam0, per architecture and seed, the loss peak over L0 (log; a divergent run's peak, astronomically
-    large, is drawn at the top of the axis: 10 x the largest finite run's), eta lam_final (the catapult's flatness)
+    large, and any non-finite one are drawn at the top of the axis: 10 x the largest finite run's), eta lam_final (the catapult's flatness)
     and the test accuracy; markers coloured by the verdict.  Grey lines at c = 2 and 4 and at eta lam = 2 are the
     derived thresholds of the linear uv model (a 2-layer linear net on one input), for reference only: these nets
     are not that model.  Written to ``path`` (PNG or SVG) when given.
@@ -1072,14 +1072,15 @@ def net_sweep_figure(sweep, path=None):
     panels = (("loss_peak_ratio", r"loss peak / $L_0$", True), ("eta_lam_final", r"$\eta\lambda_{final}$", False),
               ("test_accuracy", "test accuracy", False))
     groups = list(df.groupby(["activation", "depth", "width", "seed"], sort=True))
-    finite = df.loc[df["verdict"] != "divergent", "loss_peak_ratio"].astype(float)
-    top = 10 * max(10.0, float(finite.max()) if len(finite) else 10.0)
+    peaks = df.loc[df["verdict"] != "divergent", "loss_peak_ratio"].to_numpy(float)
+    peaks = peaks[np.isfinite(peaks)]
+    top = 10 * max(10.0, float(peaks.max()) if peaks.size else 10.0)
     for ax, (col, label, log) in zip(axes, panels):
         for k, ((act, L, n, s), g) in enumerate(groups):
             g = g.sort_values("c")
             y = np.asarray([np.nan if v is None else float(v) for v in g[col]], float)
-            if col == "loss_peak_ratio":
-                y = np.where(g["verdict"].to_numpy() == "divergent", top, y)
+            if col == "loss_peak_ratio":   # a divergent run's peak, or any non-finite one, at the top
+                y = np.where((g["verdict"].to_numpy() == "divergent") | ~np.isfinite(y), top, y)
             ax.plot(g["c"].to_numpy(float), y, color=SERIES[k % len(SERIES)], lw=1.0, alpha=0.8,
                     gid=f"{act}-L{L}-n{n}-s{s}", label=f"{act} L={L} n={n} seed {s}")
             ax.scatter(g["c"].to_numpy(float), y, c=[VERDICT_COLOURS.get(v, "grey") for v in g["verdict"]], s=18,

@@ -70,7 +70,9 @@ def report(out, *, model="uv", loss="mse", model_file=None, only=None, figures=T
 
 
 def _net_thresholds(nets):
-    """(the run table, its thresholds table) of a net sweep given as a DataFrame or a .csv / .parquet path."""
+    """(the run table, its thresholds table) of a net sweep given as a DataFrame or a .csv / .parquet path; a
+    table that is not one (columns, numbers, c > 0, the verdicts) is refused with the reason."""
+    import numpy as np
     import pandas as pd
     from .nets import thresholds
     from .problems import ProblemError
@@ -88,6 +90,15 @@ def _net_thresholds(nets):
             "eta_lam_final"}
     if not need <= set(df.columns):
         raise ProblemError(f"--nets {nets}: not a net-sweep table (missing {', '.join(sorted(need - set(df.columns)))})")
+    from .plots import VERDICTS
+    for col in ("c", "loss_peak_ratio", "test_accuracy", "eta_lam_final"):
+        if not pd.api.types.is_numeric_dtype(df[col]) and not df[col].isna().all():
+            raise ProblemError(f"--nets {nets}: column {col} is not numeric")
+    if not (np.isfinite(df["c"].to_numpy(float)).all() and (df["c"] > 0).all()):
+        raise ProblemError(f"--nets {nets}: every c must be a finite number > 0")
+    unknown = set(df["verdict"]) - set(VERDICTS)
+    if unknown:
+        raise ProblemError(f"--nets {nets}: unknown verdicts {sorted(map(str, unknown))} (known: {', '.join(VERDICTS)})")
     return df, thresholds(df)
 
 
@@ -98,9 +109,20 @@ def _net_section_html(net_table):
     t = net_table[1]
     head = "".join(f"<th>{e(c)}</th>" for c in t.columns)
     body = "".join("<tr>" + "".join(f"<td>{e(str(v))}</td>" for v in row) + "</tr>" for row in t.itertuples(index=False))
-    return (f"<section id='networks'><h2>Networks (measured)</h2><p>{len(net_table[0])} runs; criteria: c_crit = "
-            f"smallest c whose loss exceeded L0, c_max = largest convergent c, c_blowup = smallest divergent c</p>"
+    return (f"<section id='networks'><h2>Networks (measured)</h2><p>{e(_net_caption(net_table[0]))}</p>"
             f"<table><tr>{head}</tr>{body}</table></section>")
+
+
+def _net_caption(df):
+    """What the networks table is: runs, the criterion of each threshold, the precisions of the verdicts."""
+    from .nets import CRITERIA
+    if "agreed" in df and df["agreed"].notna().any():
+        ok = int(df["agreed"].fillna(False).astype(bool).sum())
+        checked = f"verdicts at float64, each checked by a float32 rerun: {ok} of {len(df)} agreed"
+    else:
+        checked = "verdicts at float64, one precision (not cross-checked)"
+    return (f"{len(df)} runs, measured (jax on cpu); {checked}; criteria: "
+            + "; ".join(f"{k} = {v}" for k, v in CRITERIA.items()) + "; best_test_accuracy at c_best_test")
 
 
 def _write_html(out, head, fmap, th, rows, figs, net_table=None):
@@ -144,8 +166,7 @@ def _write_md(out, head, fmap, th, rows, figs, net_table=None):
            for r in rows]
     if net_table is not None:
         t = net_table[1]
-        md += ["", "## Networks (measured)", "", f"{len(net_table[0])} runs; c_crit = smallest c whose loss exceeded "
-               "L0, c_max = largest convergent c, c_blowup = smallest divergent c", "",
+        md += ["", "## Networks (measured)", "", _net_caption(net_table[0]), "",
                "| " + " | ".join(t.columns) + " |", "|" + "---|" * len(t.columns)]
         md += ["| " + " | ".join(cell(v) for v in row) + " |" for row in t.itertuples(index=False)]
     md += ["", "## Figures", ""]
