@@ -1,4 +1,4 @@
-"""A 50-digit fixed-point backend compiled with numba: parameter GD within ~20x of a float64 step.
+"""A 50-digit fixed-point backend compiled with numba: a uv parameter-GD step ~14x a bare numpy float64 step (n = 4096).
 
 Vectors are fixed-point numbers on the grid 2^-180 (seven 30-bit limbs, :mod:`catapult.numerics.fixed_kernels`),
 scalars are mpmath numbers at the run's precision (``dps <= 50``: 170 bits; the 180-bit grid keeps >= 10 guard

@@ -1,4 +1,4 @@
-"""Fully connected networks on data, in JAX (float64 on CPU): NTK parametrisation, full-batch GD, curvature.
+"""Fully connected networks on data, in JAX on CPU (float64; float32 as a check): NTK parametrisation, GD, curvature.
 
 Conventions (stated once, used everywhere):
 
