@@ -285,14 +285,14 @@ class CompiledMap:
         from catapult.theory.symbols import eta, n
         names = [str(s) for s in dm.state]
         k = len(names)
-        mods = [_gmpy2_namespace(), "mpmath"] if modules == "gmpy2" else modules
+        ns = _gmpy2_namespace() if modules == "gmpy2" else None   # built once: it computes pi and e
+        mods = [ns, "mpmath"] if ns is not None else modules
         fn = sp.lambdify([dm.state, [eta, n, A, C, RHO]], [dm.update[nm] for nm in names] + [dm.f, dm.lam],
                          modules=mods, cse=True)
         self.dm, self.modules, self.names = dm, modules, names
         self._init = sp.lambdify([n], [dm.init[nm] for nm in names], modules=mods)
         self.slope = sp.lambdify(f, dm.loss.d1, modules=mods)
-        self._num = {"math": float, "mpmath": mpmath.mpf, "gmpy2": _gmpy2_namespace()["mpf"]}.get(modules,
-                                                                                                  lambda v: v)
+        self._num = ns["mpf"] if ns is not None else {"math": float, "mpmath": mpmath.mpf}.get(modules, lambda v: v)
 
         def step(state, consts):
             out = fn(state, consts)

@@ -328,9 +328,8 @@ def net_sweep(data="digits", task="even-odd", *, activations=("relu",), depths=(
     ds = load_task(**task_args)
     d = ds.X.shape[1]
     archs = [(a, int(L), int(n)) for a in activations for L in depths for n in widths]
-    for a, L, n in archs:
-        nets.Net(L, n, a, bias, loss)   # an unknown activation or a bad size: refused before any run
-    check_net_cost(sum(_FLOPS * m * nets.Net(L, n, a, bias, loss).size(d) for a, L, n in archs), int(steps),
+    built = [nets.Net(L, n, a, bias, loss) for a, L, n in archs]   # a bad activation or size: refused up front
+    check_net_cost(sum(_FLOPS * m * net.size(d) for net in built), int(steps),
                    runs=len(cs) * len(seeds) * (1 if check is None else 2))   # the rerun at `check` counts too
     from .executor import each_result, open_executor
     ex = open_executor(jobs, scheduler, context="spawn") if scheduler is not None or (jobs or 1) > 1 else None

@@ -90,15 +90,16 @@ def _net_thresholds(nets):
             "eta_lam_final"}
     if not need <= set(df.columns):
         raise ProblemError(f"--nets {nets}: not a net-sweep table (missing {', '.join(sorted(need - set(df.columns)))})")
-    from .plots import VERDICTS
+    from catapult.numerics.phase import Phase
+    known = [p.value for p in Phase]
     for col in ("c", "loss_peak_ratio", "test_accuracy", "eta_lam_final"):
         if not pd.api.types.is_numeric_dtype(df[col]) and not df[col].isna().all():
             raise ProblemError(f"--nets {nets}: column {col} is not numeric")
     if not (np.isfinite(df["c"].to_numpy(float)).all() and (df["c"] > 0).all()):
         raise ProblemError(f"--nets {nets}: every c must be a finite number > 0")
-    unknown = set(df["verdict"]) - set(VERDICTS)
+    unknown = set(df["verdict"]) - set(known)
     if unknown:
-        raise ProblemError(f"--nets {nets}: unknown verdicts {sorted(map(str, unknown))} (known: {', '.join(VERDICTS)})")
+        raise ProblemError(f"--nets {nets}: unknown verdicts {sorted(map(str, unknown))} (known: {', '.join(known)})")
     return df, thresholds(df)
 
 
