@@ -4,9 +4,11 @@ Times ``catapult.numerics.gd.run_gd(..., steps=K, record=False, gtol=0)`` for th
 loss, minus a ``steps=0`` run (initialisation), divided by K; the median over repeats is reported.
 eta*lam0 = 0.01 so the run neither converges nor runs away and every step costs the same.  Also a *bare* numpy
 float64 step (the same arithmetic without the toolkit: one dot, two scalings, two norms, two axpy's) and the
-peak memory (tracemalloc) of a 50-digit fixed-point run.
+peak memory (tracemalloc) of a 50-digit fixed-point run.  The same for deep linear networks at full width
+(isometric init, depth L = 4 and 7, n = 64, 256, 1024: n x n matrices, O(L n^2) work a step), against a bare
+numpy deep step (matrix-vector products forward and back, outer-product updates).
 
-    python benchmarks/bench_step.py [--repeats 7] [--quick]
+    python benchmarks/bench_step.py [--repeats 7] [--quick] [--no-deep]
 
 Prints medians (seconds per step) and ratios only; the machine may be shared, so only ratios within a run mean
 anything.
@@ -23,6 +25,7 @@ import tracemalloc
 import numpy as np
 
 from catapult.numerics.backends import get_backend
+from catapult.numerics.deep import DeepLinearModel
 from catapult.numerics.gd import run_gd
 from catapult.numerics.losses import squared
 from catapult.numerics.models import UVModel
@@ -30,8 +33,8 @@ from catapult.numerics.models import UVModel
 X = 0.01
 
 
-def seconds_per_step(width, backend, steps, repeats):
-    model, loss = UVModel(width, seed=0), squared()
+def seconds_per_step(width, backend, steps, repeats, model=None):
+    model, loss = model or UVModel(width, seed=0), squared()
     run_gd(model, loss, eta_lam0=X, steps=min(steps, 3), backend=backend, record=False, gtol=0)  # warm-up
     per_step = []
     for _ in range(repeats):
@@ -66,6 +69,60 @@ def bare_numpy_step(width, steps, repeats):
     return statistics.median(per_step)
 
 
+def bare_deep_step(model, steps, repeats):
+    """The deep linear step in plain numpy float64: h_l = W_l h_(l-1)/sqrt(n) forward, b_l = W^T b_(l+1)/sqrt(n)
+    back, lam from the norms, every matrix moved by its outer product (what the toolkit's float64 step does)."""
+    n, inv = model.width, 1 / math.sqrt(model.width)
+    per_step = []
+    for _ in range(repeats):
+        w1, Ws, wL = model.w1.copy(), [W.copy() for W in model.W0], model.wL.copy()
+        eta = None
+        t0 = time.perf_counter()
+        for _ in range(steps):
+            hs = [w1]
+            for W in Ws:
+                hs.append((W @ hs[-1]) * inv)
+            f = float(wL @ hs[-1]) * inv
+            bs = [wL * inv]
+            for W in reversed(Ws):
+                bs.append((W.T @ bs[-1]) * inv)
+            bs = bs[::-1]
+            lam = float(bs[0] @ bs[0]) + sum(float(b @ b) * float(h @ h) for b, h in zip(bs[1:], hs)) / n
+            gL = hs[-1] * inv
+            lam += float(gL @ gL)
+            if eta is None:
+                eta = X / lam
+            c = eta * f
+            w1 = w1 - c * bs[0]
+            Ws = [W - (c * inv) * np.outer(b, h) for W, b, h in zip(Ws, bs[1:], hs)]
+            wL = wL - c * gL
+        per_step.append((time.perf_counter() - t0) / steps)
+    assert math.isfinite(lam)
+    return statistics.median(per_step)
+
+
+def deep_rows(r, quick):
+    """Medians of a deep step (float64, fixed50, arb50 at n <= 256 unless quick) and the bare numpy step."""
+    f64, fixed, arb = get_backend("float64"), get_backend("fixed", 50), get_backend("arb", 50)
+    med = {}
+    for width, k64, kfx in [(64, 400, 100), (256, 100, 20), (1024, 10, 3)]:
+        for depth in (4, 7):
+            m = DeepLinearModel(width, depth, seed=0, init="isometric")
+            med["bare", width, depth] = bare_deep_step(m, k64, r)
+            med["float64", width, depth] = seconds_per_step(width, f64, k64, r, m)
+            med["fixed50", width, depth] = seconds_per_step(width, fixed, kfx, r, m)
+            if not quick and width <= 256:
+                med["arb50", width, depth] = seconds_per_step(width, arb, max(2, kfx // 10), max(3, r // 2), m)
+    for (label, width, depth), sec in med.items():
+        print(f"median deep step  L={depth}  n={width:5d}  {label:10s} {sec:.3e} s")
+    print()
+    for (label, width, depth), sec in med.items():
+        if label in ("fixed50", "arb50"):
+            print(f"ratio  deep L={depth}  n={width:5d}  {label} / bare numpy = {sec / med['bare', width, depth]:6.1f}"
+                  f"   {label} / toolkit float64 = {sec / med['float64', width, depth]:6.1f}")
+    print()
+
+
 def peak_memory(width, backend, steps=5):
     tracemalloc.start()
     run_gd(UVModel(width, seed=0), squared(), eta_lam0=X, steps=steps, backend=backend, record=False, gtol=0)
@@ -78,8 +135,11 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=7)
     ap.add_argument("--quick", action="store_true", help="skip the slow arb/mpmath rows")
+    ap.add_argument("--no-deep", action="store_true", help="skip the deep linear rows")
     args = ap.parse_args(argv)
     r = args.repeats
+    if not args.no_deep:
+        deep_rows(r, args.quick)
     f64, fixed = get_backend("float64"), get_backend("fixed", 50)
     med = {}
     for width, k64, kfx in [(256, 2000, 400), (4096, 400, 100), (65536, 40, 10)]:

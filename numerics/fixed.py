@@ -1,6 +1,8 @@
-"""A 50-digit fixed-point backend compiled with numba: a uv parameter-GD step ~14x a bare numpy float64 step (n = 4096).
+"""A 50-digit fixed-point backend compiled with numba: a uv parameter-GD step ~12-14x a bare numpy float64 step (n = 4096).
 
-Vectors are fixed-point numbers on the grid 2^-180 (seven 30-bit limbs, :mod:`catapult.numerics.fixed_kernels`),
+Vectors and matrices are fixed-point numbers on the grid 2^-180 (seven 30-bit limbs,
+:mod:`catapult.numerics.fixed_kernels`; a deep linear network's full-width step is 5-17x a bare numpy step at
+n = 64..1024, L = 4 and 7, measured by ``benchmarks/bench_step.py``),
 scalars are mpmath numbers at the run's precision (``dps <= 50``: 170 bits; the 180-bit grid keeps >= 10 guard
 bits for entries of magnitude >= 1).  What is proven about each operation (the kernels' docstring has the bounds):
 
@@ -11,6 +13,10 @@ bits for entries of magnitude >= 1).  What is proven about each operation (the k
 * ``dot``: exact for the stored vectors (integer column sums), then ONE rounding to the context precision.
 * ``a + b``, ``a - b``: exact.  ``s * b`` and ``lincomb(a, s, b)`` = a - s b: s is rounded to the grid (error
   <= 2^-181), the result to nearest on the grid: |error| <= 2^-181 (1 + |b|) (1 + 2^-27) per entry.
+* ``matvec(W, x)`` and ``matvec(W, x, transpose=True)``: every entry's sum exact, then ONE rounding to nearest on
+  the grid (|error| <= 2^-181).
+* ``lincomb(W, s, outer(a, b))`` = W - s a b^T (a matrix's GD move, never formed): s a is rounded to the grid
+  first, then each row is one ``lincomb``: |error| <= 2^-181 (1 + 2^-27) ((1 + |a_i|) |b_j| + 1 + |b_j|).
 * float64 inputs are exact (every double with |x| >= 2^-127 lies on the grid).
 
 numba is an optional extra (``pip install 'catapult[fast]'``): without it :func:`get_backend("fixed")` raises
@@ -123,6 +129,57 @@ class FixedVector:
         return f"FixedVector({np.asarray(self).tolist()!r})"
 
 
+class FixedMatrix:
+    """An n x m matrix of fixed-point numbers: an int32 array ``d`` of shape (n, 7, m) (row i, ``d[i]``, is the
+    limb array of a vector).  ``numpy.asarray(W)`` gives float64 values.
+
+    >>> B = Fixed(50)
+    >>> with B.context():
+    ...     W = B.matrix([[1.0, 2.0], [3.0, 4.0]]); x = B.vector([1.0, -1.0])
+    ...     W2 = B.lincomb(W, 1, B.outer(x, x))           # W - x x^T
+    >>> np.asarray(B.matvec(W, x)).tolist(), np.asarray(B.matvec(W, x, transpose=True)).tolist()
+    ([-1.0, -1.0], [-2.0, -2.0])
+    >>> np.asarray(W2).tolist()
+    [[0.0, 3.0], [4.0, 3.0]]
+    """
+
+    __slots__ = ("d",)
+
+    def __init__(self, d):
+        self.d = d
+
+    @property
+    def shape(self):
+        return self.d.shape[0], self.d.shape[2]
+
+    def __array__(self, dtype=None, copy=None):
+        n, m = self.shape
+        out = np.empty(n * m)
+        _kernels().to_float(np.ascontiguousarray(self.d.transpose(1, 0, 2)).reshape(LIMBS, n * m), out)
+        out = out.reshape(n, m)
+        return out if dtype is None else out.astype(dtype)
+
+    def to_mpf(self):
+        """The rows' entries as exact mpmath numbers (a list of lists)."""
+        return [FixedVector(np.ascontiguousarray(row), None).to_mpf() for row in self.d]
+
+    def __repr__(self):
+        return f"FixedMatrix({np.asarray(self).tolist()!r})"
+
+
+class FixedOuter:
+    """The outer product a b^T of two fixed-point vectors, not formed: a GD move of a matrix (the update
+    ``lincomb(W, s, outer)`` is a rank-one kernel).  ``numpy.asarray`` forms it in float64."""
+
+    __slots__ = ("a", "b")
+
+    def __init__(self, a, b):
+        self.a, self.b = a, b
+
+    def __array__(self, dtype=None, copy=None):
+        return np.outer(np.asarray(self.a), np.asarray(self.b)).astype(dtype or np.float64)
+
+
 def scalar_limbs(s):
     """The limbs m_0..m_6 (int32, all of s's sign) of s rounded to the grid 2^-180; |s| < 2^30 or FixedRangeError.
 
@@ -178,8 +235,26 @@ class Fixed(Backend):
         return FixedVector(d, self._k)
 
     def matrix(self, rows):
-        raise NumericsInputError("the fixed backend has vectors only (uv, uv on samples, user models); "
-                                 "matrix models (deep) need arb or mpmath")
+        x = np.asarray(rows, dtype=np.float64)
+        if x.ndim != 2:
+            raise NumericsInputError(f"a matrix must be 2-D, got shape {x.shape}")
+        n, m = x.shape
+        flat = self.vector(x.reshape(-1)).d        # (7, n m): the range check and the exact conversion
+        return FixedMatrix(np.ascontiguousarray(flat.reshape(LIMBS, n, m).transpose(1, 0, 2)))
+
+    def matvec(self, W, x, transpose=False):
+        """W x (or W^T x): every entry's sum exact, rounded once to nearest on the grid 2^-180."""
+        n, m = W.shape
+        if len(x) != (n if transpose else m):
+            raise NumericsInputError(f"matvec of a {n} x {m} matrix{' transposed' if transpose else ''} "
+                                     f"with a vector of length {len(x)}")
+        out = np.empty((LIMBS, m if transpose else n), np.int32)
+        bad = (self._k.matvec_t if transpose else self._k.matvec)(W.d, x.d, out)
+        return x._new(out, bad)
+
+    def outer(self, a, b):
+        """a b^T, kept as its two factors (:class:`FixedOuter`): a matrix's GD move."""
+        return FixedOuter(a, b)
 
     def scalar(self, x):
         return mpmath.mpf(x)
@@ -194,7 +269,21 @@ class Fixed(Backend):
         return mpmath.mpf((N, -2 * FRAC_BITS)) if N else mpmath.mpf(0)
 
     def lincomb(self, a, s, b):
-        return a.axpy(-mpmath.mpf(s), b)
+        """a - s b for vectors, and for a matrix a with b an outer product u v^T: every row a_i - (s u_i) v, with
+        s u_i rounded to the grid first (|error| <= 2^-181 (1 + |v_j|) + the row's axpy's), or a matrix b."""
+        if isinstance(a, FixedVector):
+            return a.axpy(-mpmath.mpf(s), b)
+        out = np.empty_like(a.d)
+        if isinstance(b, FixedOuter):
+            scaled = b.a * (-mpmath.mpf(s))
+            bad = self._k.rank1(a.d, scaled.d, b.b.d, out)
+        else:
+            m, bad = scalar_limbs(-mpmath.mpf(s)), False
+            for i in range(a.d.shape[0]):
+                bad |= self._k.axpy(a.d[i], m, b.d[i], out[i], True)
+        if bad:
+            raise FixedRangeError("an entry left the fixed-point range [-2^30, 2^30) of the fixed backend")
+        return FixedMatrix(out)
 
     def sqrt(self, x):
         return mpmath.sqrt(x)

@@ -15,6 +15,9 @@ Bounds that make every step exact in int64 (proofs of the kernels' correctness):
 * a dot product keeps per column the sums of ``column >> 30`` and ``column & (2^30 - 1)``: each term is below
   7 * 2^30 in magnitude, so n < 2^30 elements cannot overflow the int64 sums; the column sums are then combined in
   Python integers: the dot product of the stored vectors is EXACT.
+* matrices (n x m) are arrays of shape (n, 7, m): row i, ``W[i]``, is a vector.  :func:`matvec` and
+  :func:`matvec_t` form each entry's exact column sums as a dot product does and round them once, half up on the
+  grid (:func:`_round_columns`: |error| <= 2^-181); :func:`rank1` is one :func:`axpy` per row.
 * :func:`axpy` rounds to nearest on the grid: columns 0..8 of the product are formed (two guard limbs), the dropped
   columns 9..12 weigh < 4 * 2^60 * 2^-270 = 2^-208 and the floor of limb 8 into limb 7 < 2^-210, so the result is
   within 2^-181 (1 + 2^-27) of a + s b for the digits s given.
@@ -69,8 +72,9 @@ def _store(out, e, c0, c1, c2, c3, c4, c5, c6, c7, c8):
 
 @nb.njit(cache=True, nogil=True)
 def axpy(a, m, b, out, with_a):
-    """out = a + s b (out = s b when not ``with_a``) for the scalar s = sum_j m[j] 2^(-30 j) (all m[j] of s's sign,
-    |m[j]| < 2^30, int32); returns True when an entry overflowed (out is then not to be used).
+    """out = a + s b (out = s b when not ``with_a``) for the scalar s = sum_j m[j] 2^(-30 j) (|m[j]| <= 2^30,
+    int32: the limbs of :func:`~catapult.numerics.fixed.scalar_limbs` or of a vector's entry); returns True when
+    an entry overflowed (out is then not to be used).
     (The 39 limb products are written out so that LLVM vectorises them.)"""
     n = b.shape[1]
     m0, m1, m2, m3 = np.int64(m[0]), np.int64(m[1]), np.int64(m[2]), np.int64(m[3])  # int32 limbs widened: the
@@ -120,10 +124,10 @@ def add(a, b, sign, out):
     return bad
 
 
-@nb.njit(cache=True, nogil=True)
-def dot(a, b, acc):
-    """The exact dot product of two vectors: ``acc[0, c]`` / ``acc[1, c]`` receive the sums over elements of
-    column c's ``>> 30`` / ``& (2^30 - 1)`` parts (c = 0..12, weight 2^(-30 c)); combined by the caller.
+@nb.njit(cache=True, nogil=True, inline="always")
+def _dot_columns(a, b):
+    """The exact dot product of two vectors (7, n) as 26 int64 sums: per column c = 0..12 (weight 2^(-30 c)) of
+    the limb products, the sums over elements of its ``>> 30`` and its ``& (2^30 - 1)`` parts (h0..h12, l0..l12).
     (Over 60 lines: the 49 limb products are written out so that LLVM vectorises them.)"""
     n = a.shape[1]
     h0 = h1 = h2 = h3 = h4 = h5 = h6 = h7 = h8 = h9 = h10 = h11 = h12 = np.int64(0)
@@ -172,10 +176,144 @@ def dot(a, b, acc):
         c = a6 * b6
         h12 += c >> K
         l12 += c & M
-    acc[0, 0], acc[0, 1], acc[0, 2], acc[0, 3], acc[0, 4], acc[0, 5], acc[0, 6] = h0, h1, h2, h3, h4, h5, h6
-    acc[0, 7], acc[0, 8], acc[0, 9], acc[0, 10], acc[0, 11], acc[0, 12] = h7, h8, h9, h10, h11, h12
-    acc[1, 0], acc[1, 1], acc[1, 2], acc[1, 3], acc[1, 4], acc[1, 5], acc[1, 6] = l0, l1, l2, l3, l4, l5, l6
-    acc[1, 7], acc[1, 8], acc[1, 9], acc[1, 10], acc[1, 11], acc[1, 12] = l7, l8, l9, l10, l11, l12
+    return (h0, h1, h2, h3, h4, h5, h6, h7, h8, h9, h10, h11, h12,
+            l0, l1, l2, l3, l4, l5, l6, l7, l8, l9, l10, l11, l12)
+
+
+@nb.njit(cache=True, nogil=True)
+def dot(a, b, acc):
+    """The exact dot product of two vectors: ``acc[0, c]`` / ``acc[1, c]`` receive the sums over elements of
+    column c's ``>> 30`` / ``& (2^30 - 1)`` parts (c = 0..12, weight 2^(-30 c), :func:`_dot_columns`); combined
+    by the caller."""
+    cols = _dot_columns(a, b)
+    for c in range(13):
+        acc[0, c] = cols[c]
+        acc[1, c] = cols[13 + c]
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
+def _round_columns(out, e, hs, ls):
+    """Store sum_c (hs[c] 2^30 + ls[c]) 2^(-30 c) (c = 0..12, exact int64 column sums of a dot product) in
+    ``out[:, e]``, rounded half up on the grid 2^-180 (|error| <= 2^-181); returns the overflow flag.
+
+    Exact: the carry is propagated from column 12 up in int64 (|carry| < 8 n 2^30 < 2^63 for n < 2^29, the
+    bound of the column sums); limbs 7..12 are the part below 2^-180, which rounds up when its top limb is
+    >= 2^29."""
+    carry = np.int64(0)
+    low = np.int64(0)
+    for c in range(12, 6, -1):
+        t = ls[c] + carry
+        low = t & M
+        carry = (t >> K) + hs[c]
+    carry += np.int64(low >= HALF)       # limb 7 >= 2^29: the dropped part is >= 2^-181
+    for c in range(6, 0, -1):
+        t = ls[c] + carry
+        out[c, e] = t & M
+        carry = (t >> K) + hs[c]
+    t = ls[0] + carry                    # the value is (hs[0] + (t >> 30)) 2^30 + (t & M) + the limbs below
+    q = hs[0] + (t >> K)                 # in range exactly when q is -1 or 0 (no product hs[0] 2^30 formed)
+    out[0, e] = q * R + (t & M)
+    return (q < -1) | (q > 0)
+
+
+@nb.njit(cache=True, nogil=True)
+def matvec(W, x, out):
+    """out = W x rounded to nearest on the grid (each entry's dot product exact, :func:`_round_columns`) for a
+    matrix W of shape (n, 7, m) (row i = ``W[i]``, a vector of m numbers) and a vector x (7, m); returns True when
+    an entry overflowed."""
+    bad = False
+    hs = np.zeros(13, np.int64)
+    ls = np.zeros(13, np.int64)
+    for i in range(W.shape[0]):
+        cols = _dot_columns(W[i], x)
+        for c in range(13):
+            hs[c] = cols[c]
+            ls[c] = cols[13 + c]
+        bad |= _round_columns(out, i, hs, ls)
+    return bad
+
+
+@nb.njit(cache=True, nogil=True)
+def matvec_t(W, b, out):
+    """out = W^T b rounded to nearest on the grid, every entry's sum exact (:func:`_round_columns`), for W of shape
+    (n, 7, m) and b (7, n): the rows scaled by b_i and summed in int64 column sums, in blocks of 64 columns (the
+    block's 26 x 64 sums stay in the L1 cache).  Returns True when an entry overflowed.
+    (Over 60 lines: the 49 limb products are written out so that LLVM vectorises them.)"""
+    n, m = W.shape[0], W.shape[2]
+    JB = 64
+    acc = np.zeros((26, JB), np.int64)
+    hs = np.zeros(13, np.int64)
+    ls = np.zeros(13, np.int64)
+    bad = False
+    for j0 in range(0, m, JB):
+        w = min(JB, m - j0)
+        acc[:, :] = 0
+        for i in range(n):
+            b0, b1, b2, b3 = np.int64(b[0, i]), np.int64(b[1, i]), np.int64(b[2, i]), np.int64(b[3, i])
+            b4, b5, b6 = np.int64(b[4, i]), np.int64(b[5, i]), np.int64(b[6, i])
+            for jj in range(w):
+                j = j0 + jj
+                a0, a1, a2, a3 = np.int64(W[i, 0, j]), np.int64(W[i, 1, j]), np.int64(W[i, 2, j]), np.int64(W[i, 3, j])
+                a4, a5, a6 = np.int64(W[i, 4, j]), np.int64(W[i, 5, j]), np.int64(W[i, 6, j])
+                c = a0 * b0
+                acc[0, jj] += c >> K
+                acc[13, jj] += c & M
+                c = a0 * b1 + a1 * b0
+                acc[1, jj] += c >> K
+                acc[14, jj] += c & M
+                c = a0 * b2 + a1 * b1 + a2 * b0
+                acc[2, jj] += c >> K
+                acc[15, jj] += c & M
+                c = a0 * b3 + a1 * b2 + a2 * b1 + a3 * b0
+                acc[3, jj] += c >> K
+                acc[16, jj] += c & M
+                c = a0 * b4 + a1 * b3 + a2 * b2 + a3 * b1 + a4 * b0
+                acc[4, jj] += c >> K
+                acc[17, jj] += c & M
+                c = a0 * b5 + a1 * b4 + a2 * b3 + a3 * b2 + a4 * b1 + a5 * b0
+                acc[5, jj] += c >> K
+                acc[18, jj] += c & M
+                c = a0 * b6 + a1 * b5 + a2 * b4 + a3 * b3 + a4 * b2 + a5 * b1 + a6 * b0
+                acc[6, jj] += c >> K
+                acc[19, jj] += c & M
+                c = a1 * b6 + a2 * b5 + a3 * b4 + a4 * b3 + a5 * b2 + a6 * b1
+                acc[7, jj] += c >> K
+                acc[20, jj] += c & M
+                c = a2 * b6 + a3 * b5 + a4 * b4 + a5 * b3 + a6 * b2
+                acc[8, jj] += c >> K
+                acc[21, jj] += c & M
+                c = a3 * b6 + a4 * b5 + a5 * b4 + a6 * b3
+                acc[9, jj] += c >> K
+                acc[22, jj] += c & M
+                c = a4 * b6 + a5 * b5 + a6 * b4
+                acc[10, jj] += c >> K
+                acc[23, jj] += c & M
+                c = a5 * b6 + a6 * b5
+                acc[11, jj] += c >> K
+                acc[24, jj] += c & M
+                c = a6 * b6
+                acc[12, jj] += c >> K
+                acc[25, jj] += c & M
+        for jj in range(w):
+            for c in range(13):
+                hs[c] = acc[c, jj]
+                ls[c] = acc[13 + c, jj]
+            bad |= _round_columns(out, j0 + jj, hs, ls)
+    return bad
+
+
+@nb.njit(cache=True, nogil=True)
+def rank1(W, s, h, out):
+    """out[i] = W[i] + s_i h for every row i (W, out of shape (n, 7, m); s (7, n) and h (7, m) vectors): the
+    rank-one update W + s h^T, each row one :func:`axpy` with the grid number s_i as its scalar (its limbs in
+    two's complement: the products' bounds are the same).  Returns True when an entry overflowed."""
+    bad = False
+    m = np.empty(7, np.int32)
+    for i in range(W.shape[0]):
+        for k in range(7):
+            m[k] = s[k, i]
+        bad |= axpy(W[i], m, h, out[i], True)
+    return bad
 
 
 @nb.njit(cache=True, nogil=True, inline="always")

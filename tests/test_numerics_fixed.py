@@ -80,6 +80,68 @@ def test_axpy_rounds_within_the_stated_bound(pair, s_num, s_den):
             assert g == mpmath.floor(g / GRID) * GRID   # on the grid
 
 
+MATS = st.tuples(st.integers(1, 9), st.integers(1, 70)).flatmap(
+    lambda nm: st.tuples(st.lists(st.lists(ENTRY, min_size=nm[1], max_size=nm[1]), min_size=nm[0], max_size=nm[0]),
+                         st.lists(ENTRY, min_size=nm[0], max_size=nm[0]), st.lists(ENTRY, min_size=nm[1],
+                                                                                   max_size=nm[1])))
+
+
+def _on_grid_within(got, exact, bound):
+    return abs(got - exact) <= bound and got == mpmath.floor(got / GRID) * GRID
+
+
+@settings(max_examples=40, **SETTINGS)
+@given(MATS)
+@example(([[1e-30, 2.0 ** 29], [1.0, -1e-30]], [1e-30, 1.5], [-1e-30, 1.0]))   # products below the grid
+@example(([[1.0] * 65], [3.0], [1.0] * 65))   # more columns than one block of matvec_t
+def test_matvec_and_its_transpose_are_exact_sums_rounded_once_to_the_grid(case):
+    rows, y, x = case
+    B = get_backend("fixed", 50)
+    with B.context():
+        W = B.matrix(rows)
+        assert np.asarray(W).tolist() == [[float(v) for v in r] for r in rows]
+        try:
+            Wx, Wty = B.matvec(W, B.vector(x)), B.matvec(W, B.vector(y), transpose=True)
+        except FixedRangeError:
+            with mpmath.workprec(2000):
+                sums = [mpmath.fsum(p * q for p, q in zip(_exact(r), _exact(x))) for r in rows]
+                sums += [mpmath.fsum(r[j] * q for r, q in zip([_exact(r) for r in rows], _exact(y)))
+                         for j in range(len(x))]
+                assert any(abs(v) >= 2 ** 30 - GRID for v in sums)
+            return
+        got, got_t = Wx.to_mpf(), Wty.to_mpf()
+    with mpmath.workprec(2000):
+        R = [_exact(r) for r in rows]
+        for g, r in zip(got, R):
+            assert _on_grid_within(g, mpmath.fsum(p * q for p, q in zip(r, _exact(x))), GRID / 2)
+        for j, g in enumerate(got_t):
+            assert _on_grid_within(g, mpmath.fsum(r[j] * q for r, q in zip(R, _exact(y))), GRID / 2)
+
+
+@settings(max_examples=40, **SETTINGS)
+@given(MATS, st.floats(-1e3, 1e3, allow_nan=False), st.integers(1, 60))
+@example(([[0.0, 1.0]], [1.0], [2.0 ** 29, -1.0]), 1.0, 1)
+def test_rank_one_update_rounds_within_the_stated_bound(case, s_num, s_den):
+    rows, a, b = case
+    B = get_backend("fixed", 50)
+    with B.context():
+        s = mpmath.mpf(s_num) / s_den
+        try:
+            out = B.lincomb(B.matrix(rows), s, B.outer(B.vector(a), B.vector(b))).to_mpf()   # W - s a b^T
+        except FixedRangeError:
+            with mpmath.workprec(2000):
+                assert any(abs(w - s * p * q) >= 2 ** 30 - 2 * (1 + abs(p)) * (1 + abs(q)) * GRID
+                           for r, p in zip(rows, _exact(a)) for w, q in zip(_exact(r), _exact(b)))
+            return
+    with mpmath.workprec(2000):
+        tol = mpmath.mpf(1) + mpmath.mpf(2) ** -27
+        for r, o, p in zip(rows, out, _exact(a)):
+            for w, g, q in zip(_exact(r), o, _exact(b)):
+                # s a_i rounded to the grid (s itself on it): <= G/2 (1 + |a_i|); times b_j, then the row's axpy
+                bound = GRID / 2 * tol * ((1 + abs(p)) * abs(q) + 1 + abs(q))
+                assert _on_grid_within(g, w - s * p * q, bound)
+
+
 def test_range_is_refused_or_reported_never_wrapped():
     B = get_backend("fixed", 50)
     with B.context():
@@ -107,8 +169,11 @@ def test_overflow_in_a_run_is_a_nonfinite_verdict():
 def test_refusals_are_typed():
     with pytest.raises(NumericsInputError, match="dps <= 50"):
         get_backend("fixed", 60)
-    with pytest.raises(NumericsInputError, match="matrix models"):
-        get_backend("fixed", 50).matrix([[1.0]])
+    with pytest.raises(NumericsInputError, match="must be 2-D"):
+        get_backend("fixed", 50).matrix([1.0])
+    with pytest.raises(NumericsInputError, match="2-by-3|2 x 3"):
+        B = get_backend("fixed", 50)
+        B.matvec(B.matrix(np.ones((2, 3))), B.vector([1.0, 2.0]))
     with pytest.raises(NumericsInputError, match="no error balls"):
         get_backend("fixed", 50, certified=True)
 
@@ -133,8 +198,8 @@ def _agreement(model, loss, steps=100, **kw):
     ref = run_gd(model, loss, steps=steps, backend=get_backend("mpmath", 60), gtol=0, **kw)
     assert fx.steps == ref.steps and fx.stop == ref.stop
     with mpmath.workdps(60):
-        th_f = [v for th in fx.theta for v in th.to_mpf()]
-        th_r = [v for th in ref.theta for v in th]
+        th_f = [v for th in fx.theta for v in np.ravel(np.array(th.to_mpf(), dtype=object))]
+        th_r = [v for th in ref.theta for v in np.ravel(th)]
         top = max(abs(v) for v in th_r)
         dig_theta = min(_digits(p, q, top) for p, q in zip(th_f, th_r))
         lam, f = ref.lam[-1], ref.f[-1]
@@ -156,6 +221,17 @@ def test_samples_and_user_models_agree_with_mpmath_to_45_digits():
     gram = GramModel(12, ("u", "v"), ("c",), lambda uu, uv, vv, c, n: uv * c / n + uu * uu / n ** 2, seed=3,
                      scalar_init={"c": 1.5})
     assert _agreement(gram, squared(1), eta_lam0=1.5) >= 45
+
+
+@settings(max_examples=8, **SETTINGS)
+@given(st.sampled_from([(4, "isometric"), (16, "isometric"), (5, "gaussian"), (12, "gaussian")]),
+       st.integers(2, 5), st.integers(0, 2 ** 32 - 1), st.floats(0.05, 3.8))
+@example((16, "isometric"), 3, 0, 3.0)     # catapult phase of the deep linear map
+@example((16, "gaussian"), 5, 2, 1.5)
+def test_deep_run_agrees_with_mpmath_to_45_digits(shape, depth, seed, x):
+    from catapult.numerics.deep import DeepLinearModel
+    n, init = shape
+    assert _agreement(DeepLinearModel(n, depth, seed=seed, init=init), squared(), eta_lam0=x) >= 45
 
 
 def test_cli_run_and_sweep_choose_the_fixed_backend(tmp_path, capsys):
