@@ -70,33 +70,36 @@ def _store(out, e, c0, c1, c2, c3, c4, c5, c6, c7, c8):
     return over
 
 
+@nb.njit(cache=True, nogil=True, inline="always")
+def _product_columns(b0, b1, b2, b3, b4, b5, b6, m0, m1, m2, m3, m4, m5, m6):
+    """Columns 0..8 (weights 2^0 ... 2^-240) of the product of two 7-limb numbers (int64 limbs, |limb| <= 2^30);
+    columns 9..12 (< 2^-207 in all) are dropped.  (The 39 limb products are written out so that LLVM vectorises
+    the loops around them.)"""
+    c0 = b0 * m0
+    c1 = b0 * m1 + b1 * m0
+    c2 = b0 * m2 + b1 * m1 + b2 * m0
+    c3 = b0 * m3 + b1 * m2 + b2 * m1 + b3 * m0
+    c4 = b0 * m4 + b1 * m3 + b2 * m2 + b3 * m1 + b4 * m0
+    c5 = b0 * m5 + b1 * m4 + b2 * m3 + b3 * m2 + b4 * m1 + b5 * m0
+    c6 = b0 * m6 + b1 * m5 + b2 * m4 + b3 * m3 + b4 * m2 + b5 * m1 + b6 * m0
+    c7 = b1 * m6 + b2 * m5 + b3 * m4 + b4 * m3 + b5 * m2 + b6 * m1
+    c8 = b2 * m6 + b3 * m5 + b4 * m4 + b5 * m3 + b6 * m2
+    return c0, c1, c2, c3, c4, c5, c6, c7, c8
+
+
 @nb.njit(cache=True, nogil=True)
 def axpy(a, m, b, out, with_a):
     """out = a + s b (out = s b when not ``with_a``) for the scalar s = sum_j m[j] 2^(-30 j) (|m[j]| <= 2^30,
     int32: the limbs of :func:`~catapult.numerics.fixed.scalar_limbs` or of a vector's entry); returns True when
-    an entry overflowed (out is then not to be used).
-    (The 39 limb products are written out so that LLVM vectorises them.)"""
+    an entry overflowed (out is then not to be used)."""
     n = b.shape[1]
     m0, m1, m2, m3 = np.int64(m[0]), np.int64(m[1]), np.int64(m[2]), np.int64(m[3])  # int32 limbs widened: the
     m4, m5, m6 = np.int64(m[4]), np.int64(m[5]), np.int64(m[6])  # products are 32x32 -> 64 bit (vpmuldq)
     bad = False
     for e in range(n):
-        b0 = np.int64(b[0, e])
-        b1 = np.int64(b[1, e])
-        b2 = np.int64(b[2, e])
-        b3 = np.int64(b[3, e])
-        b4 = np.int64(b[4, e])
-        b5 = np.int64(b[5, e])
-        b6 = np.int64(b[6, e])
-        c0 = b0 * m0
-        c1 = b0 * m1 + b1 * m0
-        c2 = b0 * m2 + b1 * m1 + b2 * m0
-        c3 = b0 * m3 + b1 * m2 + b2 * m1 + b3 * m0
-        c4 = b0 * m4 + b1 * m3 + b2 * m2 + b3 * m1 + b4 * m0
-        c5 = b0 * m5 + b1 * m4 + b2 * m3 + b3 * m2 + b4 * m1 + b5 * m0
-        c6 = b0 * m6 + b1 * m5 + b2 * m4 + b3 * m3 + b4 * m2 + b5 * m1 + b6 * m0
-        c7 = b1 * m6 + b2 * m5 + b3 * m4 + b4 * m3 + b5 * m2 + b6 * m1
-        c8 = b2 * m6 + b3 * m5 + b4 * m4 + b5 * m3 + b6 * m2
+        c0, c1, c2, c3, c4, c5, c6, c7, c8 = _product_columns(
+            np.int64(b[0, e]), np.int64(b[1, e]), np.int64(b[2, e]), np.int64(b[3, e]), np.int64(b[4, e]),
+            np.int64(b[5, e]), np.int64(b[6, e]), m0, m1, m2, m3, m4, m5, m6)
         if with_a:
             c0 += a[0, e]
             c1 += a[1, e]
@@ -105,6 +108,20 @@ def axpy(a, m, b, out, with_a):
             c4 += a[4, e]
             c5 += a[5, e]
             c6 += a[6, e]
+        bad |= _store(out, e, c0, c1, c2, c3, c4, c5, c6, c7, c8)
+    return bad
+
+
+@nb.njit(cache=True, nogil=True)
+def mul(a, b, out):
+    """out = a * b elementwise, rounded to nearest on the grid as :func:`axpy` rounds (|error| <= 2^-181 (1 +
+    2^-27)); returns True when an entry overflowed."""
+    bad = False
+    for e in range(a.shape[1]):
+        c0, c1, c2, c3, c4, c5, c6, c7, c8 = _product_columns(
+            np.int64(b[0, e]), np.int64(b[1, e]), np.int64(b[2, e]), np.int64(b[3, e]), np.int64(b[4, e]),
+            np.int64(b[5, e]), np.int64(b[6, e]), np.int64(a[0, e]), np.int64(a[1, e]), np.int64(a[2, e]),
+            np.int64(a[3, e]), np.int64(a[4, e]), np.int64(a[5, e]), np.int64(a[6, e]))
         bad |= _store(out, e, c0, c1, c2, c3, c4, c5, c6, c7, c8)
     return bad
 
