@@ -32,6 +32,7 @@ numba is an optional extra (``pip install 'catapult[fast]'``): without it :func:
 
 from __future__ import annotations
 
+import fractions
 import importlib
 
 import mpmath
@@ -44,6 +45,8 @@ from .errors import FixedRangeError, MissingExtraError, NumericsInputError
 LIMBS, LIMB_BITS, FRAC_BITS = 7, 30, 180
 _R = 1 << LIMB_BITS
 _MASK = _R - 1
+#: the operations of a :class:`FixedTape` (x, +, -)
+TAPE_MUL, TAPE_ADD, TAPE_SUB = 0, 1, 2
 #: the largest precision whose rounding the 180-bit grid resolves with >= 10 guard bits at magnitude 1
 MAX_DPS = 50
 
@@ -83,12 +86,36 @@ class FixedVector:
         return FixedVector(d, self._k)
 
     def __mul__(self, s):
-        if isinstance(s, FixedVector):
-            return NotImplemented
         out = np.empty_like(self.d)
+        if isinstance(s, FixedVector):   # elementwise, rounded to nearest on the grid (as axpy rounds)
+            if len(s) != len(self):
+                return NotImplemented
+            return self._new(out, self._k.mul(self.d, s.d, out))
         return self._new(out, self._k.axpy(self.d, scalar_limbs(s), self.d, out, False))
 
     __rmul__ = __mul__
+
+    def __pow__(self, k):
+        """Elementwise integer power k >= 1, by repeated squaring (products rounded to the grid)."""
+        if int(k) != k or k < 1:
+            return NotImplemented
+        k, out, base = int(k), None, self
+        while k:
+            if k & 1:
+                out = base if out is None else out * base
+            k >>= 1
+            if k:
+                base = base * base
+        return out
+
+    @classmethod
+    def concat(cls, vectors):
+        """The vectors' entries one after the other, as one vector."""
+        return cls(np.concatenate([v.d for v in vectors], axis=1), vectors[0]._k)
+
+    def __getitem__(self, index):
+        """The entries at ``index`` (a boolean mask, an index array or a slice) as a new vector."""
+        return FixedVector(np.ascontiguousarray(self.d[:, index]), self._k)
 
     def __truediv__(self, s):
         return self * (1 / mpmath.mpf(s))
@@ -99,7 +126,13 @@ class FixedVector:
         return self._new(out, self._k.axpy(self.d, scalar_limbs(s), b.d, out, True))
 
     def _add(self, other, sign):
-        if not isinstance(other, FixedVector) or len(other) != len(self):
+        if not isinstance(other, FixedVector):   # a scalar: rounded to the grid, added to every entry
+            try:
+                limbs = scalar_limbs(other)
+            except (TypeError, ValueError):
+                return NotImplemented
+            other = FixedVector(np.repeat(limbs[:, None], len(self), axis=1), self._k)
+        if len(other) != len(self):
             return NotImplemented
         out = np.empty_like(self.d)
         return self._new(out, self._k.add(self.d, other.d, sign, out))
@@ -107,8 +140,13 @@ class FixedVector:
     def __add__(self, other):
         return self._add(other, 1)
 
+    __radd__ = __add__
+
     def __sub__(self, other):
         return self._add(other, -1)
+
+    def __rsub__(self, other):
+        return (-self)._add(other, 1)
 
     def __neg__(self):
         return self * -1
@@ -180,12 +218,65 @@ class FixedOuter:
         return np.outer(np.asarray(self.a), np.asarray(self.b)).astype(dtype or np.float64)
 
 
+class FixedTape:
+    """A straight-line program of + - x on fixed-point vectors, run by one numba kernel (no Python per operation):
+    many orbits of a polynomial map in lock-step, one vector entry per orbit.
+
+    ``code`` rows are (op, d, a, b) with op 0 = x, 1 = +, 2 = - (:func:`~catapult.numerics.fixed_kernels.run_tape`)
+    on registers (d never an input, a or b): 0 .. ``n_inputs`` - 1 are the inputs, ``literals`` maps a register to an integer constant,
+    ``outputs`` lists the result registers; ``n_regs`` registers in all.  Calling it on input vectors of one
+    length m gives ``(outputs, bad)``: fixed-point vectors and the mask of entries that left the range (their
+    outputs are not to be used).
+
+    >>> B = Fixed(50)
+    >>> tape = FixedTape([[0, 2, 0, 0], [2, 3, 2, 1], [1, 2, 3, 4]], 5, 2, {4: 3}, [2])   # x^2 - y + 3
+    >>> with B.context():
+    ...     (out,), bad = tape([B.vector([1.5, 3e4]), B.vector([0.25, 1.0])])
+    >>> float(np.asarray(out)[0]), bad.tolist()
+    (5.0, [False, False])
+    >>> with B.context():
+    ...     (out,), bad = tape([B.vector([1.5, 4e4]), B.vector([0.25, 1.0])])
+    >>> bad.tolist()          # 1.6e9 >= 2^30: that entry is flagged, the other goes on
+    [False, True]
+    """
+
+    def __init__(self, code, n_regs, n_inputs, literals, outputs):
+        self.code = np.ascontiguousarray(np.asarray(code, np.int64).reshape(-1, 4))
+        self.n_regs, self.n_inputs = int(n_regs), int(n_inputs)
+        c = self.code
+        if c.size and ((c[:, 1] == c[:, 2]) | (c[:, 1] == c[:, 3]) | (c < 0).any(axis=1)
+                       | (c[:, 1:] >= self.n_regs).any(axis=1) | (c[:, 1] < self.n_inputs)
+                       | ~np.isin(c[:, 0], (TAPE_MUL, TAPE_ADD, TAPE_SUB))).any():
+            raise NumericsInputError("a tape instruction writes an input or its own operand, or names an unknown "
+                                     "register or operation")
+        self.literals, self.outputs = dict(literals), list(outputs)
+        self._k = _kernels()
+        self._regs = None
+
+    def __call__(self, inputs):
+        if len(inputs) != self.n_inputs:
+            raise NumericsInputError(f"the tape takes {self.n_inputs} input vectors, got {len(inputs)}")
+        m = len(inputs[0])
+        if self._regs is None or self._regs.shape[2] != m:   # kept while the batch keeps its length
+            self._regs = np.zeros((self.n_regs, LIMBS, m), np.int32)
+            for r, v in self.literals.items():   # an integer: its top limb (|v| < 2^30), the rest 0
+                self._regs[r, 0, :] = int(v)
+        regs = self._regs
+        for r, v in enumerate(inputs):
+            regs[r] = v.d
+        bad = np.zeros(m, np.bool_)
+        self._k.run_tape(self.code, regs, bad)
+        return [FixedVector(regs[r].copy(), self._k) for r in self.outputs], bad
+
+
 def scalar_limbs(s):
     """The limbs m_0..m_6 (int32, all of s's sign) of s rounded to the grid 2^-180; |s| < 2^30 or FixedRangeError.
 
     >>> scalar_limbs(mpmath.mpf(-1.5)).tolist()
     [-1, -536870912, 0, 0, 0, 0, 0]
     """
+    if isinstance(s, fractions.Fraction):   # rounded at the context's precision, as an mpmath number is
+        s = mpmath.mpf(s.numerator) / s.denominator
     sign, man, exp, _ = mpmath.mpf(s)._mpf_
     if not man:
         if exp:  # inf or nan
@@ -233,6 +324,23 @@ class Fixed(Backend):
         d = np.empty((LIMBS, x.size), np.int32)
         self._k.from_float(x, d)
         return FixedVector(d, self._k)
+
+    def vector_exact(self, values):
+        """A vector from numbers of any precision (mpmath, int, Fraction), each rounded to nearest on the grid
+        (|error| <= 2^-181); |value| >= 2^30 raises :class:`~catapult.numerics.errors.FixedRangeError`.
+
+        >>> B = Fixed(50)
+        >>> with B.context():
+        ...     third = mpmath.mpf(1) / 3       # 170 bits: on the grid
+        ...     v = B.vector_exact([third, -2, fractions.Fraction(1, 2 ** 200)])
+        >>> v.to_mpf()[0] == third, np.asarray(v).tolist()[1:]
+        (True, [-2.0, 0.0])
+        """
+        limbs = np.stack([scalar_limbs(v) for v in values], axis=1) if len(values) else np.zeros((LIMBS, 0), np.int32)
+        out = np.empty_like(limbs)   # scalar limbs share the number's sign: carried into the vectors' form
+        if self._k.add(limbs, np.zeros_like(limbs), 1, out):
+            raise FixedRangeError("a value outside the fixed-point range [-2^30, 2^30)")
+        return FixedVector(out, self._k)
 
     def matrix(self, rows):
         x = np.asarray(rows, dtype=np.float64)

@@ -30,6 +30,8 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
+from .fixed import TAPE_ADD, TAPE_MUL   # the operations of a tape (run_tape)
+
 K = 30
 R = 1 << K
 M = R - 1
@@ -381,3 +383,44 @@ def to_float(d, out):
             v = (v + digits[i]) * (1.0 / R)
         v += digits[0]
         out[e] = -v if neg else v
+
+
+
+
+@nb.njit(cache=True, nogil=True)
+def _flag_entries(op, a, b, bad):
+    """Set ``bad[e]`` for every entry e whose result of ``a op b`` (:func:`run_tape`'s operations) leaves the
+    range: the slow path, run only for an operation whose vector kernel reported an overflow."""
+    tmp = np.empty((7, 1), np.int32)
+    for e in range(a.shape[1]):
+        if op == TAPE_MUL:
+            c0, c1, c2, c3, c4, c5, c6, c7, c8 = _product_columns(
+                np.int64(b[0, e]), np.int64(b[1, e]), np.int64(b[2, e]), np.int64(b[3, e]), np.int64(b[4, e]),
+                np.int64(b[5, e]), np.int64(b[6, e]), np.int64(a[0, e]), np.int64(a[1, e]),
+                np.int64(a[2, e]), np.int64(a[3, e]), np.int64(a[4, e]), np.int64(a[5, e]), np.int64(a[6, e]))
+        else:
+            sign = np.int64(1) if op == TAPE_ADD else np.int64(-1)
+            c0, c1, c2 = np.int64(a[0, e]) + sign * b[0, e], np.int64(a[1, e]) + sign * b[1, e], \
+                np.int64(a[2, e]) + sign * b[2, e]
+            c3, c4, c5 = np.int64(a[3, e]) + sign * b[3, e], np.int64(a[4, e]) + sign * b[4, e], \
+                np.int64(a[5, e]) + sign * b[5, e]
+            c6, c7, c8 = np.int64(a[6, e]) + sign * b[6, e], np.int64(0), np.int64(0)
+        bad[e] |= _store(tmp, 0, c0, c1, c2, c3, c4, c5, c6, c7, c8)
+
+
+@nb.njit(cache=True, nogil=True)
+def run_tape(code, regs, bad):
+    """Run a straight-line program on a register file of vectors: ``code`` rows (op, d, a, b) set register d to
+    a * b (:func:`mul`: rounded to the grid), a + b or a - b (:func:`add`: exact); ``regs`` has shape
+    (registers, 7, m), and d is never a or b (the vector kernels then take their vectorised path).  An entry whose
+    result leaves the range sets ``bad[e]`` (:func:`_flag_entries`; its later values are not to be used; nothing
+    is raised, so the other entries go on)."""
+    for k in range(code.shape[0]):
+        op, d, ia, ib = code[k, 0], code[k, 1], code[k, 2], code[k, 3]
+        a, b = regs[ia], regs[ib]
+        if op == TAPE_MUL:
+            over = mul(a, b, regs[d])
+        else:
+            over = add(a, b, 1 if op == TAPE_ADD else -1, regs[d])
+        if over:
+            _flag_entries(op, a, b, bad)

@@ -129,7 +129,7 @@ def _grad_norm(slope, f, lam):
 
 
 def run_map(step, state, consts, *, steps, slope=None, scale=1, rule=StopRule(), lam0=None, stiffness=None,
-            record=False) -> MapRun:
+            record=False, start=None) -> MapRun:
     """Iterate a compiled map ``step(state, consts) -> (next_state, f, lam)`` from ``state``.
 
     Every step is decided by ``rule`` (:meth:`catapult.numerics.stop.StopRule.check`) with the gradient norm
@@ -137,7 +137,8 @@ def run_map(step, state, consts, *, steps, slope=None, scale=1, rule=StopRule(),
     (default: the initial state's lam), the start (f0, |grad0|) of the run and, for a rule with a ``floor`` or
     ``settle`` criterion, ``stiffness`` = eta l''(f*); ``rule=None`` runs the whole budget (arithmetic errors
     still stop it).  Arithmetic happens in the caller's numbers and precision.  ``record`` keeps ``(f, lam)``
-    of every step.
+    of every step.  ``start`` = (f0, |grad0|) continues a run begun elsewhere (its relative criteria keep
+    their reference; the default is this run's first state).
 
     >>> r = run_map(lambda s, c: ([s[0] * c[0]], s[0], 1.0), [1.0], [0.5], steps=5, rule=None, record=True)
     >>> r.stop.value, [f for f, _ in r.history]
@@ -156,13 +157,15 @@ def run_map(step, state, consts, *, steps, slope=None, scale=1, rule=StopRule(),
         lam0 = step(state, consts)[2]
     hist = [] if record else None
     run = {"calm": 0, "prev": None}
+    if start is not None:
+        run["start"] = start
 
     def decide(t, s, obs):
         if rule is None:
             return None
         _, f, lam = obs
         g = _grad_norm(slope, f, lam)
-        if t == 0:
+        if t == 0 and start is None:
             run["start"] = (f, g)
         if rule.settle is not None:
             run["calm"] = rule.settle.count(run["calm"], f, lam, run["prev"], stiffness, scale)
@@ -175,11 +178,52 @@ def run_map(step, state, consts, *, steps, slope=None, scale=1, rule=StopRule(),
     return MapRun(stop, t, hist, lam0)
 
 
-def run_map_lockstep(step, states, consts, *, steps, slope, scale, lam0, rule=StopRule(), stiffness=None):
-    """:func:`run_map` for many orbits at once: ``states`` and ``consts`` are lists of numpy arrays (one entry per
-    orbit; ``lam0``, and ``scale`` and ``stiffness`` if arrays, too).  Decided orbits leave the batch.  Returns
-    ``(codes, when)``: per orbit ``DIVERGED`` (1), ``CONVERGED`` (0) or ``GOING`` (-1: the budget ran out,
-    ``UNDECIDED``) and the deciding step.
+#: the lock-step code of an orbit whose arithmetic left its range (e.g. the fixed-point engine's 2^30): undecided
+#: by the batch; :func:`run_map_lockstep` returns its state for the caller to continue in other numbers
+OUT_OF_RANGE = 2
+
+
+def _is_batch(v):
+    """A batch of numbers that is not a numpy array (e.g. a fixed-point vector): kept as it is, not made float."""
+    return not isinstance(v, (np.ndarray, list, tuple, int, float)) and hasattr(v, "__getitem__") \
+        and hasattr(v, "__len__")
+
+
+def _concat(parts):
+    return type(parts[0]).concat(parts) if _is_batch(parts[0]) else np.concatenate(parts)
+
+
+def _guarded_step(step, S, c):
+    """``step(S, c)`` on a batch, with the orbits whose arithmetic overflowed: the mask the step returns as a
+    fourth value, or else (``OverflowError``) found by halving the batch.  ``(S2, f, lam, bad)``, ``bad`` a boolean
+    mask or None (the bad orbits' entries are placeholders)."""
+    try:
+        S2, fv, lv, *bad = step(S, c)   # a step may return the mask of its orbits that overflowed
+        bad = bad[0] if bad and bad[0].any() else None
+        return S2, np.asarray(fv, float), np.asarray(lv, float), bad
+    except OverflowError:
+        m = len(S[0])
+        if m == 1:
+            return [v * 0 for v in S], np.zeros(1), np.zeros(1), np.ones(1, bool)
+        parts = [_guarded_step(step, [v[sl] for v in S], [v[sl] for v in c])
+                 for sl in (slice(0, m // 2), slice(m // 2, m))]
+        bad = np.concatenate([np.zeros(len(p[1]), bool) if p[3] is None else p[3] for p in parts])
+        S2 = [_concat([p[0][k] for p in parts]) for k in range(len(S))]
+        return S2, np.concatenate([p[1] for p in parts]), np.concatenate([p[2] for p in parts]), bad
+
+
+def run_map_lockstep(step, states, consts, *, steps, slope, scale, lam0, rule=StopRule(), stiffness=None,
+                     handoff=None):
+    """:func:`run_map` for many orbits at once: ``states`` and ``consts`` are lists of batches, one entry per
+    orbit -- numpy arrays (float64; scalars are broadcast) or batch objects of another arithmetic (e.g. the
+    fixed-point engine's vectors: ``len``, boolean-mask indexing, ``concat``) -- and ``lam0`` (and ``scale``
+    and ``stiffness`` if arrays) float arrays.  Every step is decided on the float64 values of f and lam.
+    Decided orbits leave the batch (once a quarter of it is decided; until then their values are ignored).  Returns ``(codes, when)``: per orbit ``DIVERGED`` (1), ``CONVERGED`` (0),
+    ``GOING`` (-1: the budget ran out, ``UNDECIDED``) or :data:`OUT_OF_RANGE` (2: a step overflowed the batch's
+    arithmetic, found by halving the batch), and the deciding step.  For an orbit out of range,
+    ``handoff(i, t, state, start)`` (if given) is called with its state before the failing step (its
+    components, batches of length 1), the step t and (f0, |grad0|) of its start, and returns its code and step
+    (e.g. continuing in other numbers, :func:`run_map` with ``start``).
 
     >>> def fused(s, c):
     ...     (f, lam), (eta, n) = s, c
@@ -192,7 +236,10 @@ def run_map_lockstep(step, states, consts, *, steps, slope, scale, lam0, rule=St
     m = len(lam0)
 
     def full(v):
-        return np.broadcast_to(np.asarray(v, float), (m,)).copy()
+        return v if _is_batch(v) else np.broadcast_to(np.asarray(v, float), (m,)).copy()
+
+    def take(v, keep):
+        return v[keep] if _is_batch(v) else np.broadcast_to(v, keep.shape)[keep]
     S, c = [full(v) for v in states], [full(v) for v in consts]
     lam0, scale = np.asarray(lam0, float).copy(), full(scale)
     per = {"lam0": lam0, "scale": scale}     # per-orbit arrays, dropped with their orbits
@@ -201,9 +248,10 @@ def run_map_lockstep(step, states, consts, *, steps, slope, scale, lam0, rule=St
     code = np.full(m, GOING, dtype=np.int8)
     when = np.full(m, int(steps), dtype=np.int64)
     idx, prev = np.arange(m), None
+    live = np.ones(m, bool)   # the batch's orbits not decided yet
     with np.errstate(all="ignore"):
         for t in range(int(steps) + 1):
-            S2, fv, lv = step(S, c)
+            S2, fv, lv, bad = _guarded_step(step, S, c)
             fv, lv = np.broadcast_to(fv, idx.shape), np.broadcast_to(lv, idx.shape)
             g = np.abs(slope(fv)) * np.sqrt(np.abs(lv))
             if t == 0:
@@ -213,16 +261,27 @@ def run_map_lockstep(step, states, consts, *, steps, slope, scale, lam0, rule=St
                 prev = (np.abs(fv), lv)
             k = rule.check_many(fv, lv, g, lam0=per["lam0"], scale=per["scale"], start=(per["f0"], per["g0"]),
                                 stiffness=per.get("stiffness"), calm=per.get("calm"))
+            k[~live] = GOING          # decided orbits still in the batch (not yet compacted) are ignored
+            if bad is not None:
+                for j in np.flatnonzero(bad & live):
+                    k[j] = OUT_OF_RANGE
+                    code[idx[j]], when[idx[j]] = OUT_OF_RANGE, t
+                    if handoff is not None:
+                        code[idx[j]], when[idx[j]] = handoff(int(idx[j]), t, [v[j:j + 1] for v in S],
+                                                             (per["f0"][j], per["g0"][j]) if t else None)
             done = k != GOING
             if done.any():
-                code[idx[done]], when[idx[done]] = k[done], t
-                keep = ~done
-                idx = idx[keep]
-                if idx.size == 0:
+                fresh = done & (k != OUT_OF_RANGE)
+                code[idx[fresh]], when[idx[fresh]] = k[fresh], t
+                live &= ~done
+                if not live.any():
                     break
-                S2 = [np.broadcast_to(v, keep.shape)[keep] for v in S2]
-                c = [v[keep] for v in c]
-                per = {key: v[keep] for key, v in per.items()}
-                prev = None if prev is None else tuple(np.broadcast_to(v, keep.shape)[keep] for v in prev)
+                if (~live).sum() * 4 >= live.size:   # compact once a quarter of the batch is decided
+                    keep = live
+                    idx, live = idx[keep], live[keep]
+                    S2 = [take(v, keep) for v in S2]
+                    c = [take(v, keep) for v in c]
+                    per = {key: v[keep] for key, v in per.items()}
+                    prev = None if prev is None else tuple(np.broadcast_to(v, keep.shape)[keep] for v in prev)
             S = S2
     return code, when

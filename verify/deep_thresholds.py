@@ -29,11 +29,12 @@ from catapult.numerics.gd import run_gd
 from catapult.numerics.losses import squared
 from catapult.numerics.reduced import run_map, run_map_lockstep
 from catapult.numerics.search import diverges as gd_diverges, locate
-from catapult.numerics.stop import DIVERGED, StopRule
+from catapult.numerics.stop import CONVERGED, DIVERGED, GOING, StopRule
 
 from catapult.theory.deep import derive_deep_map
 
 from .bridge import compile_deep_map, to_mpmath
+from .lockstep import NotPolynomial, fixed_program, lockstep_verdicts
 
 #: the stop rule of the reduced-map verdicts: run_gd's defaults (catapult.numerics.gd.run_gd)
 RULE = StopRule()
@@ -164,15 +165,27 @@ def reduced_codes(L, n, consts, xs, steps=2000):
     return (reduced_lockstep(squared_map(L), n, consts, xs, steps=steps)[0] == DIVERGED).astype(np.int8)
 
 
-def reduced_lockstep(dm, n, consts, xs, *, steps=2000, rule=RULE, curv=1):
-    """:func:`reduced_run` for every x = eta*lam0 in ``xs`` at once (float64, numpy lock-step): width ``n`` a
-    number or an array like ``xs``, ``consts = (A, C, rho)`` (None: the invariant init A = C = n,
-    rho = sqrt(n) per orbit).  Returns ``(codes, when)`` of :func:`catapult.numerics.reduced.run_map_lockstep`
+def reduced_lockstep(dm, n, consts, xs, *, steps=2000, rule=RULE, curv=1, dps=None):
+    """:func:`reduced_run` for every x = eta*lam0 in ``xs`` at once: width ``n`` a number or an array like ``xs``,
+    ``consts = (A, C, rho)`` (None: the invariant init A = C = n, rho = sqrt(n) per orbit).  In float64 (numpy
+    lock-step), or with ``dps`` on the fixed-point engine (:func:`fixed_lockstep`: constants at ``dps`` digits,
+    states on the grid 2^-180; a map not polynomial in its state, e.g. under the logistic loss, runs orbit by orbit
+    in MPFR at ``dps`` digits instead, :func:`reduced_run`).  Returns ``(codes, when)`` of :func:`catapult.numerics.reduced.run_map_lockstep`
     (1 diverged, 0 converged, -1 undecided: still going when the budget ran out).
 
     >>> reduced_lockstep(squared_map(2), [64.0, 1e6], None, [3.9, 4.1])[0].tolist()
     [0, 1]
+    >>> reduced_lockstep(squared_map(2), 64.0, None, [3.9, 3.99, 4.01, 4.1], dps=30)[0].tolist()
+    [0, 0, 1, 1]
     """
+    if dps is not None:
+        try:
+            return fixed_lockstep(dm, n, consts, xs, steps=steps, rule=rule, curv=curv, dps=dps)[:2]
+        except NotPolynomial:   # e.g. the logistic loss: every orbit alone in MPFR, the same verdicts
+            runs = [reduced_run(dm, nv, consts, x, dps=dps, steps=steps, rule=rule, curv=curv)
+                    for x, nv in zip(np.ravel(xs), np.broadcast_to(n, np.shape(xs)).ravel())]
+            return (np.array([{True: DIVERGED, False: CONVERGED, None: GOING}[r.stop.verdict] for r in runs], np.int8),
+                    np.array([r.steps for r in runs], np.int64))
     xs = np.asarray(xs, dtype=float)
     one = np.ones(xs.size)
     ns = np.asarray(n, dtype=float) * one
@@ -183,6 +196,59 @@ def reduced_lockstep(dm, n, consts, xs, *, steps=2000, rule=RULE, curv=1):
     c[0] = xs / lam0
     return run_map_lockstep(cm.step, S, c, steps=steps, slope=cm.slope, scale=np.sqrt(ns), lam0=lam0, rule=rule,
                             stiffness=curv * c[0])
+
+
+_PROGRAMS = {}
+
+
+def _program(dm):
+    """The fixed-point lock-step program of a deep map, split once per map."""
+    from catapult.theory.deep import A, C, RHO
+    from catapult.theory.symbols import eta, n
+    hit = _PROGRAMS.get(id(dm))
+    if hit is None or hit[0] is not dm:
+        if len(_PROGRAMS) >= 32:
+            del _PROGRAMS[next(iter(_PROGRAMS))]
+        hit = _PROGRAMS[id(dm)] = (dm, fixed_program(dm.update, dm.f, dm.lam, dm.state, [eta, n, A, C, RHO]))
+    return hit[1]
+
+
+def fixed_lockstep(dm, n, consts, xs, *, steps=2000, rule=RULE, curv=1, dps=30):
+    """:func:`reduced_lockstep` on the fixed-point engine (:mod:`catapult.verify.lockstep`): each orbit's init,
+    lam0, eta = x/lam0 and constants in MPFR at ``dps`` digits (as :func:`reduced_run` computes them), then every
+    orbit's polynomial step on fixed-point vectors; an orbit leaving the fixed range is continued alone in MPFR
+    (:func:`reduced_run`'s arithmetic) from its state there.  The map must be polynomial in its state
+    (:class:`catapult.verify.lockstep.NotPolynomial` otherwise).  Returns ``(codes, when, continued)``.
+
+    >>> codes, when, alone = fixed_lockstep(squared_map(3), 64.0, None, [5.0, 6.0])
+    >>> codes.tolist(), alone
+    ([0, 1], [1])
+    """
+    import gmpy2
+    xs = np.asarray(xs, dtype=float)
+    ns = np.asarray(n, dtype=float) * np.ones(xs.size)
+    prog = _program(dm)
+    with mpmath.workdps(dps), gmpy2.context(gmpy2.get_context(), precision=mpmath.mp.prec,
+                                            emax=gmpy2.get_emax_max(), emin=gmpy2.get_emin_min()):
+        cm = compile_deep_map(dm, "gmpy2")
+        num = cm._num
+        inits, cs, lam0s = [], [], []
+        for x, nv in zip(xs, ns):
+            nn = num(float(nv))
+            c = [num(1), nn] + ([nn, nn, gmpy2.sqrt(nn)] if consts is None else [num(v) for v in consts])
+            s = cm.init(nn)
+            lam0 = cm.step(s, c)[2]
+            c[0] = num(float(x)) / lam0
+            inits.append(s), cs.append(c), lam0s.append(lam0)
+
+        def alone(i, t, state, start):
+            r = run_map(cm.step, [num(v) for v in state], cs[i], steps=steps - t, slope=cm.slope,
+                        scale=gmpy2.sqrt(num(float(ns[i]))), lam0=lam0s[i], rule=rule, stiffness=curv * cs[i][0],
+                        start=start)
+            return {True: DIVERGED, False: CONVERGED, None: GOING}[r.stop.verdict], t + r.steps
+        return lockstep_verdicts(prog, inits, cs, steps=steps, rule=rule, slope=compile_deep_map(dm, "numpy").slope,
+                                 scale=np.sqrt(ns), lam0=np.array([float(v) for v in lam0s]),
+                                 stiffness=curv * np.array([float(c[0]) for c in cs]), alone=alone)
 
 
 def reduced_diverges64(L, n, consts, x, steps=2000):
