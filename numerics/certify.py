@@ -11,8 +11,13 @@ the exact orbit and stops when a lemma proves the rest of it:
   Then, by induction, z_t stays in B, |rho(z_t)| <= q^(t-T) R and sum_t |z_(t+1) - z_t| <= K R/(1 - q): z_t
   converges to a point z* of that widened box with rho(z*) = 0 and F(z*) = z* -- a stationary point of the loss
   (its minimum for a convex loss).  A manifold of fixed points (uv: f = 0, any lam) needs no isolated z*.
+  A *slaved* coordinate (its drift None: it moves even when rho = 0, but its update depends on the moving
+  coordinates and rho only, and neither they nor f depend on it, e.g. lam = 1 + 2 f/sqrt(n) of a model whose
+  NTK is a function of f) is left out of B; it converges with them, z_(k,t+1) = F_k(z_t) -> F_k(z*).
 * **escape cone** (``divergent``): a derived region E, proven forward invariant with |f'| >= Q |f|, Q > 1
   (:class:`Region`; :mod:`catapult.theory.certificates`); once Z_T lies in E, |f_t| >= Q^(t-T) |f_T| -> oo.
+  The **escape interval** (``divergent``) is its one-dimensional form for maps in which f moves alone:
+  E = {|f| >= X} with X the lower bound of |f(Z_T)|.
 * **monotone trap** (``converged``): a derived region T in which eta*lam decreases, stays >= 0 and
   sum_t eta^2 f_t^2/n is finite; once Z_T lies in T, f_t -> 0 and lam_t converges.
 
@@ -53,6 +58,7 @@ import mpmath
 CONVERGED, DIVERGENT, UNDETERMINED = "converged", "divergent", "undetermined"
 #: proof kinds (the lemma's name)
 CONTRACTION, ESCAPE, TRAP = "residual contraction", "escape cone", "monotone trap"
+ESCAPE_INTERVAL = "escape interval"
 RUNAWAY = "runaway bound only"
 
 
@@ -197,10 +203,11 @@ def contraction(bm: BallMap, Z, c, rounds=8):
     R = bm.slope(f).abs_upper()
     if not R.is_finite():
         return None
-    widen = [2 * d.abs_upper() * R for d in bm.drift(Z, bm.slope(f), c)]
+    moving = [d is not None for d in bm.drift(Z, bm.slope(f), c)]   # None: a slaved coordinate (see below)
+    widen = [2 * d.abs_upper() * R if m else None for d, m in zip(bm.drift(Z, bm.slope(f), c), moving)]
     for _ in range(int(rounds)):
-        B = [_widen(z, r + 2 * z.rad()) for z, r in zip(Z, widen)]
-        if not all(b.is_finite() for b in B):
+        B = [_widen(z, r + 2 * z.rad()) if m else z for z, r, m in zip(Z, widen, moving)]
+        if not all(b.is_finite() for b, m in zip(B, moving) if m):
             return None
         fB, _ = bm.observe(B, c)
         sB = bm.slope(fB)
@@ -209,13 +216,16 @@ def contraction(bm: BallMap, Z, c, rounds=8):
         q = (1 + bm.curvature(H) * EB).abs_upper()
         if not (q < 1):
             return None
-        K = [d.abs_upper() for d in bm.drift(B, sB, c)]
-        need = [(k_ * R / (1 - q)).abs_upper() for k_ in K]
-        limit = [_widen(z, r) for z, r in zip(Z, need)]
-        if all(b.contains(x) for b, x in zip(B, limit)):
-            return {"q": float(q.upper()), "R": float(R.upper()), "K": [float(x.upper()) for x in K],
-                    "limit": limit, "box": B}
-        widen = [2 * r for r in need]
+        K = [d.abs_upper() if m else None for d, m in zip(bm.drift(B, sB, c), moving)]
+        need = [(k_ * R / (1 - q)).abs_upper() if m else None for k_, m in zip(K, moving)]
+        limit = [_widen(z, r) if m else z for z, r, m in zip(Z, need, moving)]
+        if all(b.contains(x) for b, x, m in zip(B, limit, moving) if m):
+            if not all(moving):   # slaved coordinates: their next value is F_k(z) of the moving ones, so their limit
+                nxt = bm.step(limit, c)   # is F_k(z*, l'(f(z*))), enclosed by F_k on the limit box
+                limit = [x if m else y for x, y, m in zip(limit, nxt, moving)]
+            return {"q": float(q.upper()), "R": float(R.upper()),
+                    "K": [float(x.upper()) if m else None for x, m in zip(K, moving)], "limit": limit, "box": B}
+        widen = [2 * r if m else None for r, m in zip(need, moving)]
     return None
 
 
@@ -269,7 +279,7 @@ def certify_orbit(bm: BallMap, init, consts, *, steps, bits, runaway=1e8, max_re
             if trapped is not None:
                 pass
             elif bm.escape is not None and bm.escape.holds(Z, c):
-                return done(DIVERGENT, ESCAPE, f"the enclosure lies in the escape cone at step {t}", t,
+                return done(DIVERGENT, bm.escape.name, f"the enclosure lies in the {bm.escape.name} at step {t}", t,
                             bm.escape.statement)
             if bm.E is not None and t >= next_check:
                 res = contraction(bm, Z, c)

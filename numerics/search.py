@@ -74,8 +74,10 @@ def _ladder(dps, model=None):
     ``model``'s runs, else arb); the higher rungs are arb.
 
     >>> from catapult.numerics.deep import DeepLinearModel
-    >>> [B.tag for B in _ladder(30, DeepLinearModel(4, 3, seed=0))]   # matrices: arb
-    ['float64', 'arb30', 'arb60', 'arb120']
+    >>> [B.tag for B in _ladder(30, DeepLinearModel(4, 3, seed=0))]   # matrices too (needs the fast extra)
+    ['float64', 'fixed30', 'arb60', 'arb120']
+    >>> [B.tag for B in _ladder(60, DeepLinearModel(4, 3, seed=0))]   # more than 50 digits: arb
+    ['float64', 'arb60', 'arb120', 'arb240']
     """
     return [get_backend("float64"), engine_for(dps, model), get_backend("arb", 2 * dps), get_backend("arb", 4 * dps)]
 

@@ -161,6 +161,72 @@ def test_deep3_certified_verdicts_agree_with_200_digit_runs():
             assert r.stop.diverged
 
 
+@lru_cache(maxsize=None)
+def quadratic(n, seed):
+    """f = (|u|^2 - n)/(2 sqrt(n)): its NTK lam = |u|^2/n = 1 + 2 f/sqrt(n) is slaved to f, and f moves alone."""
+    from catapult.verify.model_files import EXAMPLES
+    return certified_problem(EXAMPLES["quadratic"], "mse", width=n, seed=seed)
+
+
+def _gd200(pb, eta, n, seed, steps=3000):
+    """The verdict of parameter GD on the quadratic model's actual u at 200 digits (an independent computation:
+    no reduced map), True / False / None as :func:`_mp_verdict`."""
+    from catapult.numerics.backends import get_backend
+    from catapult.numerics.gd import run_gd
+    from catapult.numerics.losses import squared
+    tr = run_gd(pb.model, squared(), eta=mpmath.mpf(eta.numerator) / eta.denominator, steps=steps,
+                backend=get_backend("mpmath", 200), record=False, gtol=1e-60)
+    return tr.stop.verdict
+
+
+@settings(max_examples=8, **SETTINGS)
+@given(x=st.fractions(Fraction(1, 4), Fraction(8)), seed=st.integers(0, 2))
+@example(x=Fraction(3, 2), seed=0)     # converges: residual contraction with lam slaved to f
+@example(x=Fraction(39, 10), seed=0)   # diverges: the escape interval
+@example(x=Fraction(5, 2), seed=0)     # eta > 2 at the only minimum: no stable minimum, undetermined
+def test_quadratic_model_verdicts_are_proven_and_never_contradicted_by_200_digit_gd(x, seed):
+    n = 16
+    pb = quadratic(n, seed)
+    eta = eta_from(pb, eta_lam0=x)
+    v = verdict_at(pb, eta, steps=3000, dps=30)
+    gd = _gd200(pb, eta, n, seed)
+    if v.verdict == "converged":
+        assert gd is False and v.proof == "residual contraction"
+        assert abs(v.limit["f"][0]) <= v.limit["f"][1] + 1e-300   # the limit is the minimum f = 0 ...
+        assert abs(v.limit["lam"][0] - 1) <= v.limit["lam"][1] + 1e-12   # ... where lam = 1 + 2 f/sqrt(n) = 1
+    elif v.verdict == "divergent":
+        assert gd is True and v.proof == "escape interval"
+    else:
+        # f = 0 is the only minimum and there eta*lam = eta: for eta >= 2 no minimum is stable (nothing to prove)
+        assert eta * 1 >= Fraction(2) * Fraction(99, 100) or gd is None
+
+
+def test_escape_interval_certificate_holds_on_sampled_points():
+    """|P(f)| >= 2 |f| on |f| >= X where the certificate's coefficients are >= 0 (exact rationals, P the quadratic
+    model's f-map at eta = 3/2, n = 16)."""
+    from catapult.theory.certificates import X_SYM, escape_interval_lemma
+    from catapult.theory.symbols import eta, f, n
+    lemma = escape_interval_lemma(quadratic(16, 0).rmap)
+    vals = {eta: Fraction(3, 2), n: 16}
+    P = lemma.P.subs(vals)
+    rng = random.Random(3)
+    proven = 0
+    for X in (Fraction(k, 2) for k in range(1, 41)):
+        if all(sp_c.subs(vals).subs(X_SYM, X) >= 0 for sp_c in lemma.plus + lemma.minus):
+            proven += 1
+            for _ in range(30):
+                x = (X + Fraction(rng.randint(0, 10 ** 6), 10 ** rng.randint(0, 4))) * rng.choice([-1, 1])
+                assert abs(P.subs(f, x)) >= 2 * abs(x)
+    assert proven >= 20    # the certificate holds for every X large enough
+
+
+def test_slaved_coordinate_is_left_out_of_the_contraction_box():
+    from catapult.theory.certificates import residual_lemma
+    r = residual_lemma(quadratic(16, 0).rmap)
+    assert r.reason == "" and r.slaved == ["lam"] and sorted(r.drift) == ["f"]
+    assert residual_lemma(derive("uv", "mse")).slaved == []
+
+
 # --- the lemmas: true on sampled points, failing where they must --------------------------------------------
 
 def test_escape_cone_is_invariant_and_grows_on_sampled_points():

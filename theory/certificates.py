@@ -2,7 +2,7 @@
 
 A certified verdict (:mod:`catapult.numerics.certify`) iterates the map in ball arithmetic and stops when the
 enclosure enters a region where a lemma proves the rest of the orbit.  Each lemma needs expressions derived from the
-map; :mod:`catapult.verify.bridge` compiles them to balls.  Three lemmas:
+map; :mod:`catapult.verify.bridge` compiles them to balls.  Four lemmas:
 
 * **residual contraction** (:func:`residual_lemma`; any map with one output f and a twice-differentiable loss):
   with s = l'(f) kept opaque, every coordinate moves by s times a polynomial, F_i(z) - z_i = s D_i(z, s), and
@@ -12,7 +12,10 @@ map; :mod:`catapult.verify.bridge` compiles them to balls.  Three lemmas:
   w = eta^2 f^2/n the map is f' = f m(u, w), u' = u + w h(u, w).  The region E = {u >= U, w >= k u} is proven
   invariant with |m| >= Q > 1 on it by a positive-coefficient certificate: with u = U + a, w = k u + b
   (a, b >= 0) the polynomials u' - U, w' - k u' and +-m - Q have no negative coefficient in (a, b).
-* **monotone trap** (:func:`trap_lemma`; the same maps): if h depends on u alone, h < 0 on [0, U*) (U* its
+* **escape interval** (:func:`escape_interval_lemma`; maps in which f moves alone, f' = P(f) a polynomial, e.g. a
+  model whose NTK is a function of f): {|f| >= X} with |P(f)| >= 2 |f| on it, proven per run by the numeric side
+  from the nonnegative coefficients in a of P(+-(X + a))^2 - 4 (X + a)^2 at X = |f_T|.
+* **monotone trap** (:func:`trap_lemma`; the maps of the escape cone): if h depends on u alone, h < 0 on [0, U*) (U* its
   smallest positive root), a derived invariant I(u, w) >= 0 (its multiplier a square) confines w <= phi(u), and
   P(u) = u + phi(u) h(u) >= 0 on [0, U*], then every state with 0 <= u0 < U*, I >= 0 stays in
   T = {0 <= u <= u0, I >= 0}, u decreases, sum_t w_t <= u0 / min_{[0, u0]} (-h) < oo, hence f -> 0, lam
@@ -60,6 +63,10 @@ class ResidualLemma:
     E: sp.Expr = None
     drift: dict = field(default_factory=dict)
     reason: str = ""
+    #: coordinates that do not move by s times a polynomial but are slaved to the others: their update depends on
+    #: the moving coordinates and s only, and nothing depends on them (e.g. lam = 1 + 2 f/sqrt(n) of a model whose
+    #: NTK is a function of f); they converge with the rest, by continuity (no drift for them)
+    slaved: list = field(default_factory=list)
 
 
 def _quotient(expr):
@@ -76,7 +83,8 @@ def _quotient(expr):
 
 def residual_lemma(rmap: ReducedMap) -> ResidualLemma:
     """The residual-contraction ingredients of ``rmap`` (see the module docstring), or the reason they are not
-    derived (several outputs; no update with the slope kept opaque; a coordinate that moves when l'(f) = 0).
+    derived (several outputs; no update with the slope kept opaque; a coordinate that moves when l'(f) = 0 and
+    that another coordinate or f depends on -- one that nothing depends on is ``slaved``).
 
     >>> from catapult.theory import derive
     >>> derive_deep = derive("deep", depth=2)
@@ -92,18 +100,26 @@ def residual_lemma(rmap: ReducedMap) -> ResidualLemma:
                                            "the scalar contraction lemma is not derived for it")
     if not rmap.update_slope:
         return ResidualLemma(state, reason="the map has no update with the loss slope kept opaque")
-    drift = {}
+    drift, slaved = {}, []
     for k, v in rmap.update_slope.items():
         d = _quotient(v - rmap.symbols[k])
         if d is None:
-            return ResidualLemma(state, reason=f"coordinate {k} moves when l'(f) = 0: not a GD map of its output")
-        drift[k] = d
+            slaved.append(k)
+        else:
+            drift[k] = d
     fx = rmap.observables["f"]
+    if slaved:   # allowed when they feed back into nothing (then the lemma is about the other coordinates)
+        syms = {rmap.symbols[k] for k in slaved}
+        users = [k for k, v in rmap.update_slope.items() if v.free_symbols & syms] + (["f"] if fx.free_symbols & syms
+                                                                                       else [])
+        if users:
+            return ResidualLemma(state, reason=f"coordinate {slaved[0]} moves when l'(f) = 0 and "
+                                               f"{users[0]} depends on it: not a GD map of its output")
     nxt = fx.xreplace({rmap.symbols[k]: v for k, v in rmap.update_slope.items()})
     E = _quotient(nxt - fx)
     if E is None:
         return ResidualLemma(state, reason="f moves when l'(f) = 0")
-    return ResidualLemma(state, fx, rmap.loss.d1, rmap.loss.d2, E, drift)
+    return ResidualLemma(state, fx, rmap.loss.d1, rmap.loss.d2, E, drift, slaved=slaved)
 
 
 def uw_form(rmap: ReducedMap):
@@ -190,6 +206,61 @@ def escape_lemma(rmap: ReducedMap, ks=(1, 2, 4, 8, 16)) -> EscapeLemma:
         if Q > 1 and _nonneg_coeffs(un - U) and _nonneg_coeffs(wn - k * un) and _nonneg_coeffs(sign * mm - Q):
             return EscapeLemma(U, sp.Integer(k), Q, eta * lam, eta ** 2 * f ** 2 / n)
     return EscapeLemma(reason=f"no positive-coefficient certificate for the cone {{u >= {U}, w >= k u}}, k in {ks}")
+
+
+#: the threshold X of the escape interval {|f| >= X} (a number chosen by the numeric side) and its growth factor
+X_SYM = sp.Symbol("X", positive=True)
+ESCAPE_GROWTH = 2
+
+
+@dataclass
+class EscapeInterval:
+    """The escape interval {|f| >= X} of a map whose output moves alone, f' = P(f) a polynomial: ``plus`` and
+    ``minus`` are the coefficients in a of P(+-(X + a))^2 - Q^2 (X + a)^2 (Q = :data:`ESCAPE_GROWTH`, in X and
+    the map's constants); ``reason``: why not derived."""
+
+    P: sp.Expr = None
+    plus: list = field(default_factory=list)
+    minus: list = field(default_factory=list)
+    reason: str = ""
+
+    @property
+    def statement(self) -> str:
+        return (f"escape interval: f' = P(f) = {self.P} depends on f alone; when every coefficient in a >= 0 of "
+                f"P(+-(X + a))^2 - {ESCAPE_GROWTH}^2 (X + a)^2 is proven >= 0 at X = |f_T| (lower bound), then "
+                f"|f'| >= {ESCAPE_GROWTH} |f| on {{|f| >= X}}, which is therefore invariant, and |f_t| -> oo")
+
+
+def escape_interval_lemma(rmap: ReducedMap) -> EscapeInterval:
+    """The escape interval of a map in which f moves alone (its update depends on f and the constants only; other
+    coordinates may follow it) under a loss with a polynomial slope: the certificate's coefficients (see
+    :class:`EscapeInterval`), checked in ball arithmetic by the numeric side; or the reason it is not derived.
+
+    >>> from catapult.theory import derive
+    >>> from catapult.theory.model_file import parse_model_text
+    >>> quadratic = parse_model_text('output = "(dot(u, u) - n)/(2*sqrt(n))"\\n[parameters]\\nu = "vector"')
+    >>> e = escape_interval_lemma(derive(quadratic, "mse"))
+    >>> e.reason, len(e.plus), sp.factor(e.P.coeff(f, 3))
+    ('', 7, eta**2/n)
+    >>> escape_interval_lemma(derive("uv", "mse")).reason
+    'f moves with the other coordinates (lam), not alone'
+    """
+    if "f" not in rmap.symbols or rmap.observables.get("f") != rmap.symbols["f"] or not rmap.update_slope:
+        return EscapeInterval(reason="the output f is not a coordinate of the map")
+    fs = rmap.symbols["f"]
+    Pf = sp.expand(rmap.update_slope["f"].xreplace({SLOPE: rmap.loss.d1}))
+    others = (Pf.free_symbols & set(rmap.state)) - {fs}
+    if others:
+        return EscapeInterval(reason=f"f moves with the other coordinates ({', '.join(sorted(map(str, others)))}), "
+                                     "not alone")
+    if not Pf.is_polynomial(fs):
+        return EscapeInterval(reason="f' is not a polynomial in f (the loss's slope is not)")
+    a = _A
+    coeffs = []
+    for sign in (1, -1):
+        g = sp.expand(Pf.subs(fs, sign * (X_SYM + a)) ** 2 - ESCAPE_GROWTH ** 2 * (X_SYM + a) ** 2)
+        coeffs.append([sp.factor(c) for c in sp.Poly(g, a).all_coeffs()[::-1]])
+    return EscapeInterval(Pf, *coeffs)
 
 
 def _nonneg_on(P, top) -> bool:

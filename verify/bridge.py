@@ -429,6 +429,21 @@ def _as_ball(fn):
     return call
 
 
+def _interval_region(lemma, state, consts, obs):
+    """The escape interval of :func:`catapult.theory.certificates.escape_interval_lemma` as a Region: at an
+    enclosure Z, X = the lower bound of |f(Z)| (exact), and the balls to prove >= 0 are X itself (> 0) and every
+    certificate coefficient at X."""
+    import flint
+    from catapult.numerics.certify import ESCAPE_INTERVAL, Region
+    from catapult.theory.certificates import X_SYM
+    coeffs = _arb_fn([[X_SYM], consts], lemma.plus + lemma.minus)
+
+    def test(z, c):
+        X = flint.arb(abs(obs(z, c)[0]).lower())
+        return [X] + list(coeffs([X], c))
+    return Region(ESCAPE_INTERVAL, lemma.statement, test, (True,) + (False,) * (len(lemma.plus) + len(lemma.minus)))
+
+
 def ball_map(rmap, consts):
     """A derived reduced map (uv, deep, a user model's function-space map) as a
     :class:`catapult.numerics.certify.BallMap` with the lemma ingredients of :mod:`catapult.theory.certificates`
@@ -445,7 +460,8 @@ def ball_map(rmap, consts):
     ['escape', 'trap']
     """
     from catapult.numerics.certify import ESCAPE, TRAP, BallMap, Region
-    from catapult.theory.certificates import U_SYM, W_SYM, escape_lemma, residual_lemma, trap_lemma
+    from catapult.theory.certificates import (U_SYM, W_SYM, escape_interval_lemma, escape_lemma, residual_lemma,
+                                              trap_lemma)
     from catapult.theory.reduce import SLOPE
     state, consts = list(rmap.state), list(consts)
     names = [str(s) for s in state]
@@ -460,12 +476,18 @@ def ball_map(rmap, consts):
         reasons["contraction"] = res.reason
     else:
         E = _as_ball(_arb_fn([state, SLOPE, consts], res.E))
-        dr = _arb_fn([state, SLOPE, consts], [res.drift[k] for k in names])
-        drift = lambda z, s, c: [x if hasattr(x, "mid") else _as_ball(lambda: x)() for x in dr(z, s, c)]
+        dr = _arb_fn([state, SLOPE, consts], [res.drift.get(k, sp.S.Zero) for k in names])
+        slaved = [k in res.slaved for k in names]   # no drift: left out of the lemma's box (numerics.certify)
+        drift = lambda z, s, c: [None if sl else x if hasattr(x, "mid") else _as_ball(lambda: x)()
+                                 for x, sl in zip(dr(z, s, c), slaved)]
     esc, trap = escape_lemma(rmap), trap_lemma(rmap)
     escape = trap_region = None
     if esc.reason:
-        reasons["escape"] = esc.reason
+        interval = escape_interval_lemma(rmap)
+        if interval.reason:
+            reasons["escape"] = f"{esc.reason}; {interval.reason}"
+        else:
+            escape = _interval_region(interval, state, consts, obs)
     else:
         g = _arb_fn([state, consts], [esc.u - esc.U, esc.w - esc.k * esc.u])
         escape = Region(ESCAPE, esc.statement, lambda z, c: g(z, c))
