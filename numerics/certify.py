@@ -1,4 +1,4 @@
-"""Proven verdicts of reduced maps: ball arithmetic (python-flint arb) from exact eta and init, and three lemmas.
+"""Proven verdicts of reduced maps: ball arithmetic (python-flint arb) from exact eta and init, and four lemmas.
 
 A map here is a :class:`BallMap` of plain callables on lists of ``flint.arb`` balls (compiled from a derived map
 by :mod:`catapult.verify.bridge`; this module never sees SymPy).  :func:`certify_orbit` iterates the enclosure of
@@ -121,6 +121,23 @@ class Region:
 
 
 @dataclass
+class VectorResidual:
+    """The vector residual-contraction ingredients of a map with several outputs (many samples) as ball callables:
+    ``outputs(z, c)`` the f_a, ``slopes[a]`` / ``curvatures[a]`` l'_a and l''_a, ``E(z, s, c)`` the m x m matrix
+    with f_a(F z) - f_a(z) = sum_b s_b E_ab, ``drift(z, s, c)`` per coordinate the m coefficients D_ia with
+    F_i(z) - z_i = sum_a s_a D_ia (s the list of slopes)."""
+
+    outputs: object
+    slopes: list
+    curvatures: list
+    E: object
+    drift: object
+
+    def residuals(self, Z, c):
+        return [sl(fa) for sl, fa in zip(self.slopes, self.outputs(Z, c))]
+
+
+@dataclass
 class BallMap:
     """A reduced map as ball callables (state and consts lists of arb): ``step(z, c)`` the next state,
     ``observe(z, c)`` -> (f, lam), ``slope(f)`` = l'(f), ``curvature(f)`` = l''(f), ``E(z, s, c)`` and
@@ -139,6 +156,7 @@ class BallMap:
     trap: Region | None = None
     reasons: dict = field(default_factory=dict)
     scale: object = None
+    vector: VectorResidual | None = None
 
 
 @dataclass
@@ -199,6 +217,8 @@ def contraction(bm: BallMap, Z, c, rounds=8):
     >>> contraction(bm, [flint.arb(1)], [flint.arb(2.5)]) is None  # x' = -1.5 x: no contraction
     True
     """
+    if bm.vector is not None:
+        return _vector_contraction(bm, Z, c, rounds)
     f, _ = bm.observe(Z, c)
     R = bm.slope(f).abs_upper()
     if not R.is_finite():
@@ -229,7 +249,79 @@ def contraction(bm: BallMap, Z, c, rounds=8):
     return None
 
 
+def _preconditioner(M):
+    """An exact matrix P (arb_mat from floats) whose columns are the real eigenvectors of the float midpoint of the
+    ball matrix M, and its enclosed inverse; the identity when they are not real or not well conditioned."""
+    import numpy as np
+    flint = _flint()
+    m = len(M)
+    mid = np.array([[float(x.mid()) for x in row] for row in M])
+    eye = flint.arb_mat(m, m, [1 if i == j else 0 for i in range(m) for j in range(m)])
+    try:
+        w, V = np.linalg.eig(mid)
+    except np.linalg.LinAlgError:
+        return eye, eye
+    if np.iscomplexobj(w) and np.abs(np.imag(w)).max() > 0 or not np.all(np.isfinite(V)) or np.linalg.cond(V) > 1e8:
+        return eye, eye
+    P = flint.arb_mat(m, m, [float(np.real(x)) for x in V.ravel()])
+    try:
+        return P, P.inv()
+    except ZeroDivisionError:
+        return eye, eye
+
+
+def _vector_contraction(bm, Z, c, rounds=8):
+    """:func:`contraction` for several outputs (the vector residual s = (l'_a(f_a))_a): in coordinates y = P^-1 s
+    (P from :func:`_preconditioner` at Z), by the mean value theorem per output s' = M s with
+    M_ab = delta_ab + l''_a(xi_a) E_ab, xi_a in the hull H_a of f_a(B) and f_a(B) + sum_b s_b E_ab; if
+    q = ||P^-1 M(B) P||_inf < 1 then ||y_(t+1)||_inf <= q ||y_t||_inf, and |F_i(z) - z_i| <= K_i ||y||_inf with
+    K_i = sum_a |D_ia(B)| sum_b |P_ab|: the same induction as the scalar lemma."""
+    flint = _flint()
+    vr = bm.vector
+    m = len(vr.slopes)
+    s = vr.residuals(Z, c)
+    M0 = [[(1 if a == b else 0) + vr.curvatures[a](fa) * e for b, e in enumerate(row)]
+          for a, (fa, row) in enumerate(zip(vr.outputs(Z, c), vr.E(Z, s, c)))]
+    P, Pinv = _preconditioner(M0)
+    yv = Pinv * flint.arb_mat(m, 1, s)
+    R = max((yv[a, 0].abs_upper() for a in range(m)), key=lambda x: x.upper())
+    if not R.is_finite():
+        return None
+    prow = [sum((P[a, b].abs_upper() for b in range(m)), flint.arb(0)) for a in range(m)]
+
+    def budget(B, sB):
+        return [sum((d.abs_upper() * pa for d, pa in zip(ds, prow)), flint.arb(0)) for ds in vr.drift(B, sB, c)]
+    widen = [2 * k_ * R for k_ in budget(Z, s)]
+    for _ in range(int(rounds)):
+        B = [_widen(z, r + 2 * z.rad()) for z, r in zip(Z, widen)]
+        if not all(b.is_finite() for b in B):
+            return None
+        fB = vr.outputs(B, c)
+        sB = [sl(fa) for sl, fa in zip(vr.slopes, fB)]
+        EB = vr.E(B, sB, c)
+        H = [fa.union(fa + sum((sb * e for sb, e in zip(sB, row)), flint.arb(0))) for fa, row in zip(fB, EB)]
+        MB = flint.arb_mat(m, m, [(1 if a == b else 0) + vr.curvatures[a](H[a]) * EB[a][b]
+                                  for a in range(m) for b in range(m)])
+        T = Pinv * MB * P
+        q = max((sum((T[a, b].abs_upper() for b in range(m)), flint.arb(0)) for a in range(m)),
+                key=lambda x: x.upper())
+        if not (q < 1):
+            return None
+        K = budget(B, sB)
+        need = [(k_ * R / (1 - q)).abs_upper() for k_ in K]
+        limit = [_widen(z, r) for z, r in zip(Z, need)]
+        if all(b.contains(x) for b, x in zip(B, limit)):
+            return {"q": float(q.upper()), "R": float(R.upper()), "K": [float(x.upper()) for x in K],
+                    "limit": limit, "box": B}
+        widen = [2 * r for r in need]
+    return None
+
+
 def _enclosures(bm, Z, c):
+    if bm.vector is not None:   # several outputs f1..fm, then the coordinates
+        out = {f"f{a + 1}": mid_rad(fa) for a, fa in enumerate(bm.vector.outputs(Z, c))}
+        out.update({name: mid_rad(z) for name, z in zip(bm.names, Z)})
+        return out
     f, lam = bm.observe(Z, c)
     out = {"f": mid_rad(f), "lam": mid_rad(lam)}
     out.update({name: mid_rad(z) for name, z in zip(bm.names, Z) if name not in out})
@@ -281,7 +373,7 @@ def certify_orbit(bm: BallMap, init, consts, *, steps, bits, runaway=1e8, max_re
             elif bm.escape is not None and bm.escape.holds(Z, c):
                 return done(DIVERGENT, bm.escape.name, f"the enclosure lies in the {bm.escape.name} at step {t}", t,
                             bm.escape.statement)
-            if bm.E is not None and t >= next_check:
+            if (bm.E is not None or bm.vector is not None) and t >= next_check:
                 res = contraction(bm, Z, c)
                 if res is None:
                     next_check, gap = t + gap, min(2 * gap, 64)
@@ -296,8 +388,8 @@ def certify_orbit(bm: BallMap, init, consts, *, steps, bits, runaway=1e8, max_re
                     if not refine or not _too_wide(res["limit"], 10.0 ** (-dps / 2)):
                         return trapped
                     next_check, gap = t + 1, 1
-            f, _ = bm.observe(Z, c)
-            if trapped is None and bm.escape is None and abs(f) > runaway * scale:
+            fs = bm.vector.outputs(Z, c) if bm.vector is not None else [bm.observe(Z, c)[0]]
+            if trapped is None and bm.escape is None and any(abs(f) > runaway * scale for f in fs):
                 return done(UNDETERMINED, RUNAWAY, f"the enclosure proves |f| > {runaway:g} sqrt(n) (the stop rule's "
                             f"runaway criterion) at step {t}; no escape lemma for this map "
                             f"({bm.reasons.get('escape', 'not derived')}): divergence is not proven", t)

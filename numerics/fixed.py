@@ -246,9 +246,9 @@ class FixedTape:
         c = self.code
         if c.size and ((c[:, 1] == c[:, 2]) | (c[:, 1] == c[:, 3]) | (c < 0).any(axis=1)
                        | (c[:, 1:] >= self.n_regs).any(axis=1) | (c[:, 1] < self.n_inputs)
-                       | ~np.isin(c[:, 0], (TAPE_MUL, TAPE_ADD, TAPE_SUB))).any():
-            raise NumericsInputError("a tape instruction writes an input or its own operand, or names an unknown "
-                                     "register or operation")
+                       | np.isin(c[:, 1], list(literals)) | ~np.isin(c[:, 0], (TAPE_MUL, TAPE_ADD, TAPE_SUB))).any():
+            raise NumericsInputError("a tape instruction writes an input, a literal or its own operand, or names an "
+                                     "unknown register or operation")
         self.literals, self.outputs = dict(literals), list(outputs)
         self._k = _kernels()
         self._regs = None
@@ -257,6 +257,8 @@ class FixedTape:
         if len(inputs) != self.n_inputs:
             raise NumericsInputError(f"the tape takes {self.n_inputs} input vectors, got {len(inputs)}")
         m = len(inputs[0])
+        if any(len(v) != m for v in inputs):
+            raise NumericsInputError(f"the tape's inputs have different lengths: {sorted({len(v) for v in inputs})}")
         if self._regs is None or self._regs.shape[2] != m:   # kept while the batch keeps its length
             self._regs = np.zeros((self.n_regs, LIMBS, m), np.int32)
             for r, v in self.literals.items():   # an integer: its top limb (|v| < 2^30), the rest 0
@@ -275,8 +277,9 @@ def scalar_limbs(s):
     >>> scalar_limbs(mpmath.mpf(-1.5)).tolist()
     [-1, -536870912, 0, 0, 0, 0, 0]
     """
-    if isinstance(s, fractions.Fraction):   # rounded at the context's precision, as an mpmath number is
-        s = mpmath.mpf(s.numerator) / s.denominator
+    if isinstance(s, fractions.Fraction):   # rounded to nearest on the grid directly (half up), not via a float
+        N = (abs(s.numerator) << FRAC_BITS) * 2 + s.denominator
+        return _limbs_of(N // (2 * s.denominator), s < 0)
     sign, man, exp, _ = mpmath.mpf(s)._mpf_
     if not man:
         if exp:  # inf or nan
@@ -284,12 +287,17 @@ def scalar_limbs(s):
         return np.zeros(LIMBS, np.int32)
     man, shift = int(man), exp + FRAC_BITS
     N = man << shift if shift >= 0 else (man + (1 << (-shift - 1))) >> -shift
+    return _limbs_of(N, sign)
+
+
+def _limbs_of(N, negative):
+    """The limbs (all of the number's sign) of (-1)^negative N 2^-180 for an integer N >= 0."""
     if N >> FRAC_BITS >= _R:
-        raise FixedRangeError(f"a scalar factor |s| = {mpmath.nstr(mpmath.mpf(s), 5)} >= 2^30 is outside the "
-                              "fixed backend's range")
+        raise FixedRangeError(f"a scalar factor |s| = {mpmath.nstr(mpmath.mpf((N, -FRAC_BITS)), 5)} >= 2^30 is "
+                              "outside the fixed backend's range")
     m = np.array([(N >> (LIMB_BITS * (LIMBS - 1 - j))) & _MASK for j in range(LIMBS)], dtype=np.int32)
     m[0] = N >> FRAC_BITS
-    return -m if sign else m
+    return -m if negative else m
 
 
 class Fixed(Backend):
@@ -327,7 +335,8 @@ class Fixed(Backend):
 
     def vector_exact(self, values):
         """A vector from numbers of any precision (mpmath, int, Fraction), each rounded to nearest on the grid
-        (|error| <= 2^-181); |value| >= 2^30 raises :class:`~catapult.numerics.errors.FixedRangeError`.
+        (|error| <= 2^-181: a Fraction directly, an mpmath number from its exact value); |value| >= 2^30 raises
+        :class:`~catapult.numerics.errors.FixedRangeError`.
 
         >>> B = Fixed(50)
         >>> with B.context():
@@ -378,7 +387,9 @@ class Fixed(Backend):
 
     def lincomb(self, a, s, b):
         """a - s b for vectors, and for a matrix a with b an outer product u v^T: every row a_i - (s u_i) v, with
-        s u_i rounded to the grid first (|error| <= 2^-181 (1 + |v_j|) + the row's axpy's), or a matrix b."""
+        s u_i rounded to the grid first: |error| <= 2^-181 (1 + 2^-27) ((1 + |u_i|) |v_j| + 1 + |v_j|) per entry
+        (s itself is rounded to the grid; a product s u_i >= 2^30 raises FixedRangeError even where the result
+        would be in range); or a matrix b."""
         if isinstance(a, FixedVector):
             return a.axpy(-mpmath.mpf(s), b)
         out = np.empty_like(a.d)

@@ -230,7 +230,7 @@ def _round_columns(out, e, hs, ls):
         out[c, e] = t & M
         carry = (t >> K) + hs[c]
     t = ls[0] + carry                    # the value is (hs[0] + (t >> 30)) 2^30 + (t & M) + the limbs below
-    q = hs[0] + (t >> K)                 # in range exactly when q is -1 or 0 (no product hs[0] 2^30 formed)
+    q = hs[0] + (t >> K)                 # in range exactly when q is -1 or 0 (q R wraps only when flagged)
     out[0, e] = q * R + (t & M)
     return (q < -1) | (q > 0)
 

@@ -129,7 +129,7 @@ def _grad_norm(slope, f, lam):
 
 
 def run_map(step, state, consts, *, steps, slope=None, scale=1, rule=StopRule(), lam0=None, stiffness=None,
-            record=False, start=None) -> MapRun:
+            record=False, start=None, settle=(0, None)) -> MapRun:
     """Iterate a compiled map ``step(state, consts) -> (next_state, f, lam)`` from ``state``.
 
     Every step is decided by ``rule`` (:meth:`catapult.numerics.stop.StopRule.check`) with the gradient norm
@@ -137,8 +137,8 @@ def run_map(step, state, consts, *, steps, slope=None, scale=1, rule=StopRule(),
     (default: the initial state's lam), the start (f0, |grad0|) of the run and, for a rule with a ``floor`` or
     ``settle`` criterion, ``stiffness`` = eta l''(f*); ``rule=None`` runs the whole budget (arithmetic errors
     still stop it).  Arithmetic happens in the caller's numbers and precision.  ``record`` keeps ``(f, lam)``
-    of every step.  ``start`` = (f0, |grad0|) continues a run begun elsewhere (its relative criteria keep
-    their reference; the default is this run's first state).
+    of every step.  ``start`` = (f0, |grad0|) and ``settle`` = (calm steps so far, previous (|f|, lam)) continue a
+    run begun elsewhere (its relative and settle criteria keep their state; the default is a fresh run).
 
     >>> r = run_map(lambda s, c: ([s[0] * c[0]], s[0], 1.0), [1.0], [0.5], steps=5, rule=None, record=True)
     >>> r.stop.value, [f for f, _ in r.history]
@@ -156,7 +156,7 @@ def run_map(step, state, consts, *, steps, slope=None, scale=1, rule=StopRule(),
     if lam0 is None and rule is not None:
         lam0 = step(state, consts)[2]
     hist = [] if record else None
-    run = {"calm": 0, "prev": None}
+    run = {"calm": settle[0], "prev": settle[1]}
     if start is not None:
         run["start"] = start
 
@@ -221,9 +221,11 @@ def run_map_lockstep(step, states, consts, *, steps, slope, scale, lam0, rule=St
     Decided orbits leave the batch (once a quarter of it is decided; until then their values are ignored).  Returns ``(codes, when)``: per orbit ``DIVERGED`` (1), ``CONVERGED`` (0),
     ``GOING`` (-1: the budget ran out, ``UNDECIDED``) or :data:`OUT_OF_RANGE` (2: a step overflowed the batch's
     arithmetic, found by halving the batch), and the deciding step.  For an orbit out of range,
-    ``handoff(i, t, state, start)`` (if given) is called with its state before the failing step (its
-    components, batches of length 1), the step t and (f0, |grad0|) of its start, and returns its code and step
-    (e.g. continuing in other numbers, :func:`run_map` with ``start``).
+    ``handoff(i, t, state, carry)`` (if given) is called with its state before the failing step (its
+    components, batches of length 1), the step t and ``carry`` = {"start": (f0, |grad0|) or None at t = 0,
+    "settle": (calm steps, previous (|f|, lam)) of the rule's settle criterion}, and returns its code and step
+    (e.g. continuing in other numbers: :func:`run_map` with ``start`` and ``settle``).
+    (Over 60 lines: one loop decides, hands off and compacts the batch on the same per-orbit arrays.)
 
     >>> def fused(s, c):
     ...     (f, lam), (eta, n) = s, c
@@ -256,8 +258,9 @@ def run_map_lockstep(step, states, consts, *, steps, slope, scale, lam0, rule=St
             g = np.abs(slope(fv)) * np.sqrt(np.abs(lv))
             if t == 0:
                 per["f0"], per["g0"] = fv.copy(), g.copy()
+            prev_in, calm_in = prev, per.get("calm", 0)    # the settle state before step t (for a handoff)
             if rule.settle is not None:
-                per["calm"] = rule.settle.count(per.get("calm", 0), fv, lv, prev, per.get("stiffness"), per["scale"])
+                per["calm"] = rule.settle.count(calm_in, fv, lv, prev, per.get("stiffness"), per["scale"])
                 prev = (np.abs(fv), lv)
             k = rule.check_many(fv, lv, g, lam0=per["lam0"], scale=per["scale"], start=(per["f0"], per["g0"]),
                                 stiffness=per.get("stiffness"), calm=per.get("calm"))
@@ -267,8 +270,10 @@ def run_map_lockstep(step, states, consts, *, steps, slope, scale, lam0, rule=St
                     k[j] = OUT_OF_RANGE
                     code[idx[j]], when[idx[j]] = OUT_OF_RANGE, t
                     if handoff is not None:
-                        code[idx[j]], when[idx[j]] = handoff(int(idx[j]), t, [v[j:j + 1] for v in S],
-                                                             (per["f0"][j], per["g0"][j]) if t else None)
+                        calm = calm_in[j] if np.ndim(calm_in) else calm_in
+                        carry = {"start": (per["f0"][j], per["g0"][j]) if t else None,
+                                 "settle": (int(calm), None if prev_in is None else (prev_in[0][j], prev_in[1][j]))}
+                        code[idx[j]], when[idx[j]] = handoff(int(idx[j]), t, [v[j:j + 1] for v in S], carry)
             done = k != GOING
             if done.any():
                 fresh = done & (k != OUT_OF_RANGE)

@@ -81,7 +81,24 @@ def test_lockstep_verdicts_are_the_per_orbit_mpfr_verdicts(L, n, xs, own):
     runs = [reduced_run(dm, n, consts, x, dps=30, steps=1000) for x in xs]
     assert codes.tolist() == [CODE[r.stop.verdict] for r in runs]
     assert when.tolist() == [r.steps for r in runs]
-    assert set(alone) <= set(range(len(xs)))
+
+
+def test_lockstep_under_the_band_rule_keeps_the_settle_state_across_a_handoff():
+    """The band rule (relative convergence and the settle criterion) on orbits that settle slowly and orbits that
+    leave the fixed range: the same verdicts and steps as one MPFR orbit at a time."""
+    from catapult.verify.deep_band import band_rule
+    rule = band_rule(30)
+    xs = [2.2, 3.5, 5.0, 5.3, 5.36, 6.0, 9.0]
+    codes, when, alone = fixed_lockstep(squared_map(3), 1024.0, None, xs, steps=3000, rule=rule)
+    runs = [reduced_run(squared_map(3), 1024.0, None, x, dps=30, steps=3000, rule=rule) for x in xs]
+    assert alone and codes.tolist() == [CODE[r.stop.verdict] for r in runs]
+    assert when.tolist() == [r.steps for r in runs]
+
+
+def test_more_digits_than_the_grid_run_orbit_by_orbit():
+    xs = [3.9, 4.1]
+    assert reduced_lockstep(squared_map(2), 64.0, None, xs, dps=60)[0].tolist() == [
+        CODE[reduced_run(squared_map(2), 64.0, None, x, dps=60).stop.verdict] for x in xs]
 
 
 def test_an_orbit_out_of_range_is_continued_alone():

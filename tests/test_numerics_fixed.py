@@ -245,3 +245,15 @@ def test_cli_run_and_sweep_choose_the_fixed_backend(tmp_path, capsys):
     assert "dps <= 50" in capsys.readouterr().err
     from catapult.verify.sweep import _backends
     assert [B.tag for B in _backends("fixed50+arb100")] == ["fixed50", "arb100"]
+
+
+def test_tape_refuses_malformed_programs():
+    from catapult.numerics.fixed import FixedTape
+    for code in ([[0, 1, 1, 0]], [[0, 0, 1, 1]], [[1, 2, 0, 4]], [[7, 2, 0, 1]], [[0, 3, 0, 1]]):
+        with pytest.raises(NumericsInputError, match="tape instruction"):
+            FixedTape(code, 4, 2, {3: 5}, [2])     # own operand, an input, unknown reg, operation, a literal
+    tape = FixedTape([[1, 2, 0, 1]], 3, 2, {}, [2])
+    B = get_backend("fixed", 50)
+    with B.context(), pytest.raises(NumericsInputError, match="different lengths"):
+        tape([B.vector([1.0]), B.vector([1.0, 2.0])])
+

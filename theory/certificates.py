@@ -4,7 +4,8 @@ A certified verdict (:mod:`catapult.numerics.certify`) iterates the map in ball 
 enclosure enters a region where a lemma proves the rest of the orbit.  Each lemma needs expressions derived from the
 map; :mod:`catapult.verify.bridge` compiles them to balls.  Four lemmas:
 
-* **residual contraction** (:func:`residual_lemma`; any map with one output f and a twice-differentiable loss):
+* **residual contraction** (:func:`residual_lemma`; any map with one output f and a twice-differentiable loss;
+  :func:`vector_residual_lemma` for many samples, with one slope s_a per sample):
   with s = l'(f) kept opaque, every coordinate moves by s times a polynomial, F_i(z) - z_i = s D_i(z, s), and
   f(F(z)) - f(z) = s E(z, s).  By the mean value theorem l'(f(F z)) = s (1 + l''(xi) E) for some xi between
   f(z) and f(F z).  The numeric side bounds q = sup |1 + l''(H) E| and K_i = sup |D_i| over a box.
@@ -120,6 +121,76 @@ def residual_lemma(rmap: ReducedMap) -> ResidualLemma:
     if E is None:
         return ResidualLemma(state, reason="f moves when l'(f) = 0")
     return ResidualLemma(state, fx, rmap.loss.d1, rmap.loss.d2, E, drift, slaved=slaved)
+
+
+@dataclass
+class VectorResidualLemma:
+    """Ingredients of the residual-contraction lemma for a map of several outputs f_a with their own slopes
+    s_a = l'_a(f_a) (many samples): f_a(F z) - f_a(z) = sum_b s_b E[a][b] and F_i(z) - z_i = sum_a s_a
+    drift[name][a] (``reason`` non-empty: not derived).  ``slopes`` / ``curvatures``: l'_a and l''_a in the
+    symbol f (each sample's label substituted)."""
+
+    state: list
+    outputs: list = field(default_factory=list)
+    slope_symbols: list = field(default_factory=list)
+    slopes: list = field(default_factory=list)
+    curvatures: list = field(default_factory=list)
+    E: list = field(default_factory=list)
+    drift: dict = field(default_factory=dict)
+    reason: str = ""
+
+
+def _by_slopes(expr, slopes):
+    """``expr`` = sum_a s_a c_a with every term given to the first slope it contains: [c_a], or None when a term
+    contains no slope.
+
+    >>> s1, s2 = sp.symbols("s1 s2")
+    >>> _by_slopes(s1 * f + s1 * s2 + 3 * s2, [s1, s2]), _by_slopes(s1 + 1, [s1, s2])
+    ([f + s2, 3], None)
+    """
+    out = [sp.S.Zero] * len(slopes)
+    for t in sp.Add.make_args(sp.expand(expr)):
+        if t == 0:
+            continue
+        a = next((i for i, sa in enumerate(slopes) if t.has(sa)), None)
+        if a is None:
+            return None
+        out[a] += sp.cancel(t / slopes[a])
+    return [sp.expand(c) for c in out]
+
+
+def vector_residual_lemma(smap) -> VectorResidualLemma:
+    """The vector residual-contraction ingredients of a many-sample map (:class:`catapult.theory.samples.SampleMap`,
+    numeric labels), or the reason they are not derived.
+
+    >>> from catapult.theory.samples import derive_sample_map
+    >>> r = vector_residual_lemma(derive_sample_map(2, 1, X=[[1], [2]], Y=[0, 1]))
+    >>> r.reason, len(r.E), r.slopes
+    ('', 2, [f, f - 1])
+    """
+    from .symbols import y
+    state = list(smap.state)
+    slopes = list(getattr(smap, "slopes", []))
+    if not slopes or not smap.update_slope:
+        return VectorResidualLemma(state, reason="the map has no update with the samples' slopes kept opaque")
+    if any(not sp.sympify(v).is_number for v in smap.Y):
+        return VectorResidualLemma(state, reason="the labels are symbolic: give them values")
+    drift = {}
+    for k, v in smap.update_slope.items():
+        d = _by_slopes(v - smap.symbols[k], slopes)
+        if d is None:
+            return VectorResidualLemma(state, reason=f"coordinate {k} moves when every slope is 0")
+        drift[k] = d
+    reps = {smap.symbols[k]: v for k, v in smap.update_slope.items()}
+    E = []
+    for fa in smap.outputs:
+        row = _by_slopes(fa.xreplace(reps) - fa, slopes)
+        if row is None:
+            return VectorResidualLemma(state, reason="an output moves when every slope is 0")
+        E.append(row)
+    d1 = [smap.loss.d1.subs(y, ya) for ya in smap.Y]
+    d2 = [smap.loss.d2.subs(y, ya) for ya in smap.Y]
+    return VectorResidualLemma(state, list(smap.outputs), slopes, d1, d2, E, drift)
 
 
 def uw_form(rmap: ReducedMap):

@@ -139,6 +139,15 @@ class SampleMap(ReducedMap):
                 "ntk": [[str(self.ntk[a, b]) for b in range(self.m)] for a in range(self.m)],
                 "ntk_normalisation": "Theta = J J^T / m"}
 
+    @property
+    def slopes(self) -> list:
+        """The opaque slopes s_a = l'(f_a) of ``update_slope`` (one per sample).
+
+        >>> derive_sample_map(2, 1, X=[[1], [2]], Y=[0, 1]).slopes
+        [s1, s2]
+        """
+        return _slopes(self.m)
+
     def output_update(self):
         """f'_a in the invariants (exact)."""
         reps = {self.symbols[k]: v for k, v in self.update.items()}

@@ -25,6 +25,7 @@ import numpy as np
 from catapult.numerics.backends import get_backend
 from catapult.numerics.bracket import Bracket, NoStraddle, bisect, bisect_ladder
 from catapult.numerics.deep import DeepLinearModel
+from catapult.numerics.fixed import MAX_DPS as FIXED_MAX_DPS
 from catapult.numerics.gd import run_gd
 from catapult.numerics.losses import squared
 from catapult.numerics.reduced import run_map, run_map_lockstep
@@ -169,8 +170,8 @@ def reduced_lockstep(dm, n, consts, xs, *, steps=2000, rule=RULE, curv=1, dps=No
     """:func:`reduced_run` for every x = eta*lam0 in ``xs`` at once: width ``n`` a number or an array like ``xs``,
     ``consts = (A, C, rho)`` (None: the invariant init A = C = n, rho = sqrt(n) per orbit).  In float64 (numpy
     lock-step), or with ``dps`` on the fixed-point engine (:func:`fixed_lockstep`: constants at ``dps`` digits,
-    states on the grid 2^-180; a map not polynomial in its state, e.g. under the logistic loss, runs orbit by orbit
-    in MPFR at ``dps`` digits instead, :func:`reduced_run`).  Returns ``(codes, when)`` of :func:`catapult.numerics.reduced.run_map_lockstep`
+    states on the grid 2^-180; a map not polynomial in its state, e.g. under the logistic loss, or ``dps`` > 50
+    runs orbit by orbit in MPFR at ``dps`` digits instead, :func:`reduced_run`).  Returns ``(codes, when)`` of :func:`catapult.numerics.reduced.run_map_lockstep`
     (1 diverged, 0 converged, -1 undecided: still going when the budget ran out).
 
     >>> reduced_lockstep(squared_map(2), [64.0, 1e6], None, [3.9, 4.1])[0].tolist()
@@ -180,8 +181,10 @@ def reduced_lockstep(dm, n, consts, xs, *, steps=2000, rule=RULE, curv=1, dps=No
     """
     if dps is not None:
         try:
+            if dps > FIXED_MAX_DPS:
+                raise NotPolynomial(f"{dps} digits: more than the fixed-point grid carries ({FIXED_MAX_DPS})")
             return fixed_lockstep(dm, n, consts, xs, steps=steps, rule=rule, curv=curv, dps=dps)[:2]
-        except NotPolynomial:   # e.g. the logistic loss: every orbit alone in MPFR, the same verdicts
+        except NotPolynomial:   # e.g. the logistic loss, or > 50 digits: every orbit alone in MPFR (same verdicts)
             runs = [reduced_run(dm, nv, consts, x, dps=dps, steps=steps, rule=rule, curv=curv)
                     for x, nv in zip(np.ravel(xs), np.broadcast_to(n, np.shape(xs)).ravel())]
             return (np.array([{True: DIVERGED, False: CONVERGED, None: GOING}[r.stop.verdict] for r in runs], np.int8),
@@ -241,10 +244,11 @@ def fixed_lockstep(dm, n, consts, xs, *, steps=2000, rule=RULE, curv=1, dps=30):
             c[0] = num(float(x)) / lam0
             inits.append(s), cs.append(c), lam0s.append(lam0)
 
-        def alone(i, t, state, start):
+        def alone(i, t, state, carry):
+            carry = carry or {"start": None, "settle": (0, None)}
             r = run_map(cm.step, [num(v) for v in state], cs[i], steps=steps - t, slope=cm.slope,
                         scale=gmpy2.sqrt(num(float(ns[i]))), lam0=lam0s[i], rule=rule, stiffness=curv * cs[i][0],
-                        start=start)
+                        start=carry["start"], settle=carry["settle"])
             return {True: DIVERGED, False: CONVERGED, None: GOING}[r.stop.verdict], t + r.steps
         return lockstep_verdicts(prog, inits, cs, steps=steps, rule=rule, slope=compile_deep_map(dm, "numpy").slope,
                                  scale=np.sqrt(ns), lam0=np.array([float(v) for v in lam0s]),

@@ -92,7 +92,7 @@ class _Tape:
 
     def __init__(self, inputs):
         self.reg = {s: i for i, s in enumerate(inputs)}
-        self.n = len(inputs)
+        self.n = self.n_inputs = len(inputs)
         self.code, self.literals, self.memo = [], {}, {}
 
     def _new(self):
@@ -155,7 +155,7 @@ class _Tape:
     def allocate(self, outputs):
         """Reuse registers whose value is dead (liveness over the straight-line code), never an operand's as the
         destination of its own instruction: (code, n_regs, outputs)."""
-        fixed = set(range(len(self.reg))) | set(self.literals.values())
+        fixed = set(range(self.n_inputs)) | set(self.literals.values())
         last = {}
         for i, (_, d, a, b) in enumerate(self.code):
             last[a], last[b] = i, i
@@ -192,12 +192,17 @@ def _tape(exprs, inputs):
 def fixed_program(update, f_expr, lam_expr, state, consts) -> FixedProgram:
     """Split a map ``state -> update[name]`` (with output ``f_expr`` and NTK ``lam_expr``, in the symbols
     ``state`` and ``consts``) for the fixed-point lock-step; NotPolynomial when it is not polynomial in its state.
+
+    >>> x, c = sp.symbols("x c")
+    >>> prog = fixed_program({"x": x ** 2 * c / 3 + 1}, x, x, [x], [c])
+    >>> prog.constants, len(prog.tape.code)      # c/3 once per orbit; x^2, a product, + 1
+    ([c/3], 3)
     """
     names = [str(s) for s in state]
     table = {}
     st = set(state)
-    exprs = [_split(sp.sympify(update[nm]), st, table) for nm in names]
-    exprs += [_split(sp.sympify(f_expr), st, table), _split(sp.sympify(lam_expr), st, table)]
+    exprs = [_split(sp.sympify(update[nm], strict=True), st, table) for nm in names]
+    exprs += [_split(sp.sympify(f_expr, strict=True), st, table), _split(sp.sympify(lam_expr, strict=True), st, table)]
     ks = list(table.values())
     const_fn = sp.lambdify([list(consts)], list(table.keys()), modules=[_gmpy2_namespace(), "mpmath"])
     return FixedProgram(names, list(table.keys()), _tape(exprs, list(state) + ks), const_fn)
@@ -209,10 +214,22 @@ def lockstep_verdicts(prog, inits, consts, *, steps, rule, slope, scale, lam0, s
     precision: the per-orbit constants are evaluated there).  ``slope`` is l' of the stop rule on float64 arrays;
     ``scale``, ``lam0``, ``stiffness``: float arrays (or a scalar scale), as
     :func:`catapult.numerics.reduced.run_map_lockstep` takes them.  An orbit whose numbers leave the fixed range
-    (at the start, or in a step) is passed to ``alone(i, t, state, start)`` -- its state at step t as exact
-    mpmath numbers, and (f0, |grad0|) of its start or None -- which returns its (code, step); without ``alone``
+    (at the start, or in a step) is passed to ``alone(i, t, state, carry)`` -- its state at step t as exact
+    mpmath numbers, and the run's ``carry`` of :func:`catapult.numerics.reduced.run_map_lockstep` (None at the
+    start) -- which returns its (code, step); without ``alone``
     its code stays :data:`catapult.numerics.reduced.OUT_OF_RANGE`.  Returns ``(codes, when, continued)``: the
     codes and deciding steps of run_map_lockstep, and the indices of the orbits passed to ``alone``.
+
+    >>> import gmpy2
+    >>> from catapult.numerics.stop import StopRule
+    >>> x, c = sp.symbols("x c")
+    >>> prog = fixed_program({"x": x * c}, x, x, [x], [c])        # x' = c x: converges for |c| < 1
+    >>> with gmpy2.context(gmpy2.get_context(), precision=100):
+    ...     codes, when, _ = lockstep_verdicts(prog, [[gmpy2.mpfr(1)]] * 2, [[gmpy2.mpfr("0.5")], [gmpy2.mpfr(3)]],
+    ...                                        steps=200, rule=StopRule(), slope=lambda f: f, scale=1.0,
+    ...                                        lam0=np.ones(2))
+    >>> codes.tolist()      # 0.5^t -> 0 (converged), 3^t (runaway)
+    [0, 1]
     """
     m = len(inits)
     B = get_backend("fixed", 50)
@@ -223,11 +240,11 @@ def lockstep_verdicts(prog, inits, consts, *, steps, rule, slope, scale, lam0, s
     when = np.zeros(m, np.int64)
     continued = []
 
-    def hand(i, t, state, start):
+    def hand(i, t, state, carry):
         if alone is None:
             return OUT_OF_RANGE, t
         continued.append(i)
-        return alone(i, t, state, start)
+        return alone(i, t, state, carry)
 
     for i in np.flatnonzero(~inside):
         code[i], when[i] = hand(int(i), 0, state_vals[i], None)
@@ -241,5 +258,5 @@ def lockstep_verdicts(prog, inits, consts, *, steps, rule, slope, scale, lam0, s
             code[sel], when[sel] = run_map_lockstep(
                 prog.step, S, K, steps=steps, slope=slope, scale=pick(scale), lam0=pick(lam0), rule=rule,
                 stiffness=None if stiffness is None else pick(stiffness),
-                handoff=lambda j, t, state, start: hand(int(sel[j]), t, [v.to_mpf()[0] for v in state], start))
+                handoff=lambda j, t, state, carry: hand(int(sel[j]), t, [v.to_mpf()[0] for v in state], carry))
     return code, when, sorted(continued)
