@@ -59,6 +59,14 @@ CONVERGED, DIVERGENT, UNDETERMINED = "converged", "divergent", "undetermined"
 #: proof kinds (the lemma's name)
 CONTRACTION, ESCAPE, TRAP = "residual contraction", "escape cone", "monotone trap"
 ESCAPE_INTERVAL = "escape interval"
+#: the theorems of the residual-contraction verdicts (one output; several outputs)
+SCALAR_STATEMENT = ("residual contraction: on a box B with |rho(F z)| <= q |rho(z)|, q < 1, and |F(z) - z| <= "
+                    "K |rho(z)|, an orbit entering B widened by K R/(1-q) converges to a fixed point with rho = l'(f) "
+                    "= 0")
+VECTOR_STATEMENT = ("vector residual contraction: with the residuals s = (l'_a(f_a))_a and y = P^-1 s, on a box B "
+                    "with ||P^-1 M P||_inf <= q < 1 (s' = M s by the mean value theorem) and |F(z) - z| <= K "
+                    "||y||_inf, an orbit entering B widened by K R/(1-q) converges to a fixed point where every "
+                    "residual is 0 (the samples are interpolated)")
 RUNAWAY = "runaway bound only"
 
 
@@ -380,9 +388,7 @@ def certify_orbit(bm: BallMap, init, consts, *, steps, bits, runaway=1e8, max_re
                 else:
                     if trapped is None:
                         trapped = done(CONVERGED, CONTRACTION, f"residual contraction proven on a box at step {t}", t,
-                                       "residual contraction: on a box B with |rho(F z)| <= q |rho(z)|, q < 1, and "
-                                       "|F(z) - z| <= K |rho(z)|, an orbit entering B widened by K R/(1-q) converges "
-                                       "to a fixed point with rho = l'(f) = 0")
+                                       VECTOR_STATEMENT if bm.vector is not None else SCALAR_STATEMENT)
                     trapped.limit = _enclosures(bm, res["limit"], c)
                     trapped.details = {"limit_by": f"{CONTRACTION} at step {t}", **{k: res[k] for k in ("q", "R", "K")}}
                     if not refine or not _too_wide(res["limit"], 10.0 ** (-dps / 2)):

@@ -349,10 +349,67 @@ def test_cli_scan_certified_json():
 
 @pytest.mark.parametrize("argv", [
     ["scan", "uv", "--width", "64", "--certified", "--rtol", "1e-70"],
-    ["run", "uv", "--width", "8", "--eta-lam0", "2", "--certified", "--samples", "2", "--dim", "1"],
+    ["scan", "uv", "--width", "8", "--certified", "--samples", "2", "--dim", "1"],
     ["run", "deep", "--depth", "3", "--width", "16", "--eta-lam0", "2", "--certified", "--init", "gaussian"],
     ["run", "uv", "--width", "8", "--eta-lam0", "2", "--certified", "--trace", "3"],
 ])
 def test_cli_certified_bad_input_is_one_line_and_exit_2(argv):
     code, out, err = run(argv)
     assert code == 2 and out == "" and len(err.strip().splitlines()) == 1 and err.startswith("catapult: error:")
+
+
+# --- many samples: the vector residual-contraction lemma ---------------------------------------------------
+
+def _samples(m, d, seed):
+    from catapult.verify.data import random_data
+    return random_data(m, d, seed)
+
+
+@lru_cache(maxsize=None)
+def samples_problem(m, d, data_seed, n, seed):
+    return certified_problem("uv", "mse", width=n, seed=seed, samples=_samples(m, d, data_seed))
+
+
+@settings(max_examples=6, **SETTINGS)
+@given(x=st.fractions(Fraction(1, 4), Fraction(5)), md=st.sampled_from([(1, 1), (2, 2), (2, 3), (3, 2)]),
+       seed=st.integers(0, 2))
+@example(x=Fraction(3, 2), md=(2, 2), seed=0)     # proven: the two samples are interpolated
+@example(x=Fraction(3), md=(2, 2), seed=0)        # eta*lam_max(Theta0) = 3: a catapult of the top mode
+@example(x=Fraction(3, 2), md=(3, 2), seed=0)     # m > d: no interpolating minimum, nothing to prove
+def test_samples_verdicts_are_never_contradicted_by_200_digit_gd(x, md, seed):
+    """A proven convergence of the invariant map means GD on the actual vectors interpolates the samples: 200-digit
+    parameter GD (no reduced map) must converge, to outputs inside the proven limit box."""
+    from catapult.numerics.backends import get_backend
+    from catapult.numerics.gd import run_gd
+    n = 16
+    m, d = md
+    pb = samples_problem(m, d, 0, n, seed)
+    eta = eta_from(pb, eta_lam0=x)
+    v = verdict_at(pb, eta, steps=3000, dps=30, retries=1)
+    X, Y = _samples(m, d, 0)
+    from catapult.verify.problems import numeric_problem
+    model, nl, _ = numeric_problem("uv", "mse", n, seed, samples=(X, Y))
+    tr = run_gd(model, nl, eta=mpmath.mpf(eta.numerator) / eta.denominator, steps=6000,
+                backend=get_backend("mpmath", 200), record=False, gtol=1e-50, observe=True)
+    if v.verdict == "converged":
+        assert v.proof == "residual contraction" and tr.stop.verdict is False
+        outs = tr.observed[-1]["outputs"]
+        for a in range(m):
+            mid, rad = v.limit[f"f{a + 1}"]
+            assert abs(mid - float(Y[a])) <= rad + 1e-12          # the limit box holds the interpolating minimum
+            assert abs(float(outs[a]) - float(Y[a])) < 1e-20       # ... and GD reaches it
+    if v.proof == "runaway bound only":
+        assert tr.stop.verdict is True    # the proven runaway bound is the stop rule's divergence criterion
+    if m > d:
+        assert v.verdict != "converged"   # rank Theta <= d < m: the samples cannot all be fitted
+
+
+def test_cli_run_certified_samples_json_and_scan_refusal(capsys):
+    assert main(["run", "uv", "--samples", "2", "--dim", "2", "--data-seed", "0", "--width", "64", "--eta-lam0", "1.5",
+                 "--certified", "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["verdict"] == "converged" and set(d["enclosures"]) >= {"f1", "f2", "vv"} and d["limit"]["f1"]["rad"] > 0
+    assert "contraction" not in d["lemmas_not_derived"] and "escape" in d["lemmas_not_derived"]
+    assert main(["scan", "uv", "--samples", "2", "--dim", "2", "--data-seed", "0", "--width", "64", "--certified"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no eta_max is derived" in err

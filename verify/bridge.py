@@ -500,3 +500,67 @@ def ball_map(rmap, consts):
     n_at = consts.index(SYMBOLS["n"]) if SYMBOLS["n"] in consts else None
     return BallMap(names, lambda z, c: step(z, c), lambda z, c: tuple(obs(z, c)), slope, curv, E, drift, escape,
                    trap_region, reasons, scale=None if n_at is None else (lambda c: c[n_at].sqrt()))
+
+
+def _lam_max(T):
+    """An enclosure of the largest eigenvalue of a symmetric ball matrix (python-flint ``arb_mat.eig``; repeated
+    eigenvalues with ``multiple=True``): the union of [max lower bound, max upper bound] of the real parts."""
+    import flint
+    try:
+        ev = T.eig()
+    except ValueError:
+        ev = T.eig(multiple=True)
+    re = [e.real for e in ev]
+    return flint.arb(max(r.lower() for r in re)).union(flint.arb(max(r.upper() for r in re)))
+
+
+def sample_ball_map(smap, consts):
+    """A many-sample map (:class:`catapult.theory.samples.SampleMap`, numeric data and labels) as a
+    :class:`catapult.numerics.certify.BallMap` with the vector residual-contraction lemma
+    (:func:`catapult.theory.certificates.vector_residual_lemma`); ``observe`` gives (f_1, lam_max(Theta)).  No
+    escape lemma or trap is derived for several outputs (their reasons say so).
+
+    >>> import flint
+    >>> from catapult.theory.samples import derive_sample_map
+    >>> from catapult.theory.symbols import eta, n
+    >>> bm = sample_ball_map(derive_sample_map(2, 1, X=[[1], [2]], Y=[0, 1]), [eta, n])
+    >>> z = [flint.arb(v) for v in (16, 8, 16)]            # u1u1, u1v, vv at n = 16
+    >>> [float(x.mid()) for x in bm.observe(z, [flint.arb(0.5), flint.arb(16)])], sorted(bm.reasons)
+    ([2.0, 5.0], ['escape', 'trap'])
+    """
+    import flint
+    from catapult.numerics.certify import BallMap, VectorResidual
+    from catapult.theory.certificates import vector_residual_lemma
+    state, consts = list(smap.state), list(consts)
+    names = [str(s) for s in state]
+    m = smap.m
+    step = _arb_fn([state, consts], [smap.update[k] for k in names])
+    outs = _arb_fn([state, consts], list(smap.outputs))
+    theta = _arb_fn([state, consts], [smap.ntk[a, b] for a in range(m) for b in range(m)])
+
+    def observe(z, c):
+        return outs(z, c)[0], _lam_max(flint.arb_mat(m, m, theta(z, c)))
+    reasons = {"escape": "no escape lemma is derived for several outputs",
+               "trap": "no monotone trap is derived for several outputs"}
+    lemma = vector_residual_lemma(smap)
+    vector = None
+    if lemma.reason:
+        reasons["contraction"] = lemma.reason
+    else:
+        s = lemma.slope_symbols
+        E = _arb_fn([state, s, consts], [e for row in lemma.E for e in row])
+        D = _arb_fn([state, s, consts], [d for k in names for d in lemma.drift[k]])
+        ball = lambda x: x if isinstance(x, flint.arb) else flint.arb(x)   # noqa: E731 (constants come back as numbers)
+        vector = VectorResidual(
+            lambda z, c: [ball(x) for x in outs(z, c)],
+            [_as_ball(_arb_fn([f], e, cse=False)) for e in lemma.slopes],
+            [_as_ball(_arb_fn([f], e, cse=False)) for e in lemma.curvatures],
+            lambda z, sv, c: [[ball(x) for x in row] for row in _rows(E(z, sv, c), m)],
+            lambda z, sv, c: [[ball(x) for x in row] for row in _rows(D(z, sv, c), m)])
+    n_at = consts.index(SYMBOLS["n"]) if SYMBOLS["n"] in consts else None
+    return BallMap(names, lambda z, c: step(z, c), observe, None, None, reasons=reasons,
+                   scale=None if n_at is None else (lambda c: c[n_at].sqrt()), vector=vector)
+
+
+def _rows(flat, m):
+    return [list(flat[i:i + m]) for i in range(0, len(flat), m)]

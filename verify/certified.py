@@ -90,8 +90,9 @@ def _deep_invariants(model):
         return B.dot(w1, w1), B.dot(wL, wL), B.dot(wL, h)
 
 
-def certified_problem(model="uv", loss="mse", *, width, seed=0, depth=None, **label_values) -> Problem:
-    """The :class:`Problem` of a model (``"uv"``, ``"deep"`` with ``depth``, a model file or definition) at a width.
+def certified_problem(model="uv", loss="mse", *, width, seed=0, depth=None, samples=None, **label_values) -> Problem:
+    """The :class:`Problem` of a model (``"uv"``, ``"deep"`` with ``depth``, a model file or definition; ``"uv"``
+    with ``samples=(X, Y)``: m samples in dimension d, :func:`_samples_problem`) at a width.
 
     >>> Problem is type(certified_problem("uv", width=16))
     True
@@ -101,6 +102,8 @@ def certified_problem(model="uv", loss="mse", *, width, seed=0, depth=None, **la
     catapult.verify.certified.CertifiedInputError: certified verdicts need the exact reduced map: deep networks with --init isometric only
     """
     from catapult.theory import derive
+    if samples is not None:
+        return _samples_problem(model, loss, width, seed, samples)
     init_kind = label_values.pop("init", "isometric")
     if init_kind != "isometric":
         raise CertifiedInputError("certified verdicts need the exact reduced map: deep networks with --init "
@@ -134,6 +137,39 @@ def certified_problem(model="uv", loss="mse", *, width, seed=0, depth=None, **la
     if free:
         raise CertifiedInputError(f"the map has free parameters {sorted(map(str, free))}: give them values")
     return Problem(rmap, ball_map(rmap, consts), init_fn, const_fn, m, width, seed)
+
+
+def _samples_problem(model, loss, width, seed, samples):
+    """The :class:`Problem` of the uv model on samples (X, Y): the derived invariant map
+    (:func:`catapult.theory.samples.derive_sample_map`, numeric data and labels), its vector residual lemma
+    (:func:`catapult.verify.bridge.sample_ball_map`) and the init's Gram entries as balls from the exact draws.
+
+    >>> import numpy as np
+    >>> pb = _samples_problem("uv", "mse", 16, 0, (np.eye(2), np.array([1.0, -1.0])))
+    >>> [str(s) for s in pb.rmap.state], len(pb.init())
+    (['u1u1', 'u1u2', 'u1v', 'u2u2', 'u2v', 'vv'], 6)
+    """
+    import numpy as np
+    from catapult.theory.samples import derive_sample_map, sample_model
+    from .bridge import sample_ball_map
+    if model != "uv":
+        raise CertifiedInputError("samples (X, Y) go with the model uv")
+    X, Y = (np.asarray(v, dtype=float) for v in samples)
+    m, nl, lo = numeric_problem("uv", loss, width, seed, samples=(X, Y))
+    rmap = derive_sample_map(X.shape[0], X.shape[1], lo, X=X.tolist(), Y=Y.tolist())
+    eta, n = SYMBOLS["eta"], SYMBOLS["n"]
+    pairs = {str(sym): ab for ab, sym in dict.items(sample_model(X.shape[1]).G)}
+    names = [f"u{k + 1}" for k in range(X.shape[1])] + ["v"]
+
+    def init_fn():
+        B = _arb_backend()
+        with B.context():
+            vecs = dict(zip(names, m.init(B)))
+            return [B.dot(vecs[pairs[str(s)][0]], vecs[pairs[str(s)][1]]) for s in rmap.state]
+
+    def const_fn(e):
+        return [e, width]
+    return Problem(rmap, sample_ball_map(rmap, [eta, n]), init_fn, const_fn, m, width, seed)
 
 
 def _init_from(exprs, n_sym, width):
@@ -224,8 +260,9 @@ class CertifiedRun:
                  f"{v.dps} digits, step {v.steps}"]
         if v.statement:
             lines.append(f"  theorem: {v.statement}")
-        lines += [f"  {k} = {m!r} +/- {r:.3g}" for k, (m, r) in v.enclosures.items() if k in ("f", "lam")]
-        lines += [f"  limit {k} = {m!r} +/- {r:.3g}" for k, (m, r) in v.limit.items() if k in ("f", "lam")]
+        shown = [k for k in v.enclosures if k in ("f", "lam") or (k[0] == "f" and k[1:].isdigit())]
+        lines += [f"  {k} = {v.enclosures[k][0]!r} +/- {v.enclosures[k][1]:.3g}" for k in shown]
+        lines += [f"  limit {k} = {v.limit[k][0]!r} +/- {v.limit[k][1]:.3g}" for k in shown if k in v.limit]
         if self.gd is not None:
             lines.append(f"  certified parameter GD: {self.gd['steps']} steps, relative radius "
                          f"{self.gd['max_rel_radius']:.3g}, growth x{self.gd['growth_per_step']:.3g} per step")
@@ -261,7 +298,9 @@ def certified_run(model="uv", loss="mse", *, width, eta=None, eta_lam0=None, see
     ``eta_lam0`` over lam0's midpoint); ``gd_steps > 0`` adds certified parameter GD over that horizon."""
     pb = certified_problem(model, loss, width=width, seed=seed, depth=depth, **label_values)
     e = eta_from(pb, eta, eta_lam0)
-    v = verdict_at(pb, e, steps=steps, dps=dps, refine=True)
+    # the limit is refined where the balls allow it (one output); a vector map's balls widen faster than its
+    # residuals shrink, so its limit is the first proof's box
+    v = verdict_at(pb, e, steps=steps, dps=dps, refine=pb.bm.vector is None)
     x = _times(lam0_ball(pb, 60), e)
     gd = None
     if gd_steps:

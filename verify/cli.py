@@ -803,15 +803,25 @@ def _json_number(o):
 
 
 def _certified_model(args):
-    """(model, depth) for the certified path: the reduced maps of one output (uv, deep, model files)."""
+    """(model, depth, loss, extra keywords) for the certified path: the derived reduced maps (uv, deep, model files;
+    ``run`` also uv on --samples/--dim with numeric data, by the vector residual lemma)."""
     if args.model_spec is None and args.model not in ("uv", "deep"):
         raise UsageError(f"unknown model {args.model!r}; known: uv, deep")
-    if _sample_data(args, numeric=True) is not None or _data(args) is not None:
-        raise UsageError("--certified takes the reduced maps of one output (uv, deep, model files): not --samples "
-                         "or degenerate data")
     if getattr(args, "trace", 0):
         raise UsageError("--certified has no --trace")
-    return (args.model_spec if args.model_spec is not None else args.model), _depth(args)
+    sd = None if args.model_spec is not None or _depth(args) is not None else _sample_data(args, numeric=True)
+    if sd is not None:
+        if args.cmd == "scan":
+            raise UsageError("scan --certified does not take --samples/--dim: no eta_max is derived and no escape "
+                             "lemma for several outputs (run --certified proves convergence)")
+        if sd[0] * sd[1] > 4 * MAX_SYMBOLIC_SAMPLES:
+            raise UsageError(f"--certified with m*d = {sd[0] * sd[1]} > {4 * MAX_SYMBOLIC_SAMPLES}: the derived map "
+                             "is needed (limit 4*MAX_SYMBOLIC_SAMPLES)")
+        return "uv", None, _sample_loss(args), {"samples": sd[2:]}
+    if _data(args) is not None:
+        raise UsageError("--certified takes the derived reduced maps (uv, deep, model files, uv on --samples): not "
+                         "degenerate data")
+    return (args.model_spec if args.model_spec is not None else args.model), _depth(args), _loss(args), {}
 
 
 #: certified parameter GD horizon of ``run --certified`` (componentwise balls widen ~4x a step)
@@ -820,12 +830,12 @@ CERTIFIED_GD_STEPS = 20
 
 def cmd_run_certified(args, out):
     from .certified import certified_run
-    model, depth = _certified_model(args)
+    model, depth, loss, extra = _certified_model(args)
     gd_steps = min(args.steps, CERTIFIED_GD_STEPS)   # validates the loss, the model and the GD cost up front:
     _numeric_problem(_copy_args(args, steps=gd_steps), args.width, args.seed)
-    r = certified_run(model, _loss(args), width=args.width, eta=args.eta, eta_lam0=args.eta_lam0, seed=args.seed,
+    r = certified_run(model, loss, width=args.width, eta=args.eta, eta_lam0=args.eta_lam0, seed=args.seed,
                       depth=depth, steps=args.steps, dps=args.dps, gd_steps=gd_steps,
-                      **({"init": args.init} if args.init else {}))
+                      **({"init": args.init} if args.init else {}), **extra)
     print(_dumps(r.to_json()) if args.json else str(r), file=out)
     return 0
 
@@ -834,7 +844,7 @@ def _check_certified_scan_args(args):
     """The up-front checks of ``scan --certified`` (its rtol range, the model and the loss); (model, depth)."""
     if not 1e-60 <= args.rtol < 1:
         raise UsageError(f"--rtol must be in [1e-60, 1) with --certified, got {args.rtol}")
-    model, depth = _certified_model(args)
+    model, depth, _, _ = _certified_model(args)
     _numeric_problem(_copy_args(args, steps=1, cmd="run"), args.width, args.seed)  # the loss and model, up front
     return model, depth
 

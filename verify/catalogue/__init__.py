@@ -31,7 +31,7 @@ SECTIONS = [
     ("DB", "deep linear networks: width dependence of the divergence threshold",
      [("deep_limit", f, True) for f in ("rows_exact", "rows_drift", "rows_phase", "rows_band", "rows_losses")]),
     ("U", "user-defined models (the shipped model files)", [("user", "catalogue", True)]),
-    ("P", "proven threshold brackets (ball arithmetic)", [("certified", "catalogue", True)]),
+    ("P", "proven threshold brackets and verdicts (ball arithmetic)", [("certified", "catalogue", True)]),
     ("N", "networks: linear nets on one input are the uv model (2 layers) and the deep model (L layers) "
            "(--full; needs catapult[nets])",
      [("nets", "catalogue", True)]),
@@ -155,7 +155,7 @@ COST = {("uv", "check_map_vs_gd"): 1.2, ("uv", "thresholds_label_0"): 2.1, ("uv"
         ("deep_logistic", "rows_flatness"): 1.7, ("deep_logistic", "rows_divergence"): 1.3,
         ("deep_limit", "rows_exact"): 1.5, ("deep_limit", "rows_drift"): 0.6, ("deep_limit", "rows_phase"): 0.5,
         ("deep_limit", "rows_band"): 2.9, ("deep_limit", "rows_losses"): 3.0, ("user", "catalogue"): 4.2,
-        ("certified", "catalogue"): 0.7}
+        ("certified", "catalogue"): 1.2}
 
 
 def model_file_rows(path, full=True, on_rows=None):
