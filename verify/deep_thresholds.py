@@ -205,14 +205,17 @@ _PROGRAMS = {}
 
 
 def _program(dm):
-    """The fixed-point lock-step program of a deep map, split once per map."""
+    """The fixed-point lock-step program of a deep map, split once per map and MPFR precision (its constants'
+    namespace holds pi and e at the context's precision, as :func:`catapult.verify.bridge.compile_deep_map`'s)."""
+    import gmpy2
     from catapult.theory.deep import A, C, RHO
     from catapult.theory.symbols import eta, n
-    hit = _PROGRAMS.get(id(dm))
+    key = (id(dm), gmpy2.get_context().precision)
+    hit = _PROGRAMS.get(key)
     if hit is None or hit[0] is not dm:
         if len(_PROGRAMS) >= 32:
             del _PROGRAMS[next(iter(_PROGRAMS))]
-        hit = _PROGRAMS[id(dm)] = (dm, fixed_program(dm.update, dm.f, dm.lam, dm.state, [eta, n, A, C, RHO]))
+        hit = _PROGRAMS[key] = (dm, fixed_program(dm.update, dm.f, dm.lam, dm.state, [eta, n, A, C, RHO]))
     return hit[1]
 
 
@@ -230,9 +233,9 @@ def fixed_lockstep(dm, n, consts, xs, *, steps=2000, rule=RULE, curv=1, dps=30):
     import gmpy2
     xs = np.asarray(xs, dtype=float)
     ns = np.asarray(n, dtype=float) * np.ones(xs.size)
-    prog = _program(dm)
     with mpmath.workdps(dps), gmpy2.context(gmpy2.get_context(), precision=mpmath.mp.prec,
                                             emax=gmpy2.get_emax_max(), emin=gmpy2.get_emin_min()):
+        prog = _program(dm)
         cm = compile_deep_map(dm, "gmpy2")
         num = cm._num
         inits, cs, lam0s = [], [], []
