@@ -153,6 +153,16 @@ def test_flatness_figure_data_and_lines():
     assert list(_by_gid(ax, "divergent:squared").get_xdata()) == [5.0]
 
 
+def test_flatness_legend_keys_only_the_verdicts_on_the_figure():
+    """A model without a catapult (only lazy runs here) gets no catapult marker in its legend."""
+    import pandas as pd
+    d = pd.DataFrame({"loss": ["mse"] * 2, "eta_lam0": [0.5, 1.0], "eta_lam_final": [0.5, 1.0],
+                      "verdict": ["lazy", "lazy"]})
+    fig = plots.draw_flatness(d, {"mse": plots.threshold_lines(plots.Problem.named("uv", "mse"), 1.0)})
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert "lazy" in labels and "catapult" not in labels
+
+
 def test_deep_figure_uv_depth_is_4_everywhere():
     """L = 2 (the uv map): x*(n) = 4 at every width and the band [4, 4] is exact."""
     fig = plots.deep_figure(2, [100.0, 1e4], nx=12, nn=4)

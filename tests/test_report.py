@@ -34,14 +34,14 @@ def test_the_report_has_every_section_and_embedded_figures(tmp_path, capsys):
     p.feed((tmp_path / "index.html").read_text())
     assert p.sections == list(SECTIONS)
     assert p.links == []                                    # nothing to fetch: it opens offline
-    assert len(p.srcs) == 2
+    assert len(p.srcs) == 3
     for src in p.srcs:
         assert src.startswith("data:image/png;base64,")
         assert base64.b64decode(src.split(",", 1)[1])[:8] == b"\x89PNG\r\n\x1a\n"
     md = (tmp_path / "report.md").read_text()
     assert all(h in md for h in ("## Derived map (exact)", "## Thresholds", "## Verification", "## Figures"))
     assert "eta_max | 4/lam0 | leading order in 1/n" in md
-    assert (tmp_path / "trajectory.png").exists() and (tmp_path / "phase.png").exists()
+    assert all((tmp_path / f"{k}.png").exists() for k in ("trajectory", "phase", "flatness"))
 
 
 def test_a_model_file_report_has_its_rows_and_its_map(tmp_path, capsys):
@@ -77,7 +77,7 @@ def test_a_net_sweep_table_is_a_networks_section_and_a_figure(tmp_path, capsys):
     page = (tmp_path / "r" / "index.html").read_text()
     p = Page()
     p.feed(page)
-    assert p.sections == ["map", "thresholds", "verification", "networks", "figures"] and len(p.srcs) == 3
+    assert p.sections == ["map", "thresholds", "verification", "networks", "figures"] and len(p.srcs) == 4
     md = (tmp_path / "r" / "report.md").read_text()
     rows = [ln for ln in md.splitlines() if ln.startswith("| relu |")]
     assert [r.split(" | ")[5] for r in rows] == ["5.0", "3.0"]    # c_max per seed

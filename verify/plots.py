@@ -75,7 +75,7 @@ def save(fig, path, dpi=130):
     suffix = os.path.splitext(str(path))[1].lower()
     if suffix not in FORMATS:
         raise ValueError(f"figure file {path}: the suffix must be .png or .svg")
-    fig.savefig(path, format=suffix[1:], dpi=dpi)
+    fig.savefig(path, format=suffix[1:], dpi=dpi, bbox_inches="tight", pad_inches=0.08)  # never clip a legend
     return path
 
 
@@ -767,7 +767,7 @@ def draw_flatness(data, lines, *, title=("", "")):
         if len(un):
             ax.plot(un["eta_lam0"], un["eta_lam_final"], "s", mfc="none", color=colour, ms=6,
                     gid=f"undetermined:{name}",
-                    label=f"{name}: undetermined (no convergence in the budget): $\\eta\\lambda$ at the last step")
+                    label=f"{name}: undetermined (not converged): $\\eta\\lambda$ at the last step")
         dv = d[d["verdict"] == "divergent"]
         if len(dv):
             ax.plot(dv["eta_lam0"], np.full(len(dv), 0.97), "x", color=colour, transform=ax.get_xaxis_transform(),
@@ -785,7 +785,9 @@ def draw_flatness(data, lines, *, title=("", "")):
     ax.set_yscale("log")
     ax.set_xlabel(r"$\eta\lambda_0$ (initial NTK)")
     ax.set_ylabel(r"$\eta\lambda_\infty$ (NTK at the end of the run)")
-    ax.scatter([], [], marker="o", color="k", label="lazy"), ax.scatter([], [], marker="^", color="k", label="catapult")
+    for v, mk in marks.items():  # the marker key, for the verdicts on the figure only
+        if (data["verdict"] == v).any():
+            ax.scatter([], [], marker=mk, color="k", label=v)
     fig.legend(fontsize=7, loc="outside lower center", ncols=2, frameon=False)
     fig.suptitle("\n".join(t for t in title if t), fontsize=9)
     fig.catapult = {"data": data, "lines": lines}

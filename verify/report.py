@@ -2,7 +2,7 @@
 network needed to view it) and the same sections in Markdown (figures as files beside it).
 
 Sections: the derived map (exact), the thresholds with their exactness, the verification table (the catalogue
-sections asked for, or a user model file's rows), and the figures (trajectory and phase diagram of the model).
+sections asked for, or a user model file's rows), and the figures (trajectory, phase diagram and flatness of the model).
 
 >>> import tempfile, os
 >>> out = report(tempfile.mkdtemp(), only={"a"}, figures=False)
@@ -56,6 +56,9 @@ def report(out, *, model="uv", loss="mse", model_file=None, only=None, figures=T
                               "loss and eta*lam vs step: lazy, catapult, divergent (measured), derived lines")
         figs["phase"] = (_png(plots.phase_figure(problem, points=16, steps=2000)),
                          "phase diagram: verdicts of parameter GD (measured) with the derived boundaries")
+        figs["flatness"] = (_png(plots.flatness_figure(spec, points=12, steps=2000)),
+                            "flatness: eta*lam at the end vs eta*lam0 (measured), squared and logistic (p = 7/10) "
+                            "loss on this model, with the derived eta*lam = 2/l''(f*)")
     if nets is not None and figures:
         from . import plots
         figs["nets"] = (_png(plots.net_sweep_figure(net_table[0])),
