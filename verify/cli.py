@@ -133,6 +133,23 @@ def _trace_arg(text):
     return text
 
 
+def _table_arg(text):
+    """``--table FILE``: tidy data written to a file ending in .csv or .jsonl."""
+    from .trajectory import SUFFIXES
+    if not text.lower().endswith(SUFFIXES):
+        raise argparse.ArgumentTypeError(f"--table takes a FILE ending in .csv or .jsonl, got {text!r}")
+    return text
+
+
+def _write_table(df, path):
+    """Write a tidy table to ``path`` (CSV or JSON lines by its suffix); an OSError is bad input."""
+    from .trajectory import write
+    try:
+        write(df, path)
+    except OSError as exc:
+        raise UsageError(f"cannot write --table {path}: {exc.strerror or exc}") from None
+
+
 def _check_writable(path, name):
     """Refuse, before any run, an output path whose directory is missing or not writable, or that is a directory."""
     import os
@@ -197,6 +214,8 @@ def _scan_parser(sub):
     s.add_argument("--scheduler", metavar="ADDRESS", help="--widths: run the widths on this Dask scheduler")
     s.add_argument("--journal", metavar="FILE",
                    help="--widths: append each width's threshold to FILE (JSON lines); a rerun skips those done")
+    s.add_argument("--table", type=_table_arg, metavar="FILE",
+                   help="also write the thresholds as tidy data (.csv or .jsonl: one row per criterion and width)")
     _add_json_certified_quiet_loss(s, "a proven divergence-threshold bracket of the derived reduced map: the lower end "
                                       "proven convergent, the upper proven divergent (deep: the runaway bound), each "
                                       "with its lemma")
@@ -254,6 +273,8 @@ def build_parser():
                    help="run sections in N processes (default: the machine's cores)")
     v.add_argument("--scheduler", metavar="ADDRESS",
                    help="a Dask scheduler (tcp://host:8786): run the sections there (the executor of sweep)")
+    v.add_argument("--table", type=_table_arg, metavar="FILE",
+                   help="also write the rows as tidy data (.csv or .jsonl: prose and numbers, one row per check)")
     v.add_argument("--verbose", "-v", action="store_true",
                    help="each row's details: the full claim, criterion, backend, digits, width")
     _add_quiet(v)
@@ -947,8 +968,13 @@ def cmd_scan(args, out):
     from .progress import bar
     from .runs import ScanInterrupted, scan_problem
     if args.certified:
+        if args.table is not None:
+            raise UsageError("--table writes the measured thresholds; with --certified use --json (the brackets "
+                             "and their proofs)")
         return cmd_scan_certified(args, out)
     _check_scan_args(args)
+    if args.table is not None:
+        _check_writable(args.table, "--table")
     model, nl, loss = _numeric_problem(args, args.width, args.seed)
     code = 0
     with bar(None, "scan", "stage", quiet=args.quiet) as progress:
@@ -961,6 +987,8 @@ def cmd_scan(args, out):
         except ScanInterrupted as exc:
             r, code = exc.report, 130
     print(_dumps(r.to_json()) if args.json else str(r), file=out)
+    if args.table is not None:
+        _write_table(r.to_frame(), args.table)
     if code:
         print("catapult: interrupted (what the scan had measured is above)", file=sys.stderr)
     return code
@@ -1088,6 +1116,8 @@ def cmd_verify(args, out):
     from .progress import bar
     from .table import TablePrinter
     t0 = time.perf_counter()
+    if args.table is not None:
+        _check_writable(args.table, "--table")
     only = set(args.only) if args.only else None
     progress = bar(2 if args.model_file else len(parts(only)), "verify", "part", quiet=args.quiet)
     table = TablePrinter(out, verbose=args.verbose, titles={k: title for k, title, _ in SECTIONS},
@@ -1129,6 +1159,9 @@ def cmd_verify(args, out):
         print(_dumps(d, sort_keys=False), file=out)
     else:
         table.finish(rows, wall, not_run=len(not_run))
+    if args.table is not None:
+        from .table import frame
+        _write_table(frame(rows), args.table)
     if not_run:
         print(f"catapult: interrupted ({len(not_run)} part(s) not run)", file=sys.stderr)
         return 130

@@ -17,6 +17,8 @@ a1  PASS  map = GD  exact  45.2 digits  >= 40 digits  measured: arb60, n=100, se
 a1                     PASS  map = GD                                 45.2 digits (>= 40)
 >>> d = r.to_json(); d["measured_value"], d["bounds"], d["null_reasons"]["predicted_value"]
 (45.2, [40.0, None], "the prediction is not one number ('exact')")
+>>> frame([r])[["id", "status", "measured_value", "bound_lo", "bound_hi", "dps"]].to_dict("records")
+[{'id': 'a1', 'status': 'PASS', 'measured_value': 45.2, 'bound_lo': 40.0, 'bound_hi': None, 'dps': 60}]
 """
 
 from __future__ import annotations
@@ -205,6 +207,24 @@ class Row:
 
 
 _WHAT = {"dps": "working precision", "width": "width", "seed": "seed"}
+
+
+def frame(rows):
+    """The rows as tidy data: a pandas DataFrame, one row per check, the prose and the numbers of
+    :meth:`Row.to_json` side by side (``bounds`` as ``bound_lo`` / ``bound_hi``; ``null_reasons`` as one JSON
+    string per row).  ``catapult verify --table FILE`` writes it as CSV or JSON lines."""
+    import json
+
+    import pandas as pd
+    recs = []
+    for r in rows:
+        d = r.to_json()
+        lo, hi = d.pop("bounds") or (None, None)
+        d["bound_lo"], d["bound_hi"] = lo, hi
+        d["null_reasons"] = json.dumps(d["null_reasons"], sort_keys=True)
+        recs.append(d)
+    df = pd.DataFrame.from_records(recs)
+    return df.astype(object).where(df.notna(), None) if len(df) else df
 
 
 def render(rows) -> str:
