@@ -73,6 +73,13 @@ def _mp_orbit(pb, eta, n, steps, dps, until=None):
         return iterate_map(step, {"f": f0, "lam": l0}, steps=steps, dps=dps, until=until)
 
 
+def _mp_eta(eta, dps=220):
+    """The exact learning rate as an mpmath number at ``dps`` digits (not at mpmath's default 15: a 200-digit run
+    must step with eta, not with its float64 neighbour)."""
+    with mpmath.workdps(dps):
+        return mpmath.mpf(eta.numerator) / eta.denominator
+
+
 def _contains(b, x):
     """The arb ball b contains the mpmath number x (x converted exactly)."""
     return b.contains(ball(x))
@@ -174,7 +181,7 @@ def _gd200(pb, eta, n, seed, steps=3000):
     from catapult.numerics.backends import get_backend
     from catapult.numerics.gd import run_gd
     from catapult.numerics.losses import squared
-    tr = run_gd(pb.model, squared(), eta=mpmath.mpf(eta.numerator) / eta.denominator, steps=steps,
+    tr = run_gd(pb.model, squared(), eta=_mp_eta(eta), steps=steps,
                 backend=get_backend("mpmath", 200), record=False, gtol=1e-60)
     return tr.stop.verdict
 
@@ -345,6 +352,25 @@ def test_cli_scan_certified_json():
     code, out, _ = run(["scan", "uv", "--width", "64", "--certified", "--rtol", "1e-12", "--json"])
     d = json.loads(out)
     assert code == 0 and d["proven"] and d["rel_width"] <= 1e-12 and d["predicted"]["inside_bracket"]
+    assert d["exactness"] == "proven (ball arithmetic) at both ends" and d["proof_hi"]["proof"] == "escape cone"
+
+
+@pytest.mark.parametrize("name", ["uv_bias", "two_outputs"])
+def test_certified_scan_of_a_model_file_without_a_derived_eta_max(name):
+    """No eta_max is derived for a map with moving extra state or several outputs: the certified bisection starts
+    from parameter GD's measured divergence onset, its lower end is proven convergent, and its upper end, with
+    no escape lemma for these maps, proves the runaway bound only -- and the labels say exactly that.  The
+    bracket sits inside the measured onset's widened bracket (the exact map's orbit is GD's)."""
+    from catapult.verify.model_files import EXAMPLES
+    code, out, _ = run(["scan", "--model-file", EXAMPLES[name], "--width", "16", "--certified", "--rtol", "1e-9",
+                        "--json"])
+    d = json.loads(out)
+    assert code == 0 and d["proven"] and d["rel_width"] <= 1e-9
+    assert d["predicted"]["eta_max"] is None and d["predicted"]["reason"].startswith("not derived")
+    assert d["proof_lo"]["verdict"] == "converged" and d["hi_proves"] == "runaway bound only"
+    assert "runaway bound" in d["exactness"] and "at both ends" not in d["exactness"]
+    start = [float(x) for x in d["predicted"]["start"]["eta_lam0"]]
+    assert start[0] <= float(d["eta_lam0_bracket"][0]) <= float(d["eta_lam0_bracket"][1]) <= start[1]
 
 
 @pytest.mark.parametrize("argv", [
@@ -389,7 +415,7 @@ def test_samples_verdicts_are_never_contradicted_by_200_digit_gd(x, md, seed):
     X, Y = _samples(m, d, 0)
     from catapult.verify.problems import numeric_problem
     model, nl, _ = numeric_problem("uv", "mse", n, seed, samples=(X, Y))
-    tr = run_gd(model, nl, eta=mpmath.mpf(eta.numerator) / eta.denominator, steps=6000,
+    tr = run_gd(model, nl, eta=_mp_eta(eta), steps=6000,
                 backend=get_backend("mpmath", 200), record=False, gtol=1e-50, observe=True)
     if v.verdict == "converged":
         assert v.proof == "residual contraction" and tr.stop.verdict is False
@@ -413,3 +439,67 @@ def test_cli_run_certified_samples_json_and_scan_refusal(capsys):
     assert main(["scan", "uv", "--samples", "2", "--dim", "2", "--data-seed", "0", "--width", "64", "--certified"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "no eta_max is derived" in err
+
+
+@lru_cache(maxsize=None)
+def user_problem(name, n, seed):
+    """A model file's certified problem: uv_bias (a one-output map on (f, lam, b)) or two_outputs (the Gram state of
+    two outputs sharing u, the vector residual lemma)."""
+    from catapult.verify.model_files import EXAMPLES
+    return certified_problem(EXAMPLES[name], "mse", width=n, seed=seed)
+
+
+def _gd200_observed(pb, eta, steps, gtol=0):
+    """Parameter GD on the model file's actual vectors and scalars at 200 digits (no reduced map), every step's
+    outputs, NTK matrix and Gram state recorded."""
+    from catapult.numerics.backends import get_backend
+    from catapult.numerics.gd import run_gd
+    from catapult.numerics.losses import squared
+    return run_gd(pb.model, squared(), eta=_mp_eta(eta), steps=steps,
+                  backend=get_backend("mpmath", 200), gtol=gtol, observe=True)
+
+
+def _gd_coordinates(pb, obs):
+    """The map's state coordinates read off one observed GD step (f and lam, else Gram entries and scalars)."""
+    from catapult.verify.user_models import _state_name
+    out = []
+    for sym in pb.rmap.state:
+        name = str(sym)
+        if name == "f":
+            out.append(obs["outputs"][0])
+        elif name == "lam":
+            out.append(obs["ntk"][0][0])
+        else:
+            out.append(obs["state"][_state_name(pb.model_definition.model, sym)])
+    return out
+
+
+@settings(max_examples=6, **SETTINGS)
+@given(x=st.fractions(Fraction(1, 4), Fraction(5)), name=st.sampled_from(["uv_bias", "two_outputs"]),
+       seed=st.integers(0, 2))
+@example(x=Fraction(3, 2), name="uv_bias", seed=0)      # lazy: proven on (f, lam, b)
+@example(x=Fraction(3), name="uv_bias", seed=0)         # catapult, b moving with f
+@example(x=Fraction(3), name="two_outputs", seed=0)     # catapult of the top NTK mode of two outputs
+def test_model_files_with_extra_state_balls_hold_200_digit_gd_and_verdicts_agree(x, name, seed):
+    """Certified model files beyond (f, lam): the ball orbit of the derived map (40 digits) holds every state of
+    200-digit parameter GD on the actual parameters while the balls are narrow, and a proven convergence is
+    GD's: it converges, to outputs inside the proven limit box (the minimum f = 0 of f^2/2)."""
+    n = 16
+    pb = user_problem(name, n, seed)
+    eta = eta_from(pb, eta_lam0=x)
+    T = 25
+    tr = _gd200_observed(pb, eta, T)
+    for Z, obs in zip(_balls(pb, eta, T, 40), tr.observed):
+        if not all(z.is_finite() and z.rad() < 1 for z in Z):
+            break
+        assert all(_contains(z, g) for z, g in zip(Z, _gd_coordinates(pb, obs)))
+    v = verdict_at(pb, eta, steps=3000, dps=30, retries=1)
+    gd = _gd200_observed(pb, eta, 6000, gtol=1e-50)
+    if v.verdict == "converged":
+        assert v.proof == "residual contraction" and gd.stop.verdict is False
+        outs = gd.observed[-1]["outputs"]
+        for a, key in enumerate([k for k in v.limit if k.startswith("f")]):
+            mid, rad = v.limit[key]
+            assert abs(mid) <= rad + 1e-12 and abs(float(outs[a])) < 1e-20
+    if v.proof == "runaway bound only":
+        assert gd.stop.verdict is True

@@ -159,6 +159,30 @@ def _by_slopes(expr, slopes):
     return [sp.expand(c) for c in out]
 
 
+def output_system(rmap):
+    """``(outputs, ntk, labels)`` of a map of several outputs: a many-sample map
+    (:class:`catapult.theory.samples.SampleMap`: f_1..f_m, Theta, the labels Y) or a model of several outputs
+    (:class:`catapult.theory.multi_output.MultiOutputMap`: f_1..f_k, Theta_ab from its observables, one loss for
+    every output: labels ``None``).
+
+    >>> from catapult.theory.model_file import parse_model_text
+    >>> two = parse_model_text('outputs = ["dot(u, v1)/sqrt(n)", "dot(u, v2)/sqrt(n)"]\\n[parameters]\\n'
+    ...                        'u = "vector"\\nv1 = "vector"\\nv2 = "vector"')
+    >>> from catapult.theory import derive
+    >>> outs, T, Y = output_system(derive(two, "mse"))
+    >>> outs, T[0, 1], Y
+    ([uv1/sqrt(n), uv2/sqrt(n)], v1v2/n, None)
+    """
+    if hasattr(rmap, "ntk") and hasattr(rmap, "outputs"):
+        return list(rmap.outputs), rmap.ntk, list(rmap.Y)
+    obs = getattr(rmap, "output_observables", None) or {}
+    k = sum(1 for key in obs if key.startswith("f"))
+    if k < 2:
+        raise ValueError("not a map of several outputs")
+    T = sp.Matrix(k, k, lambda a, b: obs[f"Theta{min(a, b) + 1}{max(a, b) + 1}"])
+    return [obs[f"f{a + 1}"] for a in range(k)], T, None
+
+
 def vector_residual_lemma(smap) -> VectorResidualLemma:
     """The vector residual-contraction ingredients of a many-sample map (:class:`catapult.theory.samples.SampleMap`,
     numeric labels), or the reason they are not derived.
@@ -173,8 +197,11 @@ def vector_residual_lemma(smap) -> VectorResidualLemma:
     slopes = list(getattr(smap, "slopes", []))
     if not slopes or not smap.update_slope:
         return VectorResidualLemma(state, reason="the map has no update with the samples' slopes kept opaque")
-    if any(not sp.sympify(v).is_number for v in smap.Y):
+    outputs, _, Y = output_system(smap)
+    if Y is not None and any(not sp.sympify(v).is_number for v in Y):
         return VectorResidualLemma(state, reason="the labels are symbolic: give them values")
+    if smap.loss.expr.free_symbols - {f} - ({y} if Y is not None else set()):
+        return VectorResidualLemma(state, reason="the loss has free symbols (a label?): give them values")
     drift = {}
     for k, v in smap.update_slope.items():
         d = _by_slopes(v - smap.symbols[k], slopes)
@@ -183,14 +210,15 @@ def vector_residual_lemma(smap) -> VectorResidualLemma:
         drift[k] = d
     reps = {smap.symbols[k]: v for k, v in smap.update_slope.items()}
     E = []
-    for fa in smap.outputs:
+    for fa in outputs:
         row = _by_slopes(fa.xreplace(reps) - fa, slopes)
         if row is None:
             return VectorResidualLemma(state, reason="an output moves when every slope is 0")
         E.append(row)
-    d1 = [smap.loss.d1.subs(y, ya) for ya in smap.Y]
-    d2 = [smap.loss.d2.subs(y, ya) for ya in smap.Y]
-    return VectorResidualLemma(state, list(smap.outputs), slopes, d1, d2, E, drift)
+    labels = Y if Y is not None else [y] * len(outputs)     # one loss for every output: its label as it is
+    d1 = [smap.loss.d1.subs(y, ya) for ya in labels]
+    d2 = [smap.loss.d2.subs(y, ya) for ya in labels]
+    return VectorResidualLemma(state, outputs, slopes, d1, d2, E, drift)
 
 
 def uw_form(rmap: ReducedMap):

@@ -515,7 +515,8 @@ def _lam_max(T):
 
 
 def sample_ball_map(smap, consts):
-    """A many-sample map (:class:`catapult.theory.samples.SampleMap`, numeric data and labels) as a
+    """A many-sample map (:class:`catapult.theory.samples.SampleMap`, numeric data and labels) or a map of a model
+    with several outputs (:class:`catapult.theory.multi_output.MultiOutputMap`, one loss for each) as a
     :class:`catapult.numerics.certify.BallMap` with the vector residual-contraction lemma
     (:func:`catapult.theory.certificates.vector_residual_lemma`); ``observe`` gives (f_1, lam_max(Theta)).  No
     escape lemma or trap is derived for several outputs (their reasons say so).
@@ -530,13 +531,14 @@ def sample_ball_map(smap, consts):
     """
     import flint
     from catapult.numerics.certify import BallMap, VectorResidual
-    from catapult.theory.certificates import vector_residual_lemma
+    from catapult.theory.certificates import output_system, vector_residual_lemma
     state, consts = list(smap.state), list(consts)
     names = [str(s) for s in state]
-    m = smap.m
+    outputs, ntk, _ = output_system(smap)
+    m = len(outputs)
     step = _arb_fn([state, consts], [smap.update[k] for k in names])
-    outs = _arb_fn([state, consts], list(smap.outputs))
-    theta = _arb_fn([state, consts], [smap.ntk[a, b] for a in range(m) for b in range(m)])
+    outs = _arb_fn([state, consts], outputs)
+    theta = _arb_fn([state, consts], [ntk[a, b] for a in range(m) for b in range(m)])
 
     def observe(z, c):
         return outs(z, c)[0], _lam_max(flint.arb_mat(m, m, theta(z, c)))

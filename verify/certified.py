@@ -23,6 +23,7 @@ from fractions import Fraction
 import mpmath
 
 from catapult.numerics.certify import certified_bracket, certify, mid_rad
+from catapult.theory.multi_output import MultiOutputMap
 from catapult.theory.symbols import SYMBOLS
 
 from .bridge import ball_map
@@ -62,6 +63,7 @@ class Problem:
     model: object
     width: int
     seed: int
+    model_definition: object = None     #: a model file's definition (its Gram entries name the map's state)
 
 
 def _arb_backend():
@@ -70,12 +72,28 @@ def _arb_backend():
     return get_backend("arb", max(5, mpmath.libmp.prec_to_dps(flint.ctx.prec) + 5), certified=True)
 
 
-def _network_balls(model, nl):
-    """f0 and lam0 of the network at init, as balls from the exact float64 draws (certified arb backend)."""
+def _extra_state_names(rmap, definition, model, name):
+    """The oracle's names (Gram entries 'u.v', scalars) of a one-output map's state beyond (f, lam)."""
+    from .user_models import _state_name
+    label = getattr(model, "name", name)
+    if [str(s) for s in rmap.state[:2]] != ["f", "lam"]:
+        raise CertifiedInputError(f"the map of {label} is not on (f, lam, ...): no certified lemma is derived for it")
+    extra = rmap.state[2:]
+    if extra and not hasattr(model, "state"):
+        raise CertifiedInputError(f"the map of {label} has extra state ({', '.join(map(str, extra))}) that its "
+                                  "network does not report")
+    return [_state_name(definition.model, sym) for sym in extra]
+
+
+def _network_state_balls(model, nl, names=()):
+    """[f0, lam0, then the named Gram entries and scalars] of the network at init, as balls from the exact float64
+    draws (certified arb backend): the initial state of a one-output map with extra state."""
     B = _arb_backend()
     with B.context():
-        ev = model.evaluate(model.init(B), B, nl.bind(B))
-        return ev.f, ev.lam
+        theta = model.init(B)
+        ev = model.evaluate(theta, B, nl.bind(B))
+        st = model.state(theta, B) if names else {}
+        return [ev.f, ev.lam] + [st[k] for k in names]
 
 
 def _deep_invariants(model):
@@ -122,21 +140,39 @@ def certified_problem(model="uv", loss="mse", *, width, seed=0, depth=None, samp
             return [e, width, *inv()]
     else:
         rmap = derive(obj if kind == "user" else "uv", lo)
-        if [str(s) for s in rmap.state] != ["f", "lam"]:
-            raise CertifiedInputError(f"the map of {getattr(m, 'name', model)} has extra state "
-                                      f"({', '.join(str(s) for s in rmap.state[2:])}): its initial values are not "
-                                      "computed by the certified path (only maps of (f, lam))")
         consts = [eta, n]
+        if isinstance(rmap, MultiOutputMap):
+            return _outputs_problem(rmap, obj, m, consts, width, seed)
+        names = _extra_state_names(rmap, obj, m, model)
 
         def init_fn():
-            return list(_network_balls(m, nl))
+            return _network_state_balls(m, nl, names)
 
         def const_fn(e):
             return [e, width]
     free = set().union(*(v.free_symbols for v in rmap.update.values())) - set(rmap.state) - set(consts)
     if free:
         raise CertifiedInputError(f"the map has free parameters {sorted(map(str, free))}: give them values")
-    return Problem(rmap, ball_map(rmap, consts), init_fn, const_fn, m, width, seed)
+    return Problem(rmap, ball_map(rmap, consts), init_fn, const_fn, m, width, seed, obj if kind == "user" else None)
+
+
+def _outputs_problem(rmap, definition, model, consts, width, seed):
+    """The :class:`Problem` of a model with several outputs (one loss for each): its Gram-state map with the vector
+    residual lemma (:func:`catapult.verify.bridge.sample_ball_map`), the init's Gram entries as balls from the exact
+    draws."""
+    from .bridge import sample_ball_map
+    from .user_models import _state_name
+    names = [_state_name(definition.model, sym) for sym in rmap.state]
+
+    def init_fn():
+        B = _arb_backend()
+        with B.context():
+            st = model.state(model.init(B), B)
+            return [st[k] for k in names]
+
+    def const_fn(e):
+        return [e, width]
+    return Problem(rmap, sample_ball_map(rmap, consts), init_fn, const_fn, model, width, seed, definition)
 
 
 def _samples_problem(model, loss, width, seed, samples):
@@ -369,7 +405,8 @@ class CertifiedScan:
                 "eta_lam0_bracket": [_digits(b.lo * self.lam0_q), _digits(b.hi * self.lam0_q)],
                 "proof_lo": summary(pl), "proof_hi": summary(ph), "hi_proves": b.extra.get("hi_proves"),
                 "iterations": b.iterations, "notes": list(b.notes), "predicted": self.predicted,
-                "not_proven": self.not_proven, "exactness": "proven (ball arithmetic) at both ends"}
+                "not_proven": self.not_proven,
+                "exactness": _bracket_exactness(ok, b.extra.get("hi_proves"))}
 
     def __str__(self):
         d = self.to_json()
@@ -381,10 +418,26 @@ class CertifiedScan:
                           f"  predicted: {self.predicted}", f"  not proven: {self.not_proven}"])
 
 
+def _bracket_exactness(ok, hi_proves):
+    """What a certified bracket proves, in one label."""
+    from catapult.numerics.certify import RUNAWAY
+    if not ok:
+        return "not proven: the ends' verdicts are not convergent and divergent (see proof_lo, proof_hi)"
+    if hi_proves == RUNAWAY:
+        return ("proven (ball arithmetic): convergence at the lower end; at the upper end the runaway bound "
+                "|f| > 1e8 sqrt(n) only (no escape lemma)")
+    return "proven (ball arithmetic) at both ends"
+
+
 def _predicted_eta_max(model, loss, lam0, depth=None):
-    """catapult.theory's eta_max at this lam0 (a SymPy number), or None with the reason."""
+    """catapult.theory's eta_max of this model (uv, deep, a model file or definition) at this lam0 (a SymPy
+    number), or None with the reason."""
     from catapult.theory import thresholds
-    t = thresholds(model, loss, depth=depth) if model == "deep" else thresholds(model, loss)
+    kind, obj = model_definition(model, depth=depth)
+    if kind == "deep":
+        t = thresholds("deep", loss, depth=obj[0])
+    else:
+        t = thresholds(obj if kind == "user" else "uv", loss)
     if t.eta_max.value is None:
         return None, t.eta_max.reason, t.eta_max
     return t.eta_max.at(lam0), "", t.eta_max
@@ -398,6 +451,19 @@ def _measured_deep_edge(pb, rtol):
     return repr(float(e.lo) * (1 - 1e-6)), repr(float(e.hi) * (1 + 1e-6))
 
 
+def _measured_edge(model, loss, width, seed, rtol, label_values):
+    """The divergence onset at width n of parameter GD (catapult.numerics.search, float64 then the ladder), as
+    eta*lam0 strings widened by 1e-6 relative on each side: where the certified bisection starts again."""
+    from catapult.numerics.search import scan as _scan
+    m, nl, _ = numeric_problem(model, loss, width, seed, **label_values)
+    div = _scan(m, nl, rtol=min(1e-9, max(rtol, 1e-12)), dps=30, steps=2000, stability=False) \
+        .divergence_onset_at_width
+    if getattr(div, "lo", None) is None:
+        raise CertifiedInputError(f"no start for the certified bracket: the derived eta_max does not straddle and "
+                                  f"no divergence onset is measured ({div.reason})")
+    return repr(float(div.lo) * (1 - 1e-6)), repr(float(div.hi) * (1 + 1e-6))
+
+
 def certified_scan(model="uv", loss="mse", *, width, seed=0, depth=None, rtol=1e-21, start=None, steps=20000,
                    dps=40, **label_values) -> CertifiedScan:
     """A proven divergence-threshold bracket of the derived map at ``width``, ``seed``: [eta_lo, eta_hi] with eta_lo
@@ -409,7 +475,7 @@ def certified_scan(model="uv", loss="mse", *, width, seed=0, depth=None, rtol=1e
     lam0 = lam0_ball(pb, 60)
     man, ex = lam0.mid().man_exp()
     lam0_q = Fraction(int(man)) * Fraction(2) ** int(ex)
-    pred, why, thr = _predicted_eta_max(model if isinstance(model, str) else "uv", loss, lam0_q, depth)
+    pred, why, thr = _predicted_eta_max(model, loss, lam0_q, depth)
     predicted = {"eta_max": None if pred is None else float(pred), "exactness": str(thr.exactness.value)
                  if hasattr(thr.exactness, "value") else str(thr.exactness), "derivation": thr.derivation,
                  "reason": why, "source": "catapult.theory.thresholds (derived)"}
@@ -423,13 +489,31 @@ def certified_scan(model="uv", loss="mse", *, width, seed=0, depth=None, rtol=1e
         p = Fraction(str(pred.p)) / Fraction(str(pred.q)) if pred.is_Rational else exact(float(pred))
         # asymmetric, so that no bisection midpoint is the prediction itself (a knife edge of the map)
         lo, hi = p * (1 - Fraction(1, 10 ** 6)), p * (1 + Fraction(13, 10 ** 7))
+    elif model != "deep":
+        x_lo, x_hi = _measured_edge(model, loss, width, seed, rtol, label_values)
+        predicted["start"] = {"from": "divergence onset at width n of parameter GD (measured, float64 and the "
+                                      "precision ladder), widened by 1e-6 relative: no eta_max is derived",
+                              "eta_lam0": [x_lo, x_hi]}
+        lo, hi = exact(x_lo) / lam0_q, exact(x_hi) / lam0_q
     else:
         raise CertifiedInputError(f"no derived eta_max to start from ({why}); give start=(x_lo, x_hi)")
     runaway = "escape" in pb.bm.reasons
-    b = certified_bracket(lambda e: verdict_at(pb, e, steps=steps, dps=dps), lo, hi, rtol,
-                          criterion="certified divergence threshold of the exact reduced map"
-                          + (" (upper end: runaway bound proven, no escape lemma)" if runaway else ""),
-                          accept_runaway=runaway)
+
+    def bracket(lo, hi):
+        return certified_bracket(lambda e: verdict_at(pb, e, steps=steps, dps=dps), lo, hi, rtol,
+                                 criterion="certified divergence threshold of the exact reduced map"
+                                 + (" (upper end: runaway bound proven, no escape lemma)" if runaway else ""),
+                                 accept_runaway=runaway)
+    b = bracket(lo, hi)
+    if not (b.verdict_lo is False and b.verdict_hi is True) and start is None and model != "deep" \
+            and "start" not in predicted:
+        # the derived eta_max (leading order in 1/n) need not straddle the edge at this width: start again from
+        # the divergence onset measured by parameter GD on the network (the exact map's own orbit)
+        x_lo, x_hi = _measured_edge(model, loss, width, seed, rtol, label_values)
+        predicted["start"] = {"from": "divergence onset at width n of parameter GD (measured, float64 and the "
+                                      "precision ladder), widened by 1e-6 relative: the derived eta_max "
+                                      "did not straddle", "eta_lam0": [x_lo, x_hi]}
+        b = bracket(exact(x_lo) / lam0_q, exact(x_hi) / lam0_q)
     if pred is not None:
         predicted["inside_bracket"] = bool(b.lo <= (Fraction(str(pred.p)) / Fraction(str(pred.q))
                                                     if pred.is_Rational else exact(float(pred))) <= b.hi)
