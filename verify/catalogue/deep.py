@@ -177,5 +177,42 @@ def rows_gaussian(full=False):
     return out
 
 
+#: (L, n, m) of the lock-step row: m values of eta*lam0 over [2, 4L]
+LOCKSTEP_DEFAULT = ((3, 64, 200),)
+LOCKSTEP_FULL = ((3, 64, 1000), (4, 1024, 1000), (7, 256, 400))
+
+
+def rows_lockstep(full=False):
+    """The fixed-point lock-step engine (every orbit's polynomial step on 50-digit fixed-point vectors, constants
+    in MPFR at 30 digits; :func:`catapult.verify.deep_thresholds.fixed_lockstep`) against one orbit at a time in
+    MPFR at 30 digits (:func:`reduced_run`, an independent arithmetic): the verdicts of run_gd's stop rule (2000
+    steps) on m values of eta*lam0, the isometric invariant init A = C = n.  Both arithmetics are deterministic
+    (integers; correctly rounded MPFR), so the count is the same on every machine."""
+    import numpy as np
+    from ..deep_thresholds import fixed_lockstep, reduced_run, squared_map
+    code = {True: 1, False: 0, None: -1}
+    out = []
+    for L, n, m in (LOCKSTEP_FULL if full else LOCKSTEP_DEFAULT):
+        t0 = time.perf_counter()
+        dm = squared_map(L)
+        xs = np.linspace(2.0, 4.0 * L, m)
+        codes, _, alone = fixed_lockstep(dm, float(n), None, xs, dps=30)
+        ref = np.array([code[reduced_run(dm, float(n), None, x, dps=30).stop.verdict] for x in xs])
+        same = int((codes == ref).sum())
+        div = int((ref == 1).sum())
+        out.append(Row(f"D-lock-L{L}-n{n}", f"L={L}: reduced-map verdicts of {m} values of eta*lam0 in [2, {4 * L}] at "
+                       "once on the fixed-point lock-step engine = one orbit at a time in MPFR (30 digits)",
+                       f"{m}/{m} equal (same map, same stop rule)",
+                       f"{same}/{m} equal ({div} divergent, {m - div} not; {len(alone)} orbits left the fixed range "
+                       "and were continued in MPFR)",
+                       "every verdict equal", same == m,
+                       f"measured: fixed50 lock-step (constants mp30) vs MPFR 30 per orbit, n={n}, 2000 steps",
+                       time.perf_counter() - t0, short=f"L={L}: lock-step fixed = MPFR per orbit",
+                       quantity="verdicts equal", predicted_value=m, measured_value=same, compare="==", dps=30,
+                       width=n, backend="fixed+mpfr",
+                       why={"seed": "the invariant init A = C = n, rho = sqrt(n) (no random draw)"}))
+    return out
+
+
 def catalogue(full=False):
-    return rows_map(full) + rows_exact(full) + rows_thresholds(full) + rows_gaussian(full)
+    return rows_map(full) + rows_exact(full) + rows_thresholds(full) + rows_gaussian(full) + rows_lockstep(full)
