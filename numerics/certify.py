@@ -66,7 +66,7 @@ SCALAR_STATEMENT = ("residual contraction: on a box B with |rho(F z)| <= q |rho(
 VECTOR_STATEMENT = ("vector residual contraction: with the residuals s = (l'_a(f_a))_a and y = P^-1 s, on a box B "
                     "with ||P^-1 M P||_inf <= q < 1 (s' = M s by the mean value theorem) and |F(z) - z| <= K "
                     "||y||_inf, an orbit entering B widened by K R/(1-q) converges to a fixed point where every "
-                    "residual is 0 (the samples are interpolated)")
+                    "residual is 0 (l'_a(f_a) = 0 for every sample or output)")
 RUNAWAY = "runaway bound only"
 
 

@@ -503,3 +503,25 @@ def test_model_files_with_extra_state_balls_hold_200_digit_gd_and_verdicts_agree
             assert abs(mid) <= rad + 1e-12 and abs(float(outs[a])) < 1e-20
     if v.proof == "runaway bound only":
         assert gd.stop.verdict is True
+
+
+@pytest.mark.parametrize("name", ["uv_bias", "two_outputs"])
+def test_a_label_enters_the_certified_map(name):
+    """(f - y)^2/2 with y = 1 given as a value: the certified map is derived with y = 1 (it was refused as a free
+    parameter, or crashed for several outputs), its proven limit box holds the minimum f = 1 of every output, and
+    200-digit parameter GD on the actual parameters converges there."""
+    from catapult.numerics.backends import get_backend
+    from catapult.numerics.gd import run_gd
+    from catapult.theory import mse
+    from catapult.verify.certified import certified_run
+    from catapult.verify.model_files import EXAMPLES
+    from catapult.verify.problems import numeric_problem
+    r = certified_run(EXAMPLES[name], mse("y"), width=16, eta_lam0=1, y=1.0, steps=3000)
+    v = r.verdict
+    assert v.verdict == "converged" and v.proof == "residual contraction"
+    outs = [k for k in v.limit if k.startswith("f")]
+    assert outs and all(abs(v.limit[k][0] - 1) <= v.limit[k][1] for k in outs)
+    model, nl, _ = numeric_problem(EXAMPLES[name], mse("y"), 16, 0, y=1.0)
+    tr = run_gd(model, nl, eta=_mp_eta(r.eta), steps=6000, backend=get_backend("mpmath", 200), gtol=1e-50,
+                observe=True, record=False)
+    assert tr.stop.verdict is False and all(abs(float(o) - 1) < 1e-20 for o in tr.observed[-1]["outputs"])

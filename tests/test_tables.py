@@ -43,8 +43,8 @@ def test_cli_tables(tmp_path, capsys):
     assert main(["scan", "uv", "--width", "16", "--rtol", "1e-3", "--dps", "20", "--steps", "300", "--quiet",
                  "--json", "--table", str(f)]) == 0
     d = json.loads(capsys.readouterr().out)
-    back = pd.read_csv(f).set_index("key")
-    assert back.eta_lam0["divergence_onset_at_width"] == d["divergence_onset_at_width"]["eta_lam0"]
+    back = pd.read_csv(f, dtype={"eta_lam0": str}).set_index("key")   # 17 digits written; float() reads them exactly
+    assert float(back.eta_lam0["divergence_onset_at_width"]) == d["divergence_onset_at_width"]["eta_lam0"]
     g = tmp_path / "v.jsonl"
     assert main(["verify", "--only", "c", "-j", "1", "--quiet", "--json", "--table", str(g)]) == 0
     rows = json.loads(capsys.readouterr().out)["rows"]

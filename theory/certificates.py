@@ -42,6 +42,7 @@ from dataclasses import dataclass, field
 
 import sympy as sp
 
+from .errors import TheoryInputError
 from .maps import ReducedMap
 from .reduce import SLOPE, FunctionSpaceMap
 from .symbols import eta, f, lam, n
@@ -172,25 +173,41 @@ def output_system(rmap):
     >>> outs, T, Y = output_system(derive(two, "mse"))
     >>> outs, T[0, 1], Y
     ([uv1/sqrt(n), uv2/sqrt(n)], v1v2/n, None)
+    >>> from catapult.theory.samples import derive_sample_map
+    >>> outs, T, Y = output_system(derive_sample_map(2, 1, X=[[1], [2]], Y=[0, 1]))
+    >>> len(outs), T.shape, Y
+    (2, (2, 2), [0, 1])
+    >>> output_system(derive("uv", "mse"))
+    Traceback (most recent call last):
+    ...
+    catapult.theory.errors.TheoryInputError: not a map of several outputs (uv: one output f)
     """
     if hasattr(rmap, "ntk") and hasattr(rmap, "outputs"):
         return list(rmap.outputs), rmap.ntk, list(rmap.Y)
     obs = getattr(rmap, "output_observables", None) or {}
     k = sum(1 for key in obs if key.startswith("f"))
     if k < 2:
-        raise ValueError("not a map of several outputs")
+        raise TheoryInputError(f"not a map of several outputs ({getattr(rmap, 'model', 'this map')}: one output f)")
     T = sp.Matrix(k, k, lambda a, b: obs[f"Theta{min(a, b) + 1}{max(a, b) + 1}"])
     return [obs[f"f{a + 1}"] for a in range(k)], T, None
 
 
 def vector_residual_lemma(smap) -> VectorResidualLemma:
-    """The vector residual-contraction ingredients of a many-sample map (:class:`catapult.theory.samples.SampleMap`,
-    numeric labels), or the reason they are not derived.
+    """The vector residual-contraction ingredients of a map of several outputs -- a many-sample map
+    (:class:`catapult.theory.samples.SampleMap`, numeric labels) or a model of several outputs
+    (:class:`catapult.theory.multi_output.MultiOutputMap`, one loss for every output) -- or the reason they are not
+    derived (see :func:`output_system`).
 
     >>> from catapult.theory.samples import derive_sample_map
     >>> r = vector_residual_lemma(derive_sample_map(2, 1, X=[[1], [2]], Y=[0, 1]))
     >>> r.reason, len(r.E), r.slopes
     ('', 2, [f, f - 1])
+    >>> from catapult.theory import derive, mse
+    >>> from catapult.theory.model_file import parse_model_text
+    >>> two = parse_model_text('outputs = ["dot(u, v1)/sqrt(n)", "dot(u, v2)/sqrt(n)"]\\n[parameters]\\n'
+    ...                        'u = "vector"\\nv1 = "vector"\\nv2 = "vector"')
+    >>> vector_residual_lemma(derive(two, "mse")).slopes, vector_residual_lemma(derive(two, mse("y"))).reason
+    ([f, f], 'the loss has free symbols (a label?): give them values')
     """
     from .symbols import y
     state = list(smap.state)

@@ -1,9 +1,12 @@
 """Certified verdicts and threshold brackets of the derived reduced maps, for a network of a given width and seed.
 
-The map is derived by :mod:`catapult.theory` (uv, deep with isometric hidden layers, a user model whose map closes
-on (f, lam)), compiled to balls by :func:`catapult.verify.bridge.ball_map`, and iterated from the network's own
-init -- f0, lam0 (uv, user models) or the invariants A, C, rho (deep) enclosed in balls computed from the exact
-float64 draws -- with an exact rational eta, by :func:`catapult.numerics.certify.certify`.  Every verdict says
+The map is derived by :mod:`catapult.theory` (uv, deep with isometric hidden layers, a user model file: one output
+on (f, lam) and any extra state such as a trained bias, or several outputs on their Gram state; the uv model on
+many samples), compiled to balls by :func:`catapult.verify.bridge.ball_map` (several outputs:
+:func:`catapult.verify.bridge.sample_ball_map`), and iterated from the network's own init -- f0, lam0 and the extra
+state (uv, user models), the Gram entries (several outputs, samples) or the invariants A, C, rho (deep) enclosed in
+balls computed from the exact float64 draws -- with an exact rational eta, by
+:func:`catapult.numerics.certify.certify`.  Every verdict says
 which lemma proves it (:mod:`catapult.numerics.certify`).
 
 Examples
@@ -17,6 +20,7 @@ Examples
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from fractions import Fraction
 
@@ -85,6 +89,21 @@ def _extra_state_names(rmap, definition, model, name):
     return [_state_name(definition.model, sym) for sym in extra]
 
 
+def _deep_consts(model, width, e):
+    """[eta, n, A, C, rho] of a deep network: the invariants as balls from the exact draws."""
+    return [e, width, *_deep_invariants(model)]
+
+
+def _one_output_init(model, nl, names, width):
+    """(init, consts) of a one-output map: the network's [f0, lam0, named extra state] as balls; [eta, n]."""
+    def init_fn():
+        return _network_state_balls(model, nl, names)
+
+    def const_fn(e):
+        return [e, width]
+    return init_fn, const_fn
+
+
 def _network_state_balls(model, nl, names=()):
     """[f0, lam0, then the named Gram entries and scalars] of the network at init, as balls from the exact float64
     draws (certified arb backend): the initial state of a one-output map with extra state."""
@@ -128,31 +147,25 @@ def certified_problem(model="uv", loss="mse", *, width, seed=0, depth=None, samp
                                   "isometric only")
     kind, obj = model_definition(model, depth=depth)
     m, nl, lo = numeric_problem(model, loss, width, seed, depth=depth, **label_values)
+    if label_values:   # the labels given (y = ...) enter the derived map exactly, as they enter the numeric loss
+        lo = lo.subs(label_values)
     eta, n = SYMBOLS["eta"], SYMBOLS["n"]
     if kind == "deep":
         from catapult.theory.deep import A, C, RHO, derive_deep_map
         rmap = derive_deep_map(obj[0], lo)
         consts = [eta, n, A, C, RHO]
-        init_exprs = [rmap.init[str(s)] for s in rmap.state]
-        init_fn = _init_from(init_exprs, n, width)
-
-        def const_fn(e, inv=lambda: _deep_invariants(m)):
-            return [e, width, *inv()]
+        init_fn = _init_from([rmap.init[str(s)] for s in rmap.state], n, width)
+        const_fn = functools.partial(_deep_consts, m, width)
     else:
         rmap = derive(obj if kind == "user" else "uv", lo)
         consts = [eta, n]
-        if isinstance(rmap, MultiOutputMap):
-            return _outputs_problem(rmap, obj, m, consts, width, seed)
-        names = _extra_state_names(rmap, obj, m, model)
-
-        def init_fn():
-            return _network_state_balls(m, nl, names)
-
-        def const_fn(e):
-            return [e, width]
     free = set().union(*(v.free_symbols for v in rmap.update.values())) - set(rmap.state) - set(consts)
     if free:
         raise CertifiedInputError(f"the map has free parameters {sorted(map(str, free))}: give them values")
+    if kind != "deep":
+        if isinstance(rmap, MultiOutputMap):
+            return _outputs_problem(rmap, obj, m, consts, width, seed)
+        init_fn, const_fn = _one_output_init(m, nl, _extra_state_names(rmap, obj, m, model), width)
     return Problem(rmap, ball_map(rmap, consts), init_fn, const_fn, m, width, seed, obj if kind == "user" else None)
 
 
@@ -419,7 +432,15 @@ class CertifiedScan:
 
 
 def _bracket_exactness(ok, hi_proves):
-    """What a certified bracket proves, in one label."""
+    """What a certified bracket proves, in one label.
+
+    >>> _bracket_exactness(True, "escape cone")
+    'proven (ball arithmetic) at both ends'
+    >>> _bracket_exactness(True, "runaway bound only")[:68]
+    'proven (ball arithmetic): convergence at the lower end; at the upper'
+    >>> _bracket_exactness(False, None)[:12]
+    'not proven: '
+    """
     from catapult.numerics.certify import RUNAWAY
     if not ok:
         return "not proven: the ends' verdicts are not convergent and divergent (see proof_lo, proof_hi)"
@@ -451,16 +472,17 @@ def _measured_deep_edge(pb, rtol):
     return repr(float(e.lo) * (1 - 1e-6)), repr(float(e.hi) * (1 + 1e-6))
 
 
-def _measured_edge(model, loss, width, seed, rtol, label_values):
+def _measured_edge(model, loss, width, seed, rtol, label_values, why):
     """The divergence onset at width n of parameter GD (catapult.numerics.search, float64 then the ladder), as
-    eta*lam0 strings widened by 1e-6 relative on each side: where the certified bisection starts again."""
+    eta*lam0 strings widened by 1e-6 relative on each side: where the certified bisection starts (``why``: why not
+    from the derived eta_max, for the error when nothing is measured either)."""
     from catapult.numerics.search import scan as _scan
     m, nl, _ = numeric_problem(model, loss, width, seed, **label_values)
     div = _scan(m, nl, rtol=min(1e-9, max(rtol, 1e-12)), dps=30, steps=2000, stability=False) \
         .divergence_onset_at_width
     if getattr(div, "lo", None) is None:
-        raise CertifiedInputError(f"no start for the certified bracket: the derived eta_max does not straddle and "
-                                  f"no divergence onset is measured ({div.reason})")
+        raise CertifiedInputError(f"no start for the certified bracket: {why}, and no divergence onset is measured "
+                                  f"({div.reason})")
     return repr(float(div.lo) * (1 - 1e-6)), repr(float(div.hi) * (1 + 1e-6))
 
 
@@ -469,9 +491,14 @@ def certified_scan(model="uv", loss="mse", *, width, seed=0, depth=None, rtol=1e
     """A proven divergence-threshold bracket of the derived map at ``width``, ``seed``: [eta_lo, eta_hi] with eta_lo
     proven convergent and eta_hi proven divergent (:func:`catapult.numerics.certify.certified_bracket`), bisected
     to relative width ``rtol``.  Start: ``start = (x_lo, x_hi)`` in eta*lam0, else catapult.theory's eta_max
-    (-1e-6, +1.3e-6 relative, widened until it straddles).  For maps with no escape lemma (deep) the upper end proves
-    the runaway bound only (the stop rule's criterion), and the bracket says so."""
+    (-1e-6, +1.3e-6 relative, widened until it straddles); where none is derived (deep: the reduced map's measured
+    first edge; other models: parameter GD's measured divergence onset at width n), or where the derived one
+    (leading order in 1/n) does not straddle the edge at this width (then the bisection starts again from the
+    measured onset), ``predicted['start']`` says where it started and why.  For maps with no escape lemma (deep,
+    extra state, several outputs) the upper end proves the runaway bound only (the stop rule's criterion), and the
+    bracket and its ``exactness`` say so."""
     pb = certified_problem(model, loss, width=width, seed=seed, depth=depth, **label_values)
+    deep = model_definition(model, depth=depth)[0] == "deep"
     lam0 = lam0_ball(pb, 60)
     man, ex = lam0.mid().man_exp()
     lam0_q = Fraction(int(man)) * Fraction(2) ** int(ex)
@@ -479,7 +506,7 @@ def certified_scan(model="uv", loss="mse", *, width, seed=0, depth=None, rtol=1e
     predicted = {"eta_max": None if pred is None else float(pred), "exactness": str(thr.exactness.value)
                  if hasattr(thr.exactness, "value") else str(thr.exactness), "derivation": thr.derivation,
                  "reason": why, "source": "catapult.theory.thresholds (derived)"}
-    if start is None and pred is None and model == "deep":
+    if start is None and pred is None and deep:
         start = _measured_deep_edge(pb, rtol=max(rtol, 1e-12))
         predicted["start"] = {"from": "reduced_first_edge (measured: float64 and mpmath ladder)",
                               "eta_lam0": list(start)}
@@ -489,8 +516,8 @@ def certified_scan(model="uv", loss="mse", *, width, seed=0, depth=None, rtol=1e
         p = Fraction(str(pred.p)) / Fraction(str(pred.q)) if pred.is_Rational else exact(float(pred))
         # asymmetric, so that no bisection midpoint is the prediction itself (a knife edge of the map)
         lo, hi = p * (1 - Fraction(1, 10 ** 6)), p * (1 + Fraction(13, 10 ** 7))
-    elif model != "deep":
-        x_lo, x_hi = _measured_edge(model, loss, width, seed, rtol, label_values)
+    elif not deep:
+        x_lo, x_hi = _measured_edge(model, loss, width, seed, rtol, label_values, f"no eta_max is derived ({why})")
         predicted["start"] = {"from": "divergence onset at width n of parameter GD (measured, float64 and the "
                                       "precision ladder), widened by 1e-6 relative: no eta_max is derived",
                               "eta_lam0": [x_lo, x_hi]}
@@ -505,11 +532,12 @@ def certified_scan(model="uv", loss="mse", *, width, seed=0, depth=None, rtol=1e
                                  + (" (upper end: runaway bound proven, no escape lemma)" if runaway else ""),
                                  accept_runaway=runaway)
     b = bracket(lo, hi)
-    if not (b.verdict_lo is False and b.verdict_hi is True) and start is None and model != "deep" \
+    if not (b.verdict_lo is False and b.verdict_hi is True) and start is None and not deep \
             and "start" not in predicted:
         # the derived eta_max (leading order in 1/n) need not straddle the edge at this width: start again from
         # the divergence onset measured by parameter GD on the network (the exact map's own orbit)
-        x_lo, x_hi = _measured_edge(model, loss, width, seed, rtol, label_values)
+        x_lo, x_hi = _measured_edge(model, loss, width, seed, rtol, label_values,
+                                    "the derived eta_max does not straddle the edge at this width")
         predicted["start"] = {"from": "divergence onset at width n of parameter GD (measured, float64 and the "
                                       "precision ladder), widened by 1e-6 relative: the derived eta_max "
                                       "did not straddle", "eta_lam0": [x_lo, x_hi]}
@@ -518,7 +546,7 @@ def certified_scan(model="uv", loss="mse", *, width, seed=0, depth=None, rtol=1e
         predicted["inside_bracket"] = bool(b.lo <= (Fraction(str(pred.p)) / Fraction(str(pred.q))
                                                     if pred.is_Rational else exact(float(pred))) <= b.hi)
     not_proven = ("the verdict at each eta strictly inside the bracket; that the divergent set above eta_hi is an "
-                  "interval" + (" (deep nets: it is not, in general)" if model == "deep" else "")
+                  "interval" + (" (deep nets: it is not, in general)" if deep else "")
                   + ("; divergence at eta_hi (only the runaway bound |f| > 1e8 sqrt(n) is proven: no escape lemma "
                      f"for this map: {pb.bm.reasons['escape']})" if runaway else ""))
     name = model if isinstance(model, str) else getattr(pb.model, "name", "model")

@@ -56,9 +56,13 @@ def report(out, *, model="uv", loss="mse", model_file=None, only=None, figures=T
                               "loss and eta*lam vs step: lazy, catapult, divergent (measured), derived lines")
         figs["phase"] = (_png(plots.phase_figure(problem, points=16, steps=2000)),
                          "phase diagram: verdicts of parameter GD (measured) with the derived boundaries")
-        figs["flatness"] = (_png(plots.flatness_figure(spec, points=12, steps=2000)),
-                            "flatness: eta*lam at the end vs eta*lam0 (measured), squared and logistic (p = 7/10) "
-                            "loss on this model, with the derived eta*lam = 2/l''(f*)")
+        losses = {"squared": plots.Problem.named(spec, "mse"),
+                  "logistic p=7/10": plots.Problem.named(spec, "logistic", p="7/10")}
+        if str(problem.loss.expr) not in {str(v.loss.expr) for v in losses.values()}:
+            losses = {f"this report's loss {problem.loss.expr}": problem, **losses}
+        figs["flatness"] = (_png(plots.flatness_figure(spec, losses, points=12, steps=2000)),
+                            "flatness: eta*lam at the end vs eta*lam0 (measured) under "
+                            + ", ".join(losses) + " on this model, with the derived eta*lam = 2/l''(f*)")
     if nets is not None and figures:
         from . import plots
         figs["nets"] = (_png(plots.net_sweep_figure(net_table[0])),

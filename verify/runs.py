@@ -412,25 +412,32 @@ class ScanReport:
         """The scan as tidy data: a pandas DataFrame, one row per measured threshold (``key``: the criterion's
         key -- and ``divergence_onset_reduced_map``, ``eta_max`` where the scan reports them -- with ``eta_lam0``,
         ``eta``, the bracket ``lo`` / ``hi`` in eta*lam0, ``exactness``, ``precisions``, ``reason`` when not
-        measured) and the scan's ``model``, ``loss``, ``width``, ``seed``, ``lam0`` on every row; a width law adds
+        measured, ``note``: what an estimate stands for) and the scan's ``model``, ``loss``, ``width``, ``seed``,
+        ``lam0``, ``interrupted`` on every row; a width law adds
         one row per width (key ``divergence_law``; its lam0 is that width's, not given: null).  ``catapult scan --table FILE`` writes it.
 
         >>> df = scan("uv", "mse", width=32, rtol=1e-4, dps=20, steps=300).to_frame()
         >>> df.key.tolist()[:3], bool(3.9 < df.set_index("key").eta_lam0["divergence_onset_at_width"] < 4.1)
         (['divergence_onset_at_width', 'eta_max', 'loss_rise_onset'], True)
+        >>> df.set_index("key").criterion["eta_max"]
+        'divergence onset at width n (estimates eta_max)'
         """
         import pandas as pd
         d = self.to_json()
-        meta = {"model": self.model, "loss": d["loss"], "width": self.width, "seed": self.seed, "lam0": d["lam0"]}
+        meta = {"model": self.model, "loss": d["loss"], "width": self.width, "seed": self.seed, "lam0": d["lam0"],
+                "interrupted": self.interrupted}
         recs = []
         for key in sorted(k for k, v in d.items() if isinstance(v, dict) and "eta_lam0" in v and k != "divergence_law"):
             v = d[key]
             lo, hi = (v.get("bracket") or [None, None])[:2]
-            recs.append({"key": key, "criterion": v.get("criterion", key.replace("_", " ")),
+            by = d.get(v.get("estimated_by"), {})
+            criterion = v.get("criterion") or (f"{by.get('criterion', v['estimated_by'])} (estimates {key})"
+                                               if v.get("estimated_by") else key.replace("_", " "))
+            recs.append({"key": key, "criterion": criterion,
                          "eta_lam0": v.get("eta_lam0"), "eta": v.get("eta"), "lo": lo, "hi": hi,
                          "exactness": v.get("exactness", "measured"),
                          "precisions": "+".join(v.get("precisions") or []) or None,
-                         "reason": v.get("reason") or v.get("why"), **meta})
+                         "reason": v.get("reason"), "note": v.get("why"), **meta})
         law = d.get("divergence_law")
         if isinstance(law, dict):
             for w, x in zip(law.get("widths", []), law.get("eta_lam0", [])):

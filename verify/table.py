@@ -212,7 +212,14 @@ _WHAT = {"dps": "working precision", "width": "width", "seed": "seed"}
 def frame(rows):
     """The rows as tidy data: a pandas DataFrame, one row per check, the prose and the numbers of
     :meth:`Row.to_json` side by side (``bounds`` as ``bound_lo`` / ``bound_hi``; ``null_reasons`` as one JSON
-    string per row).  ``catapult verify --table FILE`` writes it as CSV or JSON lines."""
+    string per row).  ``catapult verify --table FILE`` writes it as CSV or JSON lines.
+
+    >>> r = Row("x1", "band", "in [5, 6]", "5.2", "[5, 6]", True, "measured", measured_value=5.2, compare="in",
+    ...         bounds=(5, 6))
+    >>> d = frame([r]).iloc[0]
+    >>> d.status, d.measured_value, (d.bound_lo, d.bound_hi), sorted(__import__("json").loads(d.null_reasons))[:2]
+    ('PASS', 5.2, (5.0, 6.0), ['dps', 'predicted_value'])
+    """
     import json
 
     import pandas as pd

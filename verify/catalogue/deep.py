@@ -187,7 +187,12 @@ def rows_lockstep(full=False):
     in MPFR at 30 digits; :func:`catapult.verify.deep_thresholds.fixed_lockstep`) against one orbit at a time in
     MPFR at 30 digits (:func:`reduced_run`, an independent arithmetic): the verdicts of run_gd's stop rule (2000
     steps) on m values of eta*lam0, the isometric invariant init A = C = n.  Both arithmetics are deterministic
-    (integers; correctly rounded MPFR), so the count is the same on every machine."""
+    (integers; correctly rounded MPFR), so the count is the same on every machine.
+
+    >>> r = rows_lockstep()[0]
+    >>> r.id, r.passed, r.measured_value == r.predicted_value
+    ('D-lock-L3-n64', True, True)
+    """
     import numpy as np
     from ..deep_thresholds import fixed_lockstep, reduced_run, squared_map
     code = {True: 1, False: 0, None: -1}
