@@ -132,3 +132,32 @@ def test_cli_trace_every_k_steps_still_prints_text():
 def test_cli_bad_trace_is_one_line_and_exit_2(value):
     code, out, err = _cli(RUN + ["--trace", value])
     assert code == 2 and out == "" and err.count("\n") == 1 and err.startswith("catapult: error:")
+
+
+def test_samples_residuals_of_a_non_squared_loss_are_its_slopes():
+    """Under the logistic loss log(1 + exp(-y f)) the residual GD moves is l'_a(f_a) = -y_a/(1 + exp(y_a f_a)),
+    not f_a - y_a: res_i = |e_i . l'(f_t)| with e_i the initial NTK's eigenvectors, recomputed here in numpy from the
+    table's own outputs and NTK eigenvectors (an independent evaluation of the slope)."""
+    from catapult.numerics.models import UVDataModel
+    from catapult.numerics.losses import DataLoss
+    from catapult.theory.loss import Loss
+    from catapult.verify.bridge import numeric_loss
+    X, Y = np.array([[1.0, 0.0], [0.0, 0.75]]), np.array([1.0, -1.0])
+    lo = Loss.parse("log(1 + exp(-y*f))")
+    model = UVDataModel(64, X, seed=0)
+    nl = DataLoss([numeric_loss(lo, y=float(v)) for v in Y])
+    r = run_problem(model, nl, lo, name="uv", eta_lam0=1.0, dps=30, steps=200, sample_labels=Y)
+    df = r.trajectory()
+    from catapult.numerics.backends import get_backend
+    from catapult.numerics.gd import run_gd
+    tr0 = run_gd(model, nl, eta=1, steps=0, backend=get_backend("arb", 30), observe=True)
+    T0 = np.array([[float(v) for v in row] for row in tr0.observed[0]["ntk"]])
+    E0, Q0 = np.linalg.eigh(T0)
+    Q0 = Q0[:, np.argsort(-E0)]
+    F = df[["f1", "f2"]].to_numpy()
+    slopes = -Y / (1 + np.exp(Y * F))
+    want = np.abs(slopes @ Q0)
+    assert np.allclose(df[["res1", "res2"]].to_numpy(), want, rtol=1e-9, atol=1e-15)
+    assert not np.allclose(df[["res1", "res2"]].to_numpy(), np.abs((F - Y) @ Q0))   # not the squared loss's
+    for i, g in enumerate(r.result.evidence["mode_growth"], start=1):
+        assert df[f"res{i}"].max() / df[f"res{i}"].iloc[0] == pytest.approx(float(g), rel=1e-9)

@@ -246,6 +246,18 @@ def _derived(lines, name):
     return ln if ln is not None and ln.value is not None else None
 
 
+def _cut_reason(lines, name, width=70):
+    """Why the line ``name`` is not derived, cut to ``width`` characters (for a figure's title).
+
+    >>> _cut_reason([Line("eta_crit", None, "not derived", reason="no minimum: the loss has no stationary point")],
+    ...             "eta_crit", 20)
+    'no minimum: the l...'
+    """
+    ln = next((x for x in lines if x.name == name), None)
+    text = " ".join(((ln.reason if ln is not None else "") or "not derived").split())
+    return text if len(text) <= width else text[:width - 3] + "..."
+
+
 def measured_onset(problem, width, seed=0, lo=1.0, steps=2000, dps=30, rtol=1e-4, factor=1.1, hi=1e4):
     """The divergence onset at width n of ``problem``, measured: the first divergent eta*lam0 on the geometric grid
     lo, lo*factor, ... (float64 runs), then bisected up the precision ladder
@@ -953,7 +965,7 @@ def modes_data(problem, *, width=256, seed=0, eta_lam0=3.0, dps=50, steps=5000, 
 
 
 def draw_modes(df, lines=None, *, title=("", "")):
-    """The per-mode figure from a tidy many-sample trajectory: |e_i.(f_t - y)| (gid ``res:i``, log scale) and
+    """The per-mode figure from a tidy many-sample trajectory: |e_i.l'(f_t)| (gid ``res:i``, log scale) and
     eta*lam_i(Theta_t) (gid ``eta_lam:i``) vs step, with the derived eta*lam_i = 2/l''(f*) line (gid
     ``eta_crit``).
 
@@ -981,7 +993,7 @@ def draw_modes(df, lines=None, *, title=("", "")):
                       label=f"$\\eta\\lambda_i = {crit.eta_lam:.4g}$: $2/\\ell''$, "
                             f"$\\eta_{{\\rm crit}} = 2/\\lambda_{{\\max}}(\\Theta_0 H)$ (derived, {crit.exactness})")
     a_res.set_yscale("log")
-    a_res.set_ylabel(r"residual $|e_i\cdot(f_t - y)|$")
+    a_res.set_ylabel(r"residual $|e_i\cdot\ell'(f_t)|$" + "\n" + r"(squared loss: $|e_i\cdot(f_t - y)|$)")
     a_lam.set_ylabel(r"$\eta\lambda_i(\Theta_t)$")
     a_lam.set_xlabel(r"GD step $t$")
     a_res.legend(fontsize=7, loc="best")
@@ -1015,7 +1027,9 @@ def modes_figure(problem=None, *, width=256, seed=0, eta_lam0=3.0, dps=50, steps
     lines = threshold_lines(pr, float(df["lam1"].iloc[0]), width)
     title = (f"{pr.name}, loss $\\ell(f, y) = {_latex(pr.loss.expr)}$, width n = {width}, seed {seed}, "
              f"$\\eta\\lambda_1(\\Theta_0) = {eta_lam0:g}$",
-             f"measured: parameter GD at {dps} digits (outputs and $\\Theta_t = JJ^T/m$ every step); line: derived")
+             f"measured: parameter GD at {dps} digits (outputs and $\\Theta_t = JJ^T/m$ every step); "
+             + ("line: derived" if _derived(lines, "eta_crit") is not None else
+                "no derived line (" + _cut_reason(lines, "eta_crit") + ")"))
     return draw_modes(df, lines, title=title)
 
 

@@ -163,7 +163,8 @@ def _sharpness(ev, reasons, loss, traj, dps):
 
 
 def mode_report(model, nl, kw, dps, Y, reasons):
-    """Per-eigendirection evidence from a run that records all outputs and the NTK matrix (measured)."""
+    """Per-eigendirection evidence from a run that records all outputs and the NTK matrix (measured): the
+    residuals l'_a(f_a) (squared loss: f_a - y_a) along the initial NTK's eigenvectors, their growth."""
     from catapult.numerics.backends import get_backend
     from catapult.numerics.gd import run_gd
     tr = run_gd(model, nl, backend=get_backend("arb", dps), observe=True, **kw)
@@ -172,10 +173,11 @@ def mode_report(model, nl, kw, dps, Y, reasons):
         E, Q = mpmath.eigsy(T0)
         order = sorted(range(len(E)), key=lambda i: -E[i])
         Ef = sorted(mpmath.eigsy(mpmath.matrix(tr.observed[-1]["ntk"]), eigvals_only=True), reverse=True)
-        ys = [mpmath.mpf(float(v)) for v in Y]
+        from .trajectory import sample_slopes
+        slopes = sample_slopes(nl, Y, dps)     # the residuals GD moves, l'_a(f_a) (squared loss: f_a - y_a)
         comps = []
         for obs in tr.observed:
-            r = mpmath.matrix([o - y for o, y in zip(obs["outputs"], ys)])
+            r = mpmath.matrix([s(o) for s, o in zip(slopes, obs["outputs"])])
             comps.append([abs((Q[:, i].T * r)[0]) for i in order])
         tiny = mpmath.mpf(10) ** (-dps // 2) * max([mpmath.mpf(1)] + comps[0])
         growth = [max(c[j] for c in comps) / comps[0][j] if comps[0][j] > tiny else None

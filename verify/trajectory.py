@@ -107,9 +107,29 @@ def downsample(df, max_rows=MAX_ROWS):
     return out
 
 
-def _modes(tr, labels):
-    """Per-step outputs, NTK eigenvalues (largest first) and, with labels, the residual along the initial NTK's
-    eigenvectors, from a run recorded with ``observe=True`` (float64 linear algebra on the converted values)."""
+def sample_slopes(nl, labels, dps):
+    """Per-sample l'_a(f) on mpmath numbers at ``dps`` digits: the residuals GD moves (``nl`` a
+    :class:`catapult.numerics.losses.DataLoss`, one loss per sample; else f - y_a from ``labels``).  For the
+    squared loss l'_a(f) = f - y_a.
+
+    >>> from catapult.numerics.losses import DataLoss, squared
+    >>> [float(s(mpmath.mpf(2))) for s in sample_slopes(DataLoss([squared(1), squared(-1)]), [1, -1], 30)]
+    [1.0, 3.0]
+    """
+    from catapult.numerics.backends import get_backend
+    losses = getattr(nl, "losses", None)
+    if losses is not None and labels is not None and len(losses) == len(labels):
+        B = get_backend("mpmath", dps)
+        with B.context():
+            return [slope for _, slope in nl.bind(B)]
+    ys = [mpmath.mpf(float(v)) for v in labels]
+    return [lambda f, y=y: f - y for y in ys]
+
+
+def _modes(tr, labels, slopes=None):
+    """Per-step outputs, NTK eigenvalues (largest first) and, with labels, the residual l'_a(f_a) (``slopes``; by
+    default f_a - y_a, the squared loss's) along the initial NTK's eigenvectors, from a run recorded with
+    ``observe=True`` (the residuals at the run's precision, float64 linear algebra on the converted values)."""
     obs = tr.observed
     m = len(obs[0]["outputs"])
     T0 = np.array([[_float(v) for v in row] for row in obs[0]["ntk"]], float)
@@ -132,13 +152,18 @@ def _modes(tr, labels):
             cols[f"f{a + 1}"].append(float(fs[a]))
             cols[f"lam{a + 1}"].append(float(ev[a]))
         if y is not None:
-            res = np.abs(Q0.T @ (fs - y))
+            if slopes is None:
+                r = fs - y
+            else:
+                with mpmath.workdps(tr.dps):
+                    r = np.array([_float(s(v)) for s, v in zip(slopes, obs[k]["outputs"])])
+            res = np.abs(Q0.T @ r)
             for a in range(m):
                 cols[f"res{a + 1}"].append(float(res[a]))
     return m, cols
 
 
-def frame(tr, *, model, loss, labels=None, phase=None, max_rows=MAX_ROWS, loss_min=None):
+def frame(tr, *, model, loss, labels=None, phase=None, max_rows=MAX_ROWS, loss_min=None, slopes=None):
     """The tidy DataFrame of a recorded :class:`catapult.numerics.gd.Trajectory` (``record=True``; with
     ``observe=True`` and several outputs, the per-output columns).  ``model`` and ``loss`` are the names put in
     the metadata; ``labels`` the per-sample labels of m samples (for the ``res`` columns); ``loss_min`` (a number
@@ -161,7 +186,7 @@ def frame(tr, *, model, loss, labels=None, phase=None, max_rows=MAX_ROWS, loss_m
     data = {"step": [int(t) for t in tr.t]}
     multi = bool(tr.observed) and len(tr.observed[0]["outputs"]) > 1
     if multi:
-        m, cols = _modes(tr, labels)
+        m, cols = _modes(tr, labels, slopes)
         data.update({k: v for k, v in cols.items() if k.startswith("f")})
         data.update({k: v for k, v in cols.items() if k.startswith("lam")})
         data["lam"] = list(cols["lam1"])
@@ -213,8 +238,9 @@ def problem_trajectory(model, nl, loss, *, name, eta=None, eta_lam0=None, steps=
     from catapult.numerics.gd import run_gd
     tr = run_gd(model, nl, eta=eta, eta_lam0=eta_lam0, steps=steps, backend=get_backend("arb", dps),
                 observe=_observes(model, sample_labels))
+    slopes = None if sample_labels is None else sample_slopes(nl, sample_labels, dps)
     return frame(tr, model=name, loss=getattr(loss, "expr", loss), labels=sample_labels, phase=phase,
-                 max_rows=max_rows, loss_min=loss_min)
+                 max_rows=max_rows, loss_min=loss_min, slopes=slopes)
 
 
 def trajectory(model="uv", loss="mse", *, width=None, eta=None, eta_lam0=None, steps=5000, dps=50, seed=0,
