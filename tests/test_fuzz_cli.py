@@ -147,6 +147,10 @@ HOSTILE = [
     ("width-1e3", ["run", "uv", "--eta-lam0", "1", "--width", "1e3"], 2),
     ("seed-negative", [*RUN, "--seed", "-1"], 2),
     ("trace-negative", [*RUN, "--trace", "-1"], 2),
+    ("trace-bare-suffix", [*RUN, "--trace", "{d}/.jsonl"], 2),         # a name, not a suffix: refused up front
+    ("table-bare-suffix", ["scan", "uv", "--width", "16", "--table", "{d}/.csv"], 2),
+    ("table-txt", ["verify", "--only", "a", "--table", "{d}/rows.txt"], 2),
+    ("table-missing-dir", ["scan", "uv", "--width", "16", "--table", "{d}/no/such/dir/t.csv"], 2),
     ("eta-both", [*RUN, "--eta", "1"], 2),
     # data files
     ("data-str-npy", ["derive", "uv", "--loss", "logistic", "--data", "{d}/str.npy"], 2),

@@ -127,17 +127,22 @@ def _trace_arg(text):
     """``--trace``: an integer K >= 0 (print every K-th step) or a file ending in .csv / .jsonl."""
     if text.lstrip("+-").isdigit():
         return _int_at_least("--trace", 0)(text)
-    from .trajectory import SUFFIXES
-    if not text.lower().endswith(SUFFIXES):
-        raise argparse.ArgumentTypeError(f"--trace takes an integer K or a FILE ending in .csv or .jsonl, got {text!r}")
+    from .trajectory import suffix
+    try:
+        suffix(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--trace takes an integer K or a FILE ending in .csv or .jsonl, got "
+                                         f"{text!r}") from None
     return text
 
 
 def _table_arg(text):
     """``--table FILE``: tidy data written to a file ending in .csv or .jsonl."""
-    from .trajectory import SUFFIXES
-    if not text.lower().endswith(SUFFIXES):
-        raise argparse.ArgumentTypeError(f"--table takes a FILE ending in .csv or .jsonl, got {text!r}")
+    from .trajectory import suffix
+    try:
+        suffix(text)   # the writer's own test (a bare '.csv' is a name without a suffix)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--table takes a FILE ending in .csv or .jsonl, got {text!r}") from None
     return text
 
 

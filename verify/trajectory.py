@@ -266,8 +266,9 @@ def trajectory(model="uv", loss="mse", *, width=None, eta=None, eta_lam0=None, s
                               max_rows=max_rows)
 
 
-def suffix(path):
-    """The table format of ``path`` by its suffix ('.csv' or '.jsonl'); ValueError otherwise.
+def suffix(path, what="trajectory file"):
+    """The table format of ``path`` by its suffix ('.csv' or '.jsonl'); ValueError otherwise (``what``: the
+    file's role in the message).
 
     >>> suffix("run.CSV"), suffix("out/run.jsonl")
     ('.csv', '.jsonl')
@@ -278,7 +279,7 @@ def suffix(path):
     """
     s = os.path.splitext(str(path))[1].lower()
     if s not in SUFFIXES:
-        raise ValueError(f"trajectory file {path}: the suffix must be .csv or .jsonl")
+        raise ValueError(f"{what} {path}: the suffix must be .csv or .jsonl")
     return s
 
 
