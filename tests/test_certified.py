@@ -375,7 +375,8 @@ def test_certified_scan_of_a_model_file_without_a_derived_eta_max(name):
 
 @pytest.mark.parametrize("argv", [
     ["scan", "uv", "--width", "64", "--certified", "--rtol", "1e-70"],
-    ["scan", "uv", "--width", "8", "--certified", "--samples", "2", "--dim", "1"],
+    ["scan", "uv", "--width", "8", "--certified", "--samples", "2", "--dim", "2", "--data-seed", "0",
+     "--rtol", "1e-61"],
     ["run", "deep", "--depth", "3", "--width", "16", "--eta-lam0", "2", "--certified", "--init", "gaussian"],
     ["run", "uv", "--width", "8", "--eta-lam0", "2", "--certified", "--trace", "3"],
 ])
@@ -430,15 +431,26 @@ def test_samples_verdicts_are_never_contradicted_by_200_digit_gd(x, md, seed):
         assert v.verdict != "converged"   # rank Theta <= d < m: the samples cannot all be fitted
 
 
-def test_cli_run_certified_samples_json_and_scan_refusal(capsys):
+def test_cli_run_and_scan_certified_samples(capsys):
+    """run: a proven fit of 2 samples.  scan: no eta_max is derived for m samples, so the bisection starts from
+    parameter GD's measured onset; its lower end is a proven fit, its upper end the runaway bound only (no escape
+    lemma for several outputs), and the bracket lies inside the measured onset's widened bracket.  With m > d no
+    minimum fits every sample: nothing is proven convergent, and the bracket says it is not proven."""
     assert main(["run", "uv", "--samples", "2", "--dim", "2", "--data-seed", "0", "--width", "64", "--eta-lam0", "1.5",
                  "--certified", "--json"]) == 0
     d = json.loads(capsys.readouterr().out)
     assert d["verdict"] == "converged" and set(d["enclosures"]) >= {"f1", "f2", "vv"} and d["limit"]["f1"]["rad"] > 0
     assert "contraction" not in d["lemmas_not_derived"] and "escape" in d["lemmas_not_derived"]
-    assert main(["scan", "uv", "--samples", "2", "--dim", "2", "--data-seed", "0", "--width", "64", "--certified"]) == 2
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "no eta_max is derived" in err
+    assert main(["scan", "uv", "--samples", "2", "--dim", "2", "--data-seed", "0", "--width", "64", "--certified",
+                 "--rtol", "1e-9", "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["proven"] and d["rel_width"] <= 1e-9 and d["predicted"]["eta_max"] is None
+    assert d["proof_lo"]["proof"] == "residual contraction" and d["hi_proves"] == "runaway bound only"
+    start = [float(x) for x in d["predicted"]["start"]["eta_lam0"]]
+    assert start[0] <= float(d["eta_lam0_bracket"][0]) <= float(d["eta_lam0_bracket"][1]) <= start[1]
+    assert main(["scan", "uv", "--samples", "2", "--dim", "1", "--width", "8", "--certified", "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert not d["proven"] and d["proof_lo"]["verdict"] != "converged" and d["exactness"].startswith("not proven")
 
 
 @lru_cache(maxsize=None)

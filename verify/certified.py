@@ -450,10 +450,14 @@ def _bracket_exactness(ok, hi_proves):
     return "proven (ball arithmetic) at both ends"
 
 
-def _predicted_eta_max(model, loss, lam0, depth=None):
-    """catapult.theory's eta_max of this model (uv, deep, a model file or definition) at this lam0 (a SymPy
-    number), or None with the reason."""
+def _predicted_eta_max(model, loss, lam0, depth=None, samples=None):
+    """catapult.theory's eta_max of this model (uv, deep, a model file or definition; the uv model on m samples)
+    at this lam0 (a SymPy number), or None with the reason."""
     from catapult.theory import thresholds
+    if samples is not None:
+        X = samples[0]
+        t = thresholds("samples", loss, m=len(X), d=len(X[0]))
+        return (None, t.eta_max.reason, t.eta_max) if t.eta_max.value is None else (t.eta_max.at(lam0), "", t.eta_max)
     kind, obj = model_definition(model, depth=depth)
     if kind == "deep":
         t = thresholds("deep", loss, depth=obj[0])
@@ -472,22 +476,34 @@ def _measured_deep_edge(pb, rtol):
     return repr(float(e.lo) * (1 - 1e-6)), repr(float(e.hi) * (1 + 1e-6))
 
 
-def _measured_edge(model, loss, width, seed, rtol, label_values, why):
-    """The divergence onset at width n of parameter GD (catapult.numerics.search, float64 then the ladder), as
-    eta*lam0 strings widened by 1e-6 relative on each side: where the certified bisection starts (``why``: why not
-    from the derived eta_max, for the error when nothing is measured either)."""
+def _measured_edge(model, loss, width, seed, rtol, label_values, why, samples=None):
+    """The divergence onset at width n of parameter GD (catapult.numerics.search, float64 then the ladder) as an
+    eta bracket (exact rationals) widened by 1e-6 relative on each side: where the certified bisection starts
+    (``why``: why not from the derived eta_max, for the error when nothing is measured either).  In eta, not
+    eta*lam0: the scan's lam0 (for m samples, the NTK at its probe input) need not be the certified map's
+    (lam_max of Theta_0)."""
     from catapult.numerics.search import scan as _scan
-    m, nl, _ = numeric_problem(model, loss, width, seed, **label_values)
+    m, nl, _ = numeric_problem(model, loss, width, seed, samples=samples, **label_values)
     div = _scan(m, nl, rtol=min(1e-9, max(rtol, 1e-12)), dps=30, steps=2000, stability=False) \
         .divergence_onset_at_width
     if getattr(div, "lo", None) is None:
         raise CertifiedInputError(f"no start for the certified bracket: {why}, and no divergence onset is measured "
                                   f"({div.reason})")
-    return repr(float(div.lo) * (1 - 1e-6)), repr(float(div.hi) * (1 + 1e-6))
+    lam0 = exact(repr(float(div.lam0)))
+    return (exact(repr(float(div.lo))) / lam0 * (1 - Fraction(1, 10 ** 6)),
+            exact(repr(float(div.hi))) / lam0 * (1 + Fraction(1, 10 ** 6)))
+
+
+def _measured_start(predicted, lo, hi, lam0_q, because):
+    """Record the measured start (in the certified map's eta*lam0) under ``predicted['start']``."""
+    predicted["start"] = {"from": "divergence onset at width n of parameter GD (measured, float64 and the precision "
+                                  f"ladder), widened by 1e-6 relative: {because}",
+                          "eta_lam0": [_digits(lo * lam0_q, 17), _digits(hi * lam0_q, 17)]}
+    return lo, hi
 
 
 def certified_scan(model="uv", loss="mse", *, width, seed=0, depth=None, rtol=1e-21, start=None, steps=20000,
-                   dps=40, **label_values) -> CertifiedScan:
+                   dps=40, samples=None, **label_values) -> CertifiedScan:
     """A proven divergence-threshold bracket of the derived map at ``width``, ``seed``: [eta_lo, eta_hi] with eta_lo
     proven convergent and eta_hi proven divergent (:func:`catapult.numerics.certify.certified_bracket`), bisected
     to relative width ``rtol``.  Start: ``start = (x_lo, x_hi)`` in eta*lam0, else catapult.theory's eta_max
@@ -497,12 +513,12 @@ def certified_scan(model="uv", loss="mse", *, width, seed=0, depth=None, rtol=1e
     measured onset), ``predicted['start']`` says where it started and why.  For maps with no escape lemma (deep,
     extra state, several outputs) the upper end proves the runaway bound only (the stop rule's criterion), and the
     bracket and its ``exactness`` say so."""
-    pb = certified_problem(model, loss, width=width, seed=seed, depth=depth, **label_values)
+    pb = certified_problem(model, loss, width=width, seed=seed, depth=depth, samples=samples, **label_values)
     deep = model_definition(model, depth=depth)[0] == "deep"
     lam0 = lam0_ball(pb, 60)
     man, ex = lam0.mid().man_exp()
     lam0_q = Fraction(int(man)) * Fraction(2) ** int(ex)
-    pred, why, thr = _predicted_eta_max(model, loss, lam0_q, depth)
+    pred, why, thr = _predicted_eta_max(model, loss, lam0_q, depth, samples)
     predicted = {"eta_max": None if pred is None else float(pred), "exactness": str(thr.exactness.value)
                  if hasattr(thr.exactness, "value") else str(thr.exactness), "derivation": thr.derivation,
                  "reason": why, "source": "catapult.theory.thresholds (derived)"}
@@ -517,11 +533,9 @@ def certified_scan(model="uv", loss="mse", *, width, seed=0, depth=None, rtol=1e
         # asymmetric, so that no bisection midpoint is the prediction itself (a knife edge of the map)
         lo, hi = p * (1 - Fraction(1, 10 ** 6)), p * (1 + Fraction(13, 10 ** 7))
     elif not deep:
-        x_lo, x_hi = _measured_edge(model, loss, width, seed, rtol, label_values, f"no eta_max is derived ({why})")
-        predicted["start"] = {"from": "divergence onset at width n of parameter GD (measured, float64 and the "
-                                      "precision ladder), widened by 1e-6 relative: no eta_max is derived",
-                              "eta_lam0": [x_lo, x_hi]}
-        lo, hi = exact(x_lo) / lam0_q, exact(x_hi) / lam0_q
+        lo, hi = _measured_start(predicted, *_measured_edge(model, loss, width, seed, rtol, label_values,
+                                                            f"no eta_max is derived ({why})", samples),
+                                 lam0_q, "no eta_max is derived")
     else:
         raise CertifiedInputError(f"no derived eta_max to start from ({why}); give start=(x_lo, x_hi)")
     runaway = "escape" in pb.bm.reasons
@@ -536,12 +550,9 @@ def certified_scan(model="uv", loss="mse", *, width, seed=0, depth=None, rtol=1e
             and "start" not in predicted:
         # the derived eta_max (leading order in 1/n) need not straddle the edge at this width: start again from
         # the divergence onset measured by parameter GD on the network (the exact map's own orbit)
-        x_lo, x_hi = _measured_edge(model, loss, width, seed, rtol, label_values,
-                                    "the derived eta_max does not straddle the edge at this width")
-        predicted["start"] = {"from": "divergence onset at width n of parameter GD (measured, float64 and the "
-                                      "precision ladder), widened by 1e-6 relative: the derived eta_max "
-                                      "did not straddle", "eta_lam0": [x_lo, x_hi]}
-        b = bracket(exact(x_lo) / lam0_q, exact(x_hi) / lam0_q)
+        b = bracket(*_measured_start(predicted, *_measured_edge(
+            model, loss, width, seed, rtol, label_values, "the derived eta_max does not straddle the edge at this "
+            "width", samples), lam0_q, "the derived eta_max did not straddle"))
     if pred is not None:
         predicted["inside_bracket"] = bool(b.lo <= (Fraction(str(pred.p)) / Fraction(str(pred.q))
                                                     if pred.is_Rational else exact(float(pred))) <= b.hi)

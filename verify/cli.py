@@ -830,16 +830,13 @@ def _json_number(o):
 
 def _certified_model(args):
     """(model, depth, loss, extra keywords) for the certified path: the derived reduced maps (uv, deep, model files;
-    ``run`` also uv on --samples/--dim with numeric data, by the vector residual lemma)."""
+    uv on --samples/--dim with numeric data, by the vector residual lemma)."""
     if args.model_spec is None and args.model not in ("uv", "deep"):
         raise UsageError(f"unknown model {args.model!r}; known: uv, deep")
     if getattr(args, "trace", 0):
         raise UsageError("--certified has no --trace")
     sd = None if args.model_spec is not None or _depth(args) is not None else _sample_data(args, numeric=True)
     if sd is not None:
-        if args.cmd == "scan":
-            raise UsageError("scan --certified does not take --samples/--dim: no eta_max is derived and no escape "
-                             "lemma for several outputs (run --certified proves convergence)")
         if sd[0] * sd[1] > 4 * MAX_SYMBOLIC_SAMPLES:
             raise UsageError(f"--certified with m*d = {sd[0] * sd[1]} > {4 * MAX_SYMBOLIC_SAMPLES}: the derived map "
                              "is needed (limit 4*MAX_SYMBOLIC_SAMPLES)")
@@ -870,15 +867,15 @@ def _check_certified_scan_args(args):
     """The up-front checks of ``scan --certified`` (its rtol range, the model and the loss); (model, depth)."""
     if not 1e-60 <= args.rtol < 1:
         raise UsageError(f"--rtol must be in [1e-60, 1) with --certified, got {args.rtol}")
-    model, depth, _, _ = _certified_model(args)
+    model, depth, loss, extra = _certified_model(args)
     _numeric_problem(_copy_args(args, steps=1, cmd="run"), args.width, args.seed)  # the loss and model, up front
-    return model, depth
+    return model, depth, loss, extra
 
 
 def cmd_scan_certified(args, out):
     from .certified import certified_scan
-    model, depth = _check_certified_scan_args(args)
-    r = certified_scan(model, _loss(args), width=args.width, seed=args.seed, depth=depth, rtol=args.rtol,
+    model, depth, loss, extra = _check_certified_scan_args(args)
+    r = certified_scan(model, loss, width=args.width, seed=args.seed, depth=depth, rtol=args.rtol, **extra,
                        dps=args.dps, steps=max(args.steps, 5000), **({"init": args.init} if args.init else {}))
     print(_dumps(r.to_json()) if args.json else str(r), file=out)
     return 0
