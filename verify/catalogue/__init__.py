@@ -156,7 +156,7 @@ COST = {("uv", "check_map_vs_gd"): 1.2, ("uv", "thresholds_label_0"): 2.1, ("uv"
         ("deep_logistic", "rows_flatness"): 1.7, ("deep_logistic", "rows_divergence"): 1.3,
         ("deep_limit", "rows_exact"): 1.5, ("deep_limit", "rows_drift"): 0.6, ("deep_limit", "rows_phase"): 0.5,
         ("deep_limit", "rows_band"): 2.9, ("deep_limit", "rows_losses"): 3.0, ("user", "catalogue"): 4.2,
-        ("certified", "catalogue"): 1.2}
+        ("certified", "catalogue"): 2.7}
 
 
 def model_file_rows(path, full=True, on_rows=None):
