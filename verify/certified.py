@@ -94,14 +94,16 @@ def _deep_consts(model, width, e):
     return [e, width, *_deep_invariants(model)]
 
 
+def _eta_n(width, e):
+    """[eta, n]: the constants of a map with no network invariants."""
+    return [e, width]
+
+
 def _one_output_init(model, nl, names, width):
     """(init, consts) of a one-output map: the network's [f0, lam0, named extra state] as balls; [eta, n]."""
     def init_fn():
         return _network_state_balls(model, nl, names)
-
-    def const_fn(e):
-        return [e, width]
-    return init_fn, const_fn
+    return init_fn, functools.partial(_eta_n, width)
 
 
 def _network_state_balls(model, nl, names=()):
@@ -182,10 +184,8 @@ def _outputs_problem(rmap, definition, model, consts, width, seed):
         with B.context():
             st = model.state(model.init(B), B)
             return [st[k] for k in names]
-
-    def const_fn(e):
-        return [e, width]
-    return Problem(rmap, sample_ball_map(rmap, consts), init_fn, const_fn, model, width, seed, definition)
+    return Problem(rmap, sample_ball_map(rmap, consts), init_fn, functools.partial(_eta_n, width), model, width,
+                   seed, definition)
 
 
 def _samples_problem(model, loss, width, seed, samples):
@@ -215,10 +215,7 @@ def _samples_problem(model, loss, width, seed, samples):
         with B.context():
             vecs = dict(zip(names, m.init(B)))
             return [B.dot(vecs[pairs[str(s)][0]], vecs[pairs[str(s)][1]]) for s in rmap.state]
-
-    def const_fn(e):
-        return [e, width]
-    return Problem(rmap, sample_ball_map(rmap, [eta, n]), init_fn, const_fn, m, width, seed)
+    return Problem(rmap, sample_ball_map(rmap, [eta, n]), init_fn, functools.partial(_eta_n, width), m, width, seed)
 
 
 def _init_from(exprs, n_sym, width):
@@ -454,12 +451,10 @@ def _predicted_eta_max(model, loss, lam0, depth=None, samples=None):
     """catapult.theory's eta_max of this model (uv, deep, a model file or definition; the uv model on m samples)
     at this lam0 (a SymPy number), or None with the reason."""
     from catapult.theory import thresholds
-    if samples is not None:
-        X = samples[0]
-        t = thresholds("samples", loss, m=len(X), d=len(X[0]))
-        return (None, t.eta_max.reason, t.eta_max) if t.eta_max.value is None else (t.eta_max.at(lam0), "", t.eta_max)
     kind, obj = model_definition(model, depth=depth)
-    if kind == "deep":
+    if samples is not None:
+        t = thresholds("samples", loss, m=len(samples[0]), d=len(samples[0][0]))
+    elif kind == "deep":
         t = thresholds("deep", loss, depth=obj[0])
     else:
         t = thresholds(obj if kind == "user" else "uv", loss)
